@@ -1,0 +1,193 @@
+//! Wiring and ordered shutdown: builds the store, hub, limiter, service, scheduler and
+//! fronts from a `Config`, serves, and on shutdown stops accepting, turns `/ready` to
+//! 503, sends 1001 to every WebSocket, lets in-flight requests finish, and stops the
+//! background tasks, all within the configured grace.
+//!
+//! Owns: the lifetime of one server instance. Must not: contain request logic.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::clock::now_ms;
+use crate::config::Config;
+use crate::front::{self, Ctx};
+use crate::hub::Hub;
+use crate::metrics;
+use crate::protocol::close;
+use crate::ratelimit::memory::MemoryRateLimiter;
+use crate::ratelimit::RateLimiter;
+use crate::scheduler::{self, SchedulerConfig, Wakeup};
+use crate::service::Sessions;
+use crate::store::memory::MemoryStore;
+use crate::store::Store;
+
+#[derive(Debug, Error)]
+pub enum AppError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// A running instance.
+pub struct Server {
+    addr: SocketAddr,
+    draining: CancellationToken,
+    done: JoinHandle<()>,
+    ctx: Arc<Ctx>,
+}
+
+impl Server {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn ctx(&self) -> &Arc<Ctx> {
+        &self.ctx
+    }
+
+    /// Starts the ordered shutdown without waiting for it.
+    pub fn trigger_shutdown(&self) {
+        self.draining.cancel();
+    }
+
+    /// Waits until the instance has shut down (after a trigger).
+    pub async fn wait(self) {
+        let _ = self.done.await;
+    }
+
+    pub async fn shutdown(self) {
+        self.trigger_shutdown();
+        self.wait().await;
+    }
+}
+
+/// Binds `server.bind:server.port` and starts.
+pub async fn start(cfg: Config) -> Result<Server, AppError> {
+    let addr = format!("{}:{}", cfg.server.bind, cfg.server.port);
+    let listener = TcpListener::bind(&addr)
+        .await
+        .map_err(|source| AppError::Bind { addr, source })?;
+    start_on(cfg, listener).await
+}
+
+/// Starts on an already bound listener (tests bind port 0).
+pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, AppError> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| AppError::Setup(e.to_string()))?;
+    let cfg = Arc::new(cfg);
+    let handle = metrics::install(&cfg.region);
+    metrics::ws_connections(0.0);
+    let hub = Hub::new();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(hub.clone()));
+    let limiter: Arc<dyn RateLimiter> = Arc::new(MemoryRateLimiter::default());
+    tracing::info!(
+        region = %cfg.region,
+        store = store.kind(),
+        %addr,
+        "synckairos starting: embedded memory store, single region; set REDIS_URL for Redis"
+    );
+    if cfg.audit.database_url.is_some() {
+        tracing::warn!("DATABASE_URL is set but this build has no audit writer yet; audit is off");
+    } else {
+        tracing::info!("audit trail off (no DATABASE_URL)");
+    }
+    let wakeup = Arc::new(Wakeup::default());
+    let sessions = Arc::new(Sessions::new(
+        store.clone(),
+        &cfg.region,
+        cfg.sessions.ttl_secs,
+        wakeup.clone(),
+    ));
+    let draining = CancellationToken::new();
+    let background = CancellationToken::new();
+    let ctx = Arc::new(Ctx {
+        cfg: cfg.clone(),
+        sessions: sessions.clone(),
+        hub: hub.clone(),
+        limiter,
+        metrics: handle.clone(),
+        draining: draining.clone(),
+        ws_tasks: TaskTracker::new(),
+    });
+    let bg = TaskTracker::new();
+    bg.spawn(scheduler::run(
+        sessions,
+        wakeup,
+        SchedulerConfig {
+            poll: Duration::from_millis(cfg.sessions.deadline_poll_ms),
+            lease_ms: cfg.sessions.deadline_lease_ms,
+            batch: 256,
+        },
+        background.clone(),
+    ));
+    bg.spawn(housekeeping(store, background.clone()));
+    bg.spawn(metrics::upkeep(handle, background.clone()));
+    let http_tasks = TaskTracker::new();
+    let listening = tokio::spawn(front::serve(listener, ctx.clone(), http_tasks.clone()));
+    let done = tokio::spawn(shutdown_sequence(
+        ctx.clone(),
+        listening,
+        http_tasks,
+        bg,
+        background,
+    ));
+    Ok(Server {
+        addr,
+        draining,
+        done,
+        ctx,
+    })
+}
+
+async fn shutdown_sequence(
+    ctx: Arc<Ctx>,
+    listening: JoinHandle<()>,
+    http_tasks: TaskTracker,
+    bg: TaskTracker,
+    background: CancellationToken,
+) {
+    ctx.draining.cancelled().await;
+    let grace = Duration::from_millis(ctx.cfg.server.shutdown_grace_ms);
+    tracing::info!(grace_ms = grace.as_millis() as u64, "shutting down");
+    let _ = listening.await;
+    ctx.hub.close_all(close::GOING_AWAY, "Server shutting down");
+    http_tasks.close();
+    ctx.ws_tasks.close();
+    let drained = tokio::time::timeout(grace, async {
+        tokio::join!(http_tasks.wait(), ctx.ws_tasks.wait());
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("grace period over; closing the remaining connections");
+    }
+    background.cancel();
+    bg.close();
+    let _ = tokio::time::timeout(Duration::from_secs(2), bg.wait()).await;
+    tracing::info!("stopped");
+}
+
+async fn housekeeping(store: Arc<dyn Store>, stop: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                if let Err(e) = store.housekeeping(now_ms()).await {
+                    tracing::warn!(error = %e, "housekeeping failed");
+                }
+            }
+            _ = stop.cancelled() => return,
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! Configuration: built-in defaults → `regions/default.toml` → `regions/<region>.toml`
+//! → environment (`SYNCKAIROS_*` with `__` between levels, plus the v2 names `PORT`,
+//! `REDIS_URL`, `DATABASE_URL`, `CORS_ORIGIN`, `RATE_LIMIT_GENERAL`, `RATE_LIMIT_SWITCH`,
+//! `LOG_LEVEL`, and Fly's `FLY_REGION`, `PRIMARY_REGION`).
+//!
+//! Owns: every setting, its default and its validation. Unknown keys and bad values
+//! are errors that name the key and the source. Must not: start anything.
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl From<figment::Error> for ConfigError {
+    fn from(e: figment::Error) -> Self {
+        // One line per problem; figment names the key and the file or variable.
+        let msgs: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+        ConfigError::Invalid(msgs.join("; "))
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// This instance's region (`FLY_REGION` on Fly). `local` when single-node.
+    pub region: String,
+    /// Fly's `PRIMARY_REGION`; informational.
+    pub primary_region: Option<String>,
+    /// Where `default.toml` and `<region>.toml` are read from.
+    pub regions_dir: PathBuf,
+    pub server: ServerConfig,
+    pub rate_limit: RateLimitConfig,
+    pub ws: WsConfig,
+    pub sessions: SessionConfig,
+    pub redis: RedisConfig,
+    pub audit: AuditConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub bind: String,
+    pub port: u16,
+    /// Largest accepted request body (v2: 1 MB); larger → 413.
+    pub body_limit_bytes: usize,
+    /// Time allowed for in-flight work after a shutdown signal.
+    pub shutdown_grace_ms: u64,
+    /// Allowed CORS origins; `["*"]` allows any origin without credentials. A string
+    /// is read as a comma-separated list (v2 `CORS_ORIGIN`).
+    #[serde(deserialize_with = "string_or_list")]
+    pub cors_origins: Vec<String>,
+    /// A header carrying the real client address (e.g. `fly-client-ip`) when behind a
+    /// trusted proxy; otherwise the socket peer address is used.
+    pub client_ip_header: Option<String>,
+    /// Close idle keep-alive HTTP connections after this long without a request.
+    pub header_read_timeout_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Requests per 60 s per client address (v2 `RATE_LIMIT_GENERAL`); 0 disables.
+    pub general_per_minute: u32,
+    /// Switches per 1 s per session (v2 `RATE_LIMIT_SWITCH`); 0 disables.
+    pub switch_per_second: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WsConfig {
+    /// Protocol-level ping interval; a peer that misses one is dropped.
+    pub ping_interval_ms: u64,
+    /// Largest accepted client message (after reassembly); larger → close 1009.
+    pub max_message_bytes: usize,
+    /// Client messages per second per connection before they are refused.
+    pub messages_per_second: u32,
+    /// Unsent messages per connection; a connection that overflows is closed (1013).
+    pub queue_capacity: usize,
+    /// A single frame write that takes longer than this closes the connection (1013).
+    pub write_timeout_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// Idle and finished sessions are forgotten this long after their last write.
+    pub ttl_secs: u64,
+    /// How often the scheduler looks for due deadlines when nothing woke it.
+    pub deadline_poll_ms: u64,
+    /// How long a claimed deadline stays leased before another instance may retry it.
+    pub deadline_lease_ms: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    /// `REDIS_URL`; absent → embedded memory store.
+    pub url: Option<String>,
+    /// An in-region read replica (optional).
+    pub replica_url: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// `DATABASE_URL`; absent → no audit trail (said at start-up).
+    pub database_url: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter (`info`, `synckairos=debug,warn`); `LOG_LEVEL` in v2.
+    pub level: String,
+    /// `text` or `json`.
+    pub format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            region: "local".into(),
+            primary_region: None,
+            regions_dir: "regions".into(),
+            server: ServerConfig::default(),
+            rate_limit: RateLimitConfig::default(),
+            ws: WsConfig::default(),
+            sessions: SessionConfig::default(),
+            redis: RedisConfig::default(),
+            audit: AuditConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: "0.0.0.0".into(),
+            port: 3000,
+            body_limit_bytes: 1024 * 1024,
+            shutdown_grace_ms: 10_000,
+            cors_origins: vec!["*".into()],
+            client_ip_header: None,
+            header_read_timeout_ms: 30_000,
+        }
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        // Generous enough for a whole test run from one address; tighten in production.
+        RateLimitConfig {
+            general_per_minute: 10_000,
+            switch_per_second: 50,
+        }
+    }
+}
+
+impl Default for WsConfig {
+    fn default() -> Self {
+        WsConfig {
+            ping_interval_ms: 5_000,
+            max_message_bytes: 64 * 1024,
+            messages_per_second: 50,
+            queue_capacity: 64,
+            write_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            ttl_secs: 3_600,
+            deadline_poll_ms: 1_000,
+            deadline_lease_ms: 2_000,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+            format: "text".into(),
+        }
+    }
+}
+
+/// v2 and Fly variable names and the keys they set.
+const PLAIN_ENV: [(&str, &str); 9] = [
+    ("PORT", "server.port"),
+    ("REDIS_URL", "redis.url"),
+    ("DATABASE_URL", "audit.database_url"),
+    ("CORS_ORIGIN", "server.cors_origins"),
+    ("RATE_LIMIT_GENERAL", "rate_limit.general_per_minute"),
+    ("RATE_LIMIT_SWITCH", "rate_limit.switch_per_second"),
+    ("LOG_LEVEL", "log.level"),
+    ("FLY_REGION", "region"),
+    ("PRIMARY_REGION", "primary_region"),
+];
+
+fn env_layers(fig: Figment) -> Figment {
+    let plain = Env::raw()
+        .only(&PLAIN_ENV.map(|(k, _)| k))
+        .map(|k| {
+            let key = k.as_str().to_ascii_uppercase();
+            PLAIN_ENV
+                .iter()
+                .find(|(name, _)| *name == key)
+                .map_or(k.as_str().into(), |(_, target)| (*target).into())
+        })
+        .split(".");
+    fig.merge(Env::prefixed("SYNCKAIROS_").split("__"))
+        .merge(plain)
+}
+
+/// Adds a TOML file if it exists (a missing region file is not an error).
+fn toml_layer(fig: Figment, path: PathBuf) -> Figment {
+    if path.is_file() {
+        fig.merge(Toml::file_exact(path))
+    } else {
+        fig
+    }
+}
+
+fn base(dir: &Path, region: Option<&str>) -> Figment {
+    let mut fig = toml_layer(
+        Figment::from(Serialized::defaults(Config::default())),
+        dir.join("default.toml"),
+    );
+    if let Some(r) = region {
+        fig = toml_layer(fig, dir.join(format!("{r}.toml")));
+    }
+    env_layers(fig)
+}
+
+impl Config {
+    /// Loads the configuration from the process environment and the region files.
+    pub fn load() -> Result<Config, ConfigError> {
+        Self::load_from(Figment::new())
+    }
+
+    /// Loads with `overrides` merged last (tests and tools).
+    pub fn load_from(overrides: Figment) -> Result<Config, ConfigError> {
+        let dir: PathBuf = env_layers(Figment::from(Serialized::defaults(Config::default())))
+            .merge(overrides.clone())
+            .extract_inner("regions_dir")?;
+        // First pass decides the region; the second adds that region's file.
+        let first: Config = base(&dir, None).merge(overrides.clone()).extract()?;
+        let cfg: Config = base(&dir, Some(&first.region)).merge(overrides).extract()?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError::Invalid(format!("{key}: {why}")));
+        if !is_region_name(&self.region) {
+            return bad("region", "must be 1-32 lowercase letters, digits or '-'");
+        }
+        if self.server.body_limit_bytes == 0 {
+            return bad("server.body_limit_bytes", "must be > 0");
+        }
+        if self.ws.max_message_bytes < 128 {
+            return bad("ws.max_message_bytes", "must be >= 128");
+        }
+        if self.ws.queue_capacity == 0 {
+            return bad("ws.queue_capacity", "must be > 0");
+        }
+        if self.ws.ping_interval_ms < 100 {
+            return bad("ws.ping_interval_ms", "must be >= 100");
+        }
+        if self.sessions.ttl_secs == 0 {
+            return bad("sessions.ttl_secs", "must be > 0");
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return bad("log.format", "must be \"text\" or \"json\"");
+        }
+        Ok(())
+    }
+}
+
+pub fn is_region_name(s: &str) -> bool {
+    (1..=32).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn string_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::One(s) => s
+            .split(',')
+            .map(|x| x.trim().to_owned())
+            .filter(|x| !x.is_empty())
+            .collect(),
+        Either::Many(v) => v,
+    })
+}

@@ -1,0 +1,142 @@
+//! Building a new session from a validated request, and the rules a request must meet.
+//!
+//! Owns: the limits (as v2 had them) and the cross-field rules of each sync mode.
+//! Must not: parse JSON; `crate::front::validate` turns bodies into `NewSession`.
+
+use std::collections::{HashMap, HashSet};
+
+use super::error::{DomainError, FieldIssue};
+use super::model::{Millis, Participant, Session, Status, SyncMode, TimeoutAction};
+
+pub const MIN_BUDGET_MS: u64 = 1_000;
+pub const MAX_BUDGET_MS: u64 = 86_400_000;
+pub const MAX_INCREMENT_MS: u64 = 60_000;
+pub const MAX_PARTICIPANTS: usize = 1_000;
+pub const MAX_WARNING_THRESHOLDS: usize = 8;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewParticipant {
+    pub participant_id: String,
+    pub participant_index: u32,
+    pub total_time_ms: u64,
+    pub group_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewSession {
+    pub session_id: String,
+    pub sync_mode: SyncMode,
+    pub participants: Vec<NewParticipant>,
+    pub total_time_ms: u64,
+    pub time_per_cycle_ms: Option<u64>,
+    pub increment_ms: u64,
+    pub max_time_ms: Option<u64>,
+    pub action_on_timeout: TimeoutAction,
+    pub warning_thresholds_ms: Vec<u64>,
+}
+
+fn cross_field_issues(req: &NewSession) -> Vec<FieldIssue> {
+    let mut issues = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, p) in req.participants.iter().enumerate() {
+        if !seen.insert(p.participant_id.as_str()) {
+            issues.push(FieldIssue::new(
+                format!("participants.{i}.participant_id"),
+                "custom",
+                format!("Duplicate participant_id: {}", p.participant_id),
+            ));
+        }
+    }
+    if req.sync_mode == SyncMode::PerCycle && req.time_per_cycle_ms.is_none() {
+        issues.push(FieldIssue::new(
+            "time_per_cycle_ms",
+            "invalid_type",
+            "time_per_cycle_ms is required when sync_mode is per_cycle",
+        ));
+    }
+    if req.sync_mode == SyncMode::PerGroup {
+        let mut budgets: HashMap<&str, u64> = HashMap::new();
+        for (i, p) in req.participants.iter().enumerate() {
+            let Some(g) = p.group_id.as_deref() else {
+                continue;
+            };
+            match budgets.get(g) {
+                Some(&b) if b != p.total_time_ms => issues.push(FieldIssue::new(
+                    format!("participants.{i}.total_time_ms"),
+                    "custom",
+                    format!("Participants of group {g} share one budget and must have the same total_time_ms ({b})"),
+                )),
+                Some(_) => {}
+                None => {
+                    budgets.insert(g, p.total_time_ms);
+                }
+            }
+        }
+    }
+    issues
+}
+
+/// The budget each participant starts with, by mode.
+fn initial_budget(req: &NewSession, p: &NewParticipant) -> u64 {
+    match req.sync_mode {
+        SyncMode::PerParticipant | SyncMode::PerGroup => p.total_time_ms,
+        SyncMode::PerCycle => req.time_per_cycle_ms.unwrap_or(p.total_time_ms),
+        SyncMode::Global => req.total_time_ms,
+        SyncMode::CountUp => req.max_time_ms.unwrap_or(p.total_time_ms),
+    }
+}
+
+/// A new `pending` session at version 1, homed in `home_region`.
+pub fn create_session(
+    req: NewSession,
+    home_region: &str,
+    now: Millis,
+) -> Result<Session, DomainError> {
+    let issues = cross_field_issues(&req);
+    if !issues.is_empty() {
+        return Err(DomainError::Invalid(issues));
+    }
+    let participants = req
+        .participants
+        .iter()
+        .map(|p| {
+            let budget = initial_budget(&req, p);
+            Participant {
+                participant_id: p.participant_id.clone(),
+                participant_index: p.participant_index,
+                total_time_ms: budget,
+                time_used_ms: 0,
+                time_remaining_ms: budget,
+                cycle_count: 0,
+                is_active: false,
+                has_expired: false,
+                group_id: p.group_id.clone(),
+            }
+        })
+        .collect();
+    let mut thresholds = req.warning_thresholds_ms;
+    thresholds.sort_unstable();
+    thresholds.dedup();
+    Ok(Session {
+        session_id: req.session_id,
+        sync_mode: req.sync_mode,
+        status: Status::Pending,
+        version: 1,
+        participants,
+        active_participant_id: None,
+        total_time_ms: req.total_time_ms,
+        time_per_cycle_ms: req.time_per_cycle_ms,
+        cycle_started_at: None,
+        session_started_at: None,
+        session_completed_at: None,
+        increment_ms: req.increment_ms,
+        max_time_ms: req.max_time_ms,
+        created_at: now,
+        updated_at: now,
+        action_on_timeout: req.action_on_timeout,
+        warning_thresholds_ms: thresholds,
+        home_region: home_region.to_owned(),
+        warned_through: None,
+        client_version: 1,
+    })
+}

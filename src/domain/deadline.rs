@@ -1,0 +1,62 @@
+//! Deadlines: when the next server-side event of a session is due, and the live
+//! remaining time of a participant at a given instant.
+//!
+//! Owns: the instants of expiry and of warning-threshold crossings. Must not: read
+//! the clock or change the session.
+
+use super::model::{Millis, Session, Status};
+
+/// The instant the active participant's budget runs out, if the clock is running and
+/// time is left.
+pub(super) fn expiry_at(s: &Session) -> Option<Millis> {
+    if s.status != Status::Running {
+        return None;
+    }
+    let started = s.cycle_started_at?;
+    let p = &s.participants[s.active_index()?];
+    (p.total_time_ms > 0).then(|| started + p.total_time_ms as Millis)
+}
+
+/// Warning crossings of the current cycle not yet emitted, ascending: `(instant, threshold)`.
+pub(super) fn pending_warnings(s: &Session) -> impl Iterator<Item = (Millis, u64)> + '_ {
+    let cycle = (s.status == Status::Running)
+        .then_some(())
+        .and(s.cycle_started_at)
+        .zip(s.active_index());
+    let (started, remaining, lower) = match cycle {
+        Some((started, idx)) => {
+            let lower = s.warned_through.map_or(started, |w| w.max(started));
+            (started, s.participants[idx].total_time_ms, lower)
+        }
+        None => (0, 0, Millis::MAX),
+    };
+    // Thresholds are ascending, so crossing instants are descending: walk in reverse.
+    s.warning_thresholds_ms
+        .iter()
+        .rev()
+        .filter(move |&&t| t < remaining)
+        .map(move |&t| (started + (remaining - t) as Millis, t))
+        .filter(move |&(at, _)| at > lower)
+}
+
+/// The next instant at which the server must act on this session (a warning or the
+/// expiry), or `None` when nothing is scheduled.
+pub fn next_deadline(s: &Session) -> Option<Millis> {
+    let warning = pending_warnings(s).map(|(at, _)| at).next();
+    match (warning, expiry_at(s)) {
+        (Some(w), Some(e)) => Some(w.min(e)),
+        (w, e) => w.or(e),
+    }
+}
+
+/// Live remaining time of participant `idx` at `now`: what every client computes.
+pub fn remaining_at(s: &Session, idx: usize, now: Millis) -> u64 {
+    let p = &s.participants[idx];
+    match (s.status, s.cycle_started_at, p.is_active) {
+        (Status::Running, Some(started), true) => {
+            let elapsed = (now - started).max(0) as u64;
+            p.total_time_ms.saturating_sub(elapsed)
+        }
+        _ => p.total_time_ms,
+    }
+}

@@ -1,0 +1,63 @@
+//! What a transition did, as facts: the input of WebSocket pushes (`TIME_EXPIRED`,
+//! `TIME_WARNING`), audit events and metrics.
+//!
+//! Owns: the list of domain events. Must not: format them for any wire.
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{Millis, TimeoutAction};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    Created,
+    Started {
+        participant_id: String,
+    },
+    Switched {
+        from: Option<String>,
+        to: String,
+        /// Milliseconds charged to the outgoing participant for the turn that ended.
+        elapsed_ms: u64,
+    },
+    Paused {
+        participant_id: Option<String>,
+        elapsed_ms: u64,
+    },
+    Resumed {
+        participant_id: Option<String>,
+    },
+    Completed,
+    /// A participant's (or its group's) budget reached zero at `at`.
+    ParticipantExpired {
+        participant_id: String,
+        at: Millis,
+        action: TimeoutAction,
+    },
+    /// The session moved to `expired` (action `end`, or `skip` with nobody left).
+    SessionExpired {
+        at: Millis,
+    },
+    /// The active participant's remaining time crossed `threshold_ms` at `at`.
+    TimeWarning {
+        participant_id: String,
+        threshold_ms: u64,
+        at: Millis,
+    },
+}
+
+impl Event {
+    /// The audit name of the event (issue "lossless audit trail").
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Created => "session_created",
+            Event::Started { .. } => "session_started",
+            Event::Switched { .. } => "cycle_switched",
+            Event::Paused { .. } => "session_paused",
+            Event::Resumed { .. } => "session_resumed",
+            Event::Completed => "session_completed",
+            Event::ParticipantExpired { .. } => "participant_expired",
+            Event::SessionExpired { .. } => "session_expired",
+            Event::TimeWarning { .. } => "time_warning",
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! The pure timer core: the session model, every transition and its preconditions,
+//! deadlines and the time math ("calculate, don't count").
+//!
+//! Owns: what a session *is* and how it changes. It must not do IO, read the clock,
+//! log, or know about HTTP, WebSocket, Redis or regions beyond carrying the
+//! `home_region` name. Every function that depends on time takes `now` (epoch ms).
+
+mod budget;
+pub mod create;
+pub mod deadline;
+pub mod error;
+pub mod event;
+pub mod iso;
+pub mod lifetime;
+pub mod model;
+mod settle;
+pub mod transition;
+pub mod uuid;
+
+pub use create::{create_session, NewParticipant, NewSession};
+pub use deadline::{next_deadline, remaining_at};
+pub use error::{DomainError, FieldIssue};
+pub use event::Event;
+pub use model::{Millis, Participant, Session, Status, SyncMode, TimeoutAction};
+pub use transition::{apply, tick, Op, Outcome};

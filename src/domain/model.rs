@@ -1,0 +1,184 @@
+//! The session and participant values and their enumerations.
+//!
+//! Owns: field meanings (they follow CONTRACT.md §1.2/§1.3, plus the extensions
+//! `action_on_timeout`, `warning_thresholds_ms`, `home_region`). Serde derives here are
+//! the *storage* encoding (MessagePack); the JSON the API shows is built in `crate::view`.
+//! Must not: contain behaviour beyond small lookups; transitions live in `transition`.
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch (UTC). Every instant in the domain is one of these.
+pub type Millis = i64;
+
+/// How a session's clocks behave. See README "Sync modes".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    /// Chess clock: each participant has a budget; Fischer `increment_ms` on switch.
+    PerParticipant,
+    /// Every turn gets a fresh `time_per_cycle_ms`; leftovers are not carried over.
+    PerCycle,
+    /// Participants sharing a `group_id` share one budget (team clocks).
+    PerGroup,
+    /// One clock (session `total_time_ms`) for the whole session.
+    Global,
+    /// A stopwatch per participant (`time_used_ms` counts up) capped by `max_time_ms`.
+    CountUp,
+}
+
+impl SyncMode {
+    pub const ALL: [SyncMode; 5] = [
+        SyncMode::PerParticipant,
+        SyncMode::PerCycle,
+        SyncMode::PerGroup,
+        SyncMode::Global,
+        SyncMode::CountUp,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncMode::PerParticipant => "per_participant",
+            SyncMode::PerCycle => "per_cycle",
+            SyncMode::PerGroup => "per_group",
+            SyncMode::Global => "global",
+            SyncMode::CountUp => "count_up",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SyncMode> {
+        SyncMode::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// Whether `increment_ms` is added to the outgoing participant's budget on a switch.
+    pub fn uses_increment(self) -> bool {
+        matches!(
+            self,
+            SyncMode::PerParticipant | SyncMode::PerGroup | SyncMode::Global
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    Running,
+    Paused,
+    Expired,
+    Completed,
+    Cancelled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Expired => "expired",
+            Status::Completed => "completed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    /// Terminal statuses accept only `complete` (the contract allows it from any
+    /// status) and deletion.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Status::Expired | Status::Completed | Status::Cancelled
+        )
+    }
+}
+
+/// What the server does when the active participant's time runs out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeoutAction {
+    /// v2 behaviour: flag `has_expired`, the session keeps running.
+    #[default]
+    Continue,
+    /// Advance to the next participant who still has time; end when none has.
+    Skip,
+    /// The session's status becomes `expired`.
+    End,
+}
+
+impl TimeoutAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeoutAction::Continue => "continue",
+            TimeoutAction::Skip => "skip",
+            TimeoutAction::End => "end",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TimeoutAction> {
+        [
+            TimeoutAction::Continue,
+            TimeoutAction::Skip,
+            TimeoutAction::End,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    pub participant_id: String,
+    pub participant_index: u32,
+    /// Remaining budget at the start of the current cycle (the contract's name).
+    pub total_time_ms: u64,
+    /// Time charged to this participant's budget (never more than the budget gave).
+    pub time_used_ms: u64,
+    /// Snapshot copy of `total_time_ms`, refreshed whenever it is recomputed.
+    pub time_remaining_ms: u64,
+    pub cycle_count: u64,
+    pub is_active: bool,
+    pub has_expired: bool,
+    pub group_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub session_id: String,
+    pub sync_mode: SyncMode,
+    pub status: Status,
+    pub version: u64,
+    pub participants: Vec<Participant>,
+    pub active_participant_id: Option<String>,
+    pub total_time_ms: u64,
+    pub time_per_cycle_ms: Option<u64>,
+    pub cycle_started_at: Option<Millis>,
+    pub session_started_at: Option<Millis>,
+    pub session_completed_at: Option<Millis>,
+    pub increment_ms: u64,
+    pub max_time_ms: Option<u64>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub action_on_timeout: TimeoutAction,
+    /// Ascending-sorted, distinct remaining-time thresholds that emit `TIME_WARNING`.
+    pub warning_thresholds_ms: Vec<u64>,
+    /// The region whose primary alone commits writes for this session.
+    pub home_region: String,
+    /// Deadline events (warnings) of the current cycle have been emitted up to here.
+    pub warned_through: Option<Millis>,
+    /// `version` of the last client-initiated write; server deadline writes leave it.
+    /// Lets a client write that lost a race only against deadline writes be re-applied.
+    pub client_version: u64,
+}
+
+impl Session {
+    /// Array position of the active participant, if any.
+    pub fn active_index(&self) -> Option<usize> {
+        let id = self.active_participant_id.as_deref()?;
+        self.index_of(id)
+    }
+
+    pub fn index_of(&self, participant_id: &str) -> Option<usize> {
+        self.participants
+            .iter()
+            .position(|p| p.participant_id == participant_id)
+    }
+}

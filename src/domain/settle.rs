@@ -1,0 +1,83 @@
+//! Settling: bringing a running session up to `now` by applying every deadline event
+//! that fell due (warnings, then expiry with the session's timeout action), each at
+//! its exact instant. Both the scheduler's tick and every client operation settle
+//! first, so the outcome never depends on how late the scheduler ran.
+
+use super::budget::{activate, charge, deactivate_all, has_time};
+use super::deadline::{expiry_at, pending_warnings};
+use super::event::Event;
+use super::model::{Millis, Session, Status, TimeoutAction};
+
+/// Upper bound on chained expiries in one settle (per_cycle + skip can chain turns).
+const MAX_STEPS: usize = 10_000;
+
+pub(super) fn settle(s: &mut Session, now: Millis, events: &mut Vec<Event>) {
+    for _ in 0..MAX_STEPS {
+        if s.status != Status::Running {
+            return;
+        }
+        let expiry = expiry_at(s);
+        let horizon = expiry.map_or(now, |e| e.min(now));
+        let due: Vec<(Millis, u64)> = pending_warnings(s)
+            .take_while(|&(at, _)| at <= horizon)
+            .collect();
+        if let Some(&(last, _)) = due.last() {
+            s.warned_through = Some(last);
+        }
+        if let Some(pid) = s.active_participant_id.clone() {
+            events.extend(
+                due.into_iter()
+                    .map(|(at, threshold_ms)| Event::TimeWarning {
+                        participant_id: pid.clone(),
+                        threshold_ms,
+                        at,
+                    }),
+            );
+        }
+        match expiry {
+            Some(at) if at <= now => expire_active(s, at, events),
+            _ => return,
+        }
+    }
+}
+
+/// The active participant's budget runs out at `at`: charge it and apply the action.
+fn expire_active(s: &mut Session, at: Millis, events: &mut Vec<Event>) {
+    let (Some(idx), Some(started)) = (s.active_index(), s.cycle_started_at) else {
+        return;
+    };
+    charge(s, idx, (at - started).max(0) as u64);
+    events.push(Event::ParticipantExpired {
+        participant_id: s.participants[idx].participant_id.clone(),
+        at,
+        action: s.action_on_timeout,
+    });
+    match s.action_on_timeout {
+        TimeoutAction::Continue => {
+            s.cycle_started_at = Some(at);
+            s.warned_through = Some(at);
+        }
+        TimeoutAction::End => end_on_time(s, at, events),
+        TimeoutAction::Skip => {
+            s.participants[idx].cycle_count += 1;
+            match next_with_time(s, idx) {
+                Some(next) => activate(s, next, at),
+                None => end_on_time(s, at, events),
+            }
+        }
+    }
+}
+
+fn end_on_time(s: &mut Session, at: Millis, events: &mut Vec<Event>) {
+    s.status = Status::Expired;
+    s.session_completed_at = Some(at);
+    deactivate_all(s);
+    events.push(Event::SessionExpired { at });
+}
+
+/// The first participant after `idx` in array order (wrapping, `idx` itself last)
+/// who still has time.
+pub(super) fn next_with_time(s: &Session, idx: usize) -> Option<usize> {
+    let n = s.participants.len();
+    (1..=n).map(|k| (idx + k) % n).find(|&j| has_time(s, j))
+}

@@ -1,0 +1,229 @@
+//! Transitions: `apply(session, op, now)` for client operations and `tick(session, now)`
+//! for the server's deadlines. Each returns the next session value (version + 1) and
+//! the events it produced; the caller commits it with a compare-and-set on `version`.
+//!
+//! Preconditions and mutations follow CONTRACT.md §1.5/§1.6, with the fixes this
+//! project makes: `complete` charges the running cycle, used time never exceeds the
+//! budget, and time never runs backwards within a session (`now` is floored at
+//! `updated_at`, so clock skew between instances cannot produce negative elapsed time).
+
+use super::budget::{activate, add_increment, charge, deactivate_all};
+use super::error::DomainError;
+use super::event::Event;
+use super::model::{Millis, Session, Status, TimeoutAction};
+use super::settle::{next_with_time, settle};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    Start,
+    Switch {
+        /// Hand the turn to this participant instead of the next in array order.
+        next: Option<String>,
+        /// If given, the switch only applies while this participant is the active one.
+        current: Option<String>,
+    },
+    Pause,
+    Resume,
+    Complete,
+}
+
+impl Op {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Start => "start",
+            Op::Switch { .. } => "switch",
+            Op::Pause => "pause",
+            Op::Resume => "resume",
+            Op::Complete => "complete",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub session: Session,
+    pub events: Vec<Event>,
+    /// Switch only: the outgoing participant whose budget is at zero (as v2 reported).
+    pub expired_participant_id: Option<String>,
+}
+
+/// Applies a client operation at `now`.
+pub fn apply(s: &Session, op: &Op, now: Millis) -> Result<Outcome, DomainError> {
+    let now = now.max(s.updated_at);
+    let mut n = s.clone();
+    let mut events = Vec::new();
+    settle(&mut n, now, &mut events);
+    let expired_participant_id = match op {
+        Op::Start => start(&mut n, now, &mut events)?,
+        Op::Switch { next, current } => switch(
+            &mut n,
+            next.as_deref(),
+            current.as_deref(),
+            now,
+            &mut events,
+        )?,
+        Op::Pause => pause(&mut n, now, &mut events)?,
+        Op::Resume => resume(&mut n, now, &mut events)?,
+        Op::Complete => complete(&mut n, now, &mut events),
+    };
+    n.version = s.version + 1;
+    n.client_version = n.version;
+    n.updated_at = now;
+    Ok(Outcome {
+        session: n,
+        events,
+        expired_participant_id,
+    })
+}
+
+/// Applies the deadline events due by `now`; `None` when nothing was due.
+pub fn tick(s: &Session, now: Millis) -> Option<Outcome> {
+    let now = now.max(s.updated_at);
+    let mut n = s.clone();
+    let mut events = Vec::new();
+    settle(&mut n, now, &mut events);
+    if events.is_empty() {
+        return None;
+    }
+    n.version = s.version + 1;
+    n.updated_at = now;
+    Some(Outcome {
+        session: n,
+        events,
+        expired_participant_id: None,
+    })
+}
+
+type Step = Result<Option<String>, DomainError>;
+
+fn elapsed_since_cycle_start(s: &Session, now: Millis) -> u64 {
+    s.cycle_started_at.map_or(0, |t| (now - t).max(0) as u64)
+}
+
+fn start(s: &mut Session, now: Millis, events: &mut Vec<Event>) -> Step {
+    if s.status != Status::Pending {
+        return Err(DomainError::CannotStart {
+            session_id: s.session_id.clone(),
+            status: s.status,
+        });
+    }
+    s.status = Status::Running;
+    s.session_started_at = Some(now);
+    activate(s, 0, now);
+    events.push(Event::Started {
+        participant_id: s.participants[0].participant_id.clone(),
+    });
+    Ok(None)
+}
+
+fn switch(
+    s: &mut Session,
+    next: Option<&str>,
+    current: Option<&str>,
+    now: Millis,
+    events: &mut Vec<Event>,
+) -> Step {
+    if s.status != Status::Running {
+        return Err(DomainError::NotRunning {
+            session_id: s.session_id.clone(),
+            status: s.status,
+        });
+    }
+    if let Some(expected) = current {
+        if s.active_participant_id.as_deref() != Some(expected) {
+            return Err(DomainError::NotActive {
+                expected: expected.to_owned(),
+                actual: s.active_participant_id.clone(),
+            });
+        }
+    }
+    let cur = s.active_index();
+    let elapsed_ms = elapsed_since_cycle_start(s, now);
+    let mut expired = None;
+    if let (Some(c), Some(_)) = (cur, s.cycle_started_at) {
+        charge(s, c, elapsed_ms);
+        let p = &mut s.participants[c];
+        p.cycle_count += 1;
+        p.is_active = false;
+        if p.total_time_ms == 0 {
+            p.has_expired = true;
+            expired = Some(p.participant_id.clone());
+        }
+        add_increment(s, c);
+    }
+    let next_idx = match next {
+        Some(id) => s
+            .index_of(id)
+            .ok_or_else(|| DomainError::UnknownParticipant(id.to_owned()))?,
+        None => auto_next(s, cur),
+    };
+    activate(s, next_idx, now);
+    events.push(Event::Switched {
+        from: cur.map(|c| s.participants[c].participant_id.clone()),
+        to: s.participants[next_idx].participant_id.clone(),
+        elapsed_ms,
+    });
+    Ok(expired)
+}
+
+/// Round robin in array order; with `skip`, participants without time are passed over.
+fn auto_next(s: &Session, cur: Option<usize>) -> usize {
+    let Some(c) = cur else { return 0 };
+    let plain = (c + 1) % s.participants.len();
+    match s.action_on_timeout {
+        TimeoutAction::Skip => next_with_time(s, c).unwrap_or(plain),
+        _ => plain,
+    }
+}
+
+fn pause(s: &mut Session, now: Millis, events: &mut Vec<Event>) -> Step {
+    if s.status != Status::Running {
+        return Err(DomainError::CannotPause {
+            session_id: s.session_id.clone(),
+            status: s.status,
+        });
+    }
+    let elapsed_ms = elapsed_since_cycle_start(s, now);
+    if let Some(c) = s.active_index() {
+        charge(s, c, elapsed_ms);
+    }
+    s.status = Status::Paused;
+    s.cycle_started_at = None;
+    s.warned_through = None;
+    events.push(Event::Paused {
+        participant_id: s.active_participant_id.clone(),
+        elapsed_ms,
+    });
+    Ok(None)
+}
+
+fn resume(s: &mut Session, now: Millis, events: &mut Vec<Event>) -> Step {
+    if s.status != Status::Paused {
+        return Err(DomainError::CannotResume {
+            session_id: s.session_id.clone(),
+            status: s.status,
+        });
+    }
+    s.status = Status::Running;
+    s.cycle_started_at = Some(now);
+    s.warned_through = None;
+    events.push(Event::Resumed {
+        participant_id: s.active_participant_id.clone(),
+    });
+    Ok(None)
+}
+
+/// Allowed from any status (v2 behaviour kept); charges a running cycle (v2 did not).
+fn complete(s: &mut Session, now: Millis, events: &mut Vec<Event>) -> Option<String> {
+    if s.status == Status::Running {
+        let elapsed_ms = elapsed_since_cycle_start(s, now);
+        if let Some(c) = s.active_index() {
+            charge(s, c, elapsed_ms);
+        }
+    }
+    s.status = Status::Completed;
+    s.session_completed_at = Some(now);
+    deactivate_all(s);
+    events.push(Event::Completed);
+    None
+}

@@ -1,0 +1,194 @@
+//! The error every client-facing path ends in: which HTTP status and `error.code`,
+//! the message, optional details, who is to blame and whether to retry. Rendered in
+//! the contract's envelope `{"error":{"code","message","details"?}}`; never a stack.
+//!
+//! Owns: the mapping from module errors (domain, store, service) to the contract's
+//! codes (CONTRACT.md §2.4). Must not: log (callers decide what is worth logging).
+
+use hyper::StatusCode;
+use serde_json::{json, Value};
+
+use crate::domain::{DomainError, FieldIssue};
+use crate::service::ServiceError;
+use crate::store::StoreError;
+
+/// Who caused a failure (pingora's split): decides log level and metrics label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Blame {
+    Client,
+    Upstream,
+    Internal,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Option<Value>,
+    /// Seconds a client should wait (`Retry-After`), for 429 and 503.
+    pub retry_after: Option<u64>,
+    pub blame: Blame,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        let blame = if status.is_server_error() {
+            Blame::Internal
+        } else {
+            Blame::Client
+        };
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+            retry_after: None,
+            blame,
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn validation(issues: Vec<FieldIssue>) -> Self {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_ERROR",
+            "Request validation failed",
+        )
+        .with_details(json!(issues))
+    }
+
+    pub fn not_found(session_id: &str) -> Self {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "SESSION_NOT_FOUND",
+            format!("Session {session_id} not found"),
+        )
+    }
+
+    pub fn conflict(expected: u64, actual: u64) -> Self {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "CONFLICT",
+            "Concurrent modification detected, please retry",
+        )
+        .with_details(json!({"expected_version": expected, "actual_version": actual}))
+    }
+
+    pub fn route_not_found(method: &str, path: &str) -> Self {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!("Route {method} {path} not found"),
+        )
+    }
+
+    pub fn method_not_allowed(method: &str, path: &str) -> Self {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            format!("Method {method} is not allowed on {path}"),
+        )
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("Request body exceeds the limit of {limit} bytes"),
+        )
+    }
+
+    pub fn unavailable(message: impl Into<String>, retry_after: u64) -> Self {
+        let mut e = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            message,
+        );
+        e.retry_after = Some(retry_after);
+        e.blame = Blame::Upstream;
+        e
+    }
+
+    pub fn internal() -> Self {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "Internal server error",
+        )
+    }
+
+    /// The JSON body of this error.
+    pub fn body(&self) -> Value {
+        let mut err = json!({"code": self.code, "message": self.message});
+        if let Some(d) = &self.details {
+            err["details"] = d.clone();
+        }
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            if let Some(r) = self.retry_after {
+                err["retry_after_seconds"] = json!(r);
+            }
+        }
+        json!({ "error": err })
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        let msg = e.to_string();
+        match e {
+            DomainError::Invalid(issues) => ApiError::validation(issues),
+            DomainError::UnknownParticipant(_) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", msg)
+            }
+            DomainError::NotActive { expected, actual } => {
+                ApiError::new(StatusCode::CONFLICT, "CONFLICT", msg).with_details(
+                    json!({"expected_participant_id": expected, "active_participant_id": actual}),
+                )
+            }
+            DomainError::CannotStart { .. }
+            | DomainError::NotRunning { .. }
+            | DomainError::CannotPause { .. }
+            | DomainError::CannotResume { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "INVALID_STATE_TRANSITION", msg)
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Exists(id) => ApiError::new(
+                StatusCode::CONFLICT,
+                "SESSION_EXISTS",
+                format!("Session {id} already exists"),
+            ),
+            StoreError::NotFound { session_id } => ApiError::not_found(&session_id),
+            StoreError::Conflict { expected, actual } => ApiError::conflict(expected, actual),
+            StoreError::Corrupt { session_id, .. } => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "STATE_DESERIALIZATION_ERROR",
+                "Failed to deserialize session state",
+            )
+            .with_details(json!({ "session_id": session_id })),
+            StoreError::Unavailable(_) => {
+                ApiError::unavailable("Session storage is unavailable, please retry", 1)
+            }
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Domain(d) => d.into(),
+            ServiceError::Store(s) => s.into(),
+            ServiceError::NotFound(id) => ApiError::not_found(&id),
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Applying the two rate limiters of the contract (§6.1) to a request: counts the hit,
+//! and on refusal builds the 429 error with v2's message and `Retry-After`.
+
+use hyper::StatusCode;
+
+use super::Ctx;
+use crate::error::ApiError;
+use crate::metrics;
+use crate::ratelimit::{Bucket, Decision};
+
+/// Counts one hit on `key` in `bucket`. `Ok(None)` when that limiter is disabled;
+/// `Ok(Some(decision))` when allowed (its headers go on the response).
+pub async fn check(
+    ctx: &Ctx,
+    bucket: Bucket,
+    key: &str,
+) -> Result<Option<Decision>, (ApiError, Option<Decision>)> {
+    let limit = match bucket {
+        Bucket::General => ctx.cfg.rate_limit.general_per_minute,
+        Bucket::Switch => ctx.cfg.rate_limit.switch_per_second,
+    };
+    if limit == 0 {
+        return Ok(None);
+    }
+    let d = ctx.limiter.hit(bucket, key, limit).await.map_err(|_| {
+        (
+            ApiError::unavailable("Rate limiter unavailable, please retry", 1),
+            None,
+        )
+    })?;
+    if d.allowed {
+        return Ok(Some(d));
+    }
+    metrics::rate_limited(bucket.name());
+    let message = match bucket {
+        Bucket::General => "Too many requests, please try again later",
+        Bucket::Switch => "Too many cycle switches for this session, please slow down",
+    };
+    let mut e = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMIT_EXCEEDED",
+        message,
+    );
+    e.retry_after = Some(d.reset_secs.max(1));
+    Err((e, Some(d)))
+}

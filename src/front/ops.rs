@@ -1,0 +1,63 @@
+//! Operational routes: `/health`, `/ready`, `/metrics`, `/v1/time`, `/api-docs*`.
+
+use hyper::StatusCode;
+use serde_json::json;
+
+use super::http::{self, Resp};
+use super::Ctx;
+use crate::clock::now_ms;
+use crate::metrics;
+
+pub fn health() -> Resp {
+    http::json(StatusCode::OK, &json!({"status": "ok"}))
+}
+
+/// 200 when this instance can serve: not draining and its store answers.
+pub async fn ready(ctx: &Ctx) -> Resp {
+    let not_ready = |msg: String| {
+        http::json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"status": "not_ready", "error": msg}),
+        )
+    };
+    if ctx.draining.is_cancelled() {
+        return not_ready("shutting down".into());
+    }
+    if let Err(e) = ctx.sessions.store().ping().await {
+        return not_ready(e.to_string());
+    }
+    http::json(StatusCode::OK, &json!({"status": "ready"}))
+}
+
+pub fn metrics(ctx: &Ctx) -> Resp {
+    http::bytes(
+        StatusCode::OK,
+        "text/plain; version=0.0.4; charset=utf-8",
+        metrics::render(&ctx.metrics),
+    )
+}
+
+/// Server time for clock-offset estimation; `server_version` and
+/// `drift_tolerance_ms` are the constants v2 clients assert.
+pub fn time() -> Resp {
+    http::json(
+        StatusCode::OK,
+        &json!({"timestamp_ms": now_ms(), "server_version": "2.0.0", "drift_tolerance_ms": 50}),
+    )
+}
+
+pub fn api_docs_json() -> Resp {
+    http::bytes(
+        StatusCode::OK,
+        "application/json; charset=utf-8",
+        include_str!("openapi.json"),
+    )
+}
+
+pub fn api_docs() -> Resp {
+    http::bytes(
+        StatusCode::OK,
+        "text/html; charset=utf-8",
+        include_str!("api_docs.html"),
+    )
+}

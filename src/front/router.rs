@@ -1,0 +1,166 @@
+//! Route matching by hand: method + path → a `Route`, a 405, or a 404. Like v2
+//! (Express defaults), static segments match case-insensitively and one trailing
+//! slash is ignored; the `:id` segment is kept exactly as sent.
+//!
+//! Owns: the route table and each route's metrics label. Must not: do any work.
+
+use hyper::Method;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionOp {
+    Start,
+    Switch,
+    Pause,
+    Resume,
+    Complete,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route<'a> {
+    Health,
+    Ready,
+    Metrics,
+    ApiDocsJson,
+    ApiDocs,
+    Time,
+    WebSocket,
+    CreateSession,
+    GetSession(&'a str),
+    DeleteSession(&'a str),
+    Op(&'a str, SessionOp),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Matched<'a> {
+    Route(Route<'a>),
+    MethodNotAllowed,
+    NotFound,
+}
+
+impl Route<'_> {
+    /// The route pattern used as the metrics `route` label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Route::Health => "/health",
+            Route::Ready => "/ready",
+            Route::Metrics => "/metrics",
+            Route::ApiDocsJson => "/api-docs.json",
+            Route::ApiDocs => "/api-docs",
+            Route::Time => "/v1/time",
+            Route::WebSocket => "/ws",
+            Route::CreateSession => "/v1/sessions",
+            Route::GetSession(_) | Route::DeleteSession(_) => "/v1/sessions/:id",
+            Route::Op(_, op) => match op {
+                SessionOp::Start => "/v1/sessions/:id/start",
+                SessionOp::Switch => "/v1/sessions/:id/switch",
+                SessionOp::Pause => "/v1/sessions/:id/pause",
+                SessionOp::Resume => "/v1/sessions/:id/resume",
+                SessionOp::Complete => "/v1/sessions/:id/complete",
+            },
+        }
+    }
+
+    /// Routes outside the general rate limiter (as in v2).
+    pub fn is_exempt(&self) -> bool {
+        matches!(
+            self,
+            Route::Health
+                | Route::Ready
+                | Route::Metrics
+                | Route::ApiDocsJson
+                | Route::ApiDocs
+                | Route::WebSocket
+        )
+    }
+}
+
+fn eq(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+pub fn route<'a>(method: &Method, path: &'a str) -> Matched<'a> {
+    let trimmed = match path.strip_suffix('/') {
+        Some(p) if !p.is_empty() => p,
+        _ => path,
+    };
+    let segs: Vec<&'a str> = trimmed.split('/').skip(1).collect();
+    let get = method == Method::GET || method == Method::HEAD;
+    let post = method == Method::POST;
+    let pick = |ok: bool, r: Route<'a>| {
+        if ok {
+            Matched::Route(r)
+        } else {
+            Matched::MethodNotAllowed
+        }
+    };
+    match segs.as_slice() {
+        [s] if eq(s, "health") => pick(get, Route::Health),
+        [s] if eq(s, "ready") => pick(get, Route::Ready),
+        [s] if eq(s, "metrics") => pick(get, Route::Metrics),
+        [s] if eq(s, "api-docs.json") => pick(get, Route::ApiDocsJson),
+        [s, ..] if eq(s, "api-docs") => pick(get, Route::ApiDocs),
+        [s] if eq(s, "ws") => pick(get, Route::WebSocket),
+        [v, t] if eq(v, "v1") && eq(t, "time") => pick(get, Route::Time),
+        [v, s] if eq(v, "v1") && eq(s, "sessions") => pick(post, Route::CreateSession),
+        [v, s, id] if eq(v, "v1") && eq(s, "sessions") => {
+            if get {
+                Matched::Route(Route::GetSession(id))
+            } else if method == Method::DELETE {
+                Matched::Route(Route::DeleteSession(id))
+            } else {
+                Matched::MethodNotAllowed
+            }
+        }
+        [v, s, id, op] if eq(v, "v1") && eq(s, "sessions") => {
+            let op = match op.to_ascii_lowercase().as_str() {
+                "start" => SessionOp::Start,
+                "switch" => SessionOp::Switch,
+                "pause" => SessionOp::Pause,
+                "resume" => SessionOp::Resume,
+                "complete" => SessionOp::Complete,
+                _ => return Matched::NotFound,
+            };
+            pick(post, Route::Op(id, op))
+        }
+        _ => Matched::NotFound,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_the_contract_routes() {
+        let id = "223e4567-e89b-12d3-a456-426614174001";
+        let p = format!("/v1/sessions/{id}/switch");
+        assert_eq!(
+            route(&Method::POST, &p),
+            Matched::Route(Route::Op(id, SessionOp::Switch))
+        );
+        assert_eq!(route(&Method::GET, &p), Matched::MethodNotAllowed);
+        let p = format!("/V1/Sessions/{id}/");
+        assert_eq!(
+            route(&Method::GET, &p),
+            Matched::Route(Route::GetSession(id))
+        );
+        assert_eq!(
+            route(&Method::DELETE, &p),
+            Matched::Route(Route::DeleteSession(id))
+        );
+        assert_eq!(
+            route(&Method::GET, "/v1/sessions"),
+            Matched::MethodNotAllowed
+        );
+        assert_eq!(route(&Method::GET, "/nope"), Matched::NotFound);
+        assert_eq!(route(&Method::GET, "/"), Matched::NotFound);
+        assert_eq!(
+            route(&Method::HEAD, "/health/"),
+            Matched::Route(Route::Health)
+        );
+        assert_eq!(
+            route(&Method::GET, "/api-docs/index.html"),
+            Matched::Route(Route::ApiDocs)
+        );
+    }
+}

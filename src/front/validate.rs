@@ -1,0 +1,381 @@
+//! Request validation with v2's rules and zod-like issues (`field` path joined with
+//! `.`, `message`, `code`), every issue reported at once. Unknown keys are ignored;
+//! `null` for an optional field is refused (zod `.optional()` semantics).
+//!
+//! Owns: JSON → typed requests. Must not: apply cross-field domain rules
+//! (`domain::create` does: duplicates, per-mode requirements).
+
+use serde_json::{Map, Value};
+
+use crate::domain::create::{
+    MAX_BUDGET_MS, MAX_INCREMENT_MS, MAX_PARTICIPANTS, MAX_WARNING_THRESHOLDS, MIN_BUDGET_MS,
+};
+use crate::domain::uuid::is_strict_uuid;
+use crate::domain::{FieldIssue, NewParticipant, NewSession, SyncMode, TimeoutAction};
+
+type Issues = Vec<FieldIssue>;
+
+fn type_name(v: Option<&Value>) -> &'static str {
+    match v {
+        None => "undefined",
+        Some(Value::Null) => "null",
+        Some(Value::Bool(_)) => "boolean",
+        Some(Value::Number(_)) => "number",
+        Some(Value::String(_)) => "string",
+        Some(Value::Array(_)) => "array",
+        Some(Value::Object(_)) => "object",
+    }
+}
+
+fn expected(field: &str, what: &str, v: Option<&Value>) -> FieldIssue {
+    FieldIssue::new(
+        field,
+        "invalid_type",
+        format!("Invalid input: expected {what}, received {}", type_name(v)),
+    )
+}
+
+/// A present, non-null value, or an issue (`required` decides about absence).
+fn present<'a>(
+    o: &'a Map<String, Value>,
+    key: &str,
+    field: &str,
+    required: bool,
+    what: &str,
+    out: &mut Issues,
+) -> Option<&'a Value> {
+    match o.get(key) {
+        None if !required => None,
+        Some(v) if !v.is_null() => Some(v),
+        v => {
+            out.push(expected(field, what, v));
+            None
+        }
+    }
+}
+
+/// An integer in `[min, max]` (`1000.0` counts as an integer, as in JavaScript).
+fn int_in(
+    v: &Value,
+    field: &str,
+    min: u64,
+    max: u64,
+    label: &str,
+    out: &mut Issues,
+) -> Option<u64> {
+    let n = match v {
+        Value::Number(n) => n
+            .as_u64()
+            .map(|u| u as f64)
+            .or_else(|| n.as_i64().map(|i| i as f64))
+            .or_else(|| n.as_f64()),
+        _ => None,
+    };
+    let Some(n) = n else {
+        out.push(expected(field, "number", Some(v)));
+        return None;
+    };
+    if n.fract() != 0.0 || !n.is_finite() {
+        out.push(FieldIssue::new(
+            field,
+            "invalid_type",
+            "Invalid input: expected int, received number",
+        ));
+        return None;
+    }
+    if n < min as f64 {
+        out.push(FieldIssue::new(
+            field,
+            "too_small",
+            format!("{label} must be at least {min}"),
+        ));
+        return None;
+    }
+    if n > max as f64 {
+        out.push(FieldIssue::new(
+            field,
+            "too_big",
+            format!("{label} must be at most {max}"),
+        ));
+        return None;
+    }
+    Some(n as u64)
+}
+
+fn uuid(v: &Value, field: &str, label: &str, out: &mut Issues) -> Option<String> {
+    match v.as_str() {
+        Some(s) if is_strict_uuid(s) => Some(s.to_owned()),
+        Some(_) => {
+            out.push(FieldIssue::new(
+                field,
+                "invalid_format",
+                format!("Invalid {label} format (expected a UUID)"),
+            ));
+            None
+        }
+        None => {
+            out.push(expected(field, "string", Some(v)));
+            None
+        }
+    }
+}
+
+fn root<'a>(body: &'a Value, out: &mut Issues) -> Option<&'a Map<String, Value>> {
+    let o = body.as_object();
+    if o.is_none() {
+        out.push(expected("", "object", Some(body)));
+    }
+    o
+}
+
+const TOTAL_TIME: &str = "Total time";
+
+fn participant(v: &Value, i: usize, out: &mut Issues) -> Option<NewParticipant> {
+    let base = format!("participants.{i}");
+    let Some(o) = v.as_object() else {
+        out.push(expected(&base, "object", Some(v)));
+        return None;
+    };
+    let f = |k: &str| format!("{base}.{k}");
+    let id = present(
+        o,
+        "participant_id",
+        &f("participant_id"),
+        true,
+        "string",
+        out,
+    )
+    .and_then(|v| uuid(v, &f("participant_id"), "participant_id", out));
+    let index = present(
+        o,
+        "participant_index",
+        &f("participant_index"),
+        true,
+        "number",
+        out,
+    )
+    .and_then(|v| {
+        int_in(
+            v,
+            &f("participant_index"),
+            0,
+            u32::MAX as u64,
+            "participant_index",
+            out,
+        )
+    });
+    let total =
+        present(o, "total_time_ms", &f("total_time_ms"), true, "number", out).and_then(|v| {
+            let r = int_in(
+                v,
+                &f("total_time_ms"),
+                MIN_BUDGET_MS,
+                MAX_BUDGET_MS,
+                TOTAL_TIME,
+                out,
+            );
+            if r.is_none() {
+                if let Some(last) = out.last_mut().filter(|l| l.code == "too_small") {
+                    last.message = "Total time must be at least 1000ms (1 second)".into();
+                }
+            }
+            r
+        });
+    let group = present(o, "group_id", &f("group_id"), false, "string", out)
+        .map(|v| uuid(v, &f("group_id"), "group_id", out));
+    Some(NewParticipant {
+        participant_id: id?,
+        participant_index: index? as u32,
+        total_time_ms: total?,
+        group_id: match group {
+            Some(g) => Some(g?),
+            None => None,
+        },
+    })
+}
+
+/// `POST /v1/sessions`.
+pub fn create_session(body: &Value) -> Result<NewSession, Issues> {
+    let mut out = Vec::new();
+    let Some(o) = root(body, &mut out) else {
+        return Err(out);
+    };
+    let session_id = present(o, "session_id", "session_id", true, "string", &mut out)
+        .and_then(|v| uuid(v, "session_id", "session_id", &mut out));
+    let sync_mode = present(o, "sync_mode", "sync_mode", true, "string", &mut out).and_then(|v| {
+        let m = v.as_str().and_then(SyncMode::parse);
+        if m.is_none() {
+            out.push(FieldIssue::new(
+                "sync_mode",
+                "invalid_value",
+                "Invalid sync mode. Must be one of: per_participant, per_cycle, per_group, global, count_up",
+            ));
+        }
+        m
+    });
+    let participants = present(o, "participants", "participants", true, "array", &mut out)
+        .and_then(|v| {
+            let Some(arr) = v.as_array() else {
+                out.push(expected("participants", "array", Some(v)));
+                return None;
+            };
+            if arr.is_empty() {
+                out.push(FieldIssue::new(
+                    "participants",
+                    "too_small",
+                    "At least one participant is required",
+                ));
+                return None;
+            }
+            if arr.len() > MAX_PARTICIPANTS {
+                out.push(FieldIssue::new(
+                    "participants",
+                    "too_big",
+                    format!("At most {MAX_PARTICIPANTS} participants are allowed"),
+                ));
+                return None;
+            }
+            let ps: Vec<_> = arr
+                .iter()
+                .enumerate()
+                .map(|(i, p)| participant(p, i, &mut out))
+                .collect();
+            ps.into_iter().collect::<Option<Vec<_>>>()
+        });
+    let budget = |key: &str, required: bool, out: &mut Issues| {
+        present(o, key, key, required, "number", out)
+            .map(|v| int_in(v, key, MIN_BUDGET_MS, MAX_BUDGET_MS, key, out))
+    };
+    let total_time_ms = budget("total_time_ms", true, &mut out).flatten();
+    let time_per_cycle_ms = budget("time_per_cycle_ms", false, &mut out);
+    let max_time_ms = budget("max_time_ms", false, &mut out);
+    let increment_ms =
+        present(o, "increment_ms", "increment_ms", false, "number", &mut out).map(|v| {
+            int_in(
+                v,
+                "increment_ms",
+                0,
+                MAX_INCREMENT_MS,
+                "increment_ms",
+                &mut out,
+            )
+        });
+    if let Some(v) = present(o, "metadata", "metadata", false, "object", &mut out) {
+        if !v.is_object() {
+            out.push(expected("metadata", "object", Some(v)));
+        }
+    }
+    let action = present(
+        o,
+        "action_on_timeout",
+        "action_on_timeout",
+        false,
+        "string",
+        &mut out,
+    )
+    .map(|v| {
+        let a = v.as_str().and_then(TimeoutAction::parse);
+        if a.is_none() {
+            out.push(FieldIssue::new(
+                "action_on_timeout",
+                "invalid_value",
+                "Invalid action_on_timeout. Must be one of: continue, skip, end",
+            ));
+        }
+        a
+    });
+    let thresholds = present(
+        o,
+        "warning_thresholds_ms",
+        "warning_thresholds_ms",
+        false,
+        "array",
+        &mut out,
+    )
+    .map(|v| thresholds(v, &mut out));
+    if !out.is_empty() {
+        return Err(out);
+    }
+    // Every value below was checked above; an absent one would have added an issue.
+    let (Some(session_id), Some(sync_mode), Some(participants), Some(total_time_ms)) =
+        (session_id, sync_mode, participants, total_time_ms)
+    else {
+        return Err(vec![FieldIssue::new(
+            "",
+            "custom",
+            "Request validation failed",
+        )]);
+    };
+    Ok(NewSession {
+        session_id,
+        sync_mode,
+        participants,
+        total_time_ms,
+        time_per_cycle_ms: time_per_cycle_ms.flatten(),
+        increment_ms: increment_ms.flatten().unwrap_or(0),
+        max_time_ms: max_time_ms.flatten(),
+        action_on_timeout: action.flatten().unwrap_or_default(),
+        warning_thresholds_ms: thresholds.flatten().unwrap_or_default(),
+    })
+}
+
+fn thresholds(v: &Value, out: &mut Issues) -> Option<Vec<u64>> {
+    let field = "warning_thresholds_ms";
+    let Some(arr) = v.as_array() else {
+        out.push(expected(field, "array", Some(v)));
+        return None;
+    };
+    if arr.len() > MAX_WARNING_THRESHOLDS {
+        out.push(FieldIssue::new(
+            field,
+            "too_big",
+            format!("At most {MAX_WARNING_THRESHOLDS} thresholds are allowed"),
+        ));
+        return None;
+    }
+    arr.iter()
+        .enumerate()
+        .map(|(i, t)| {
+            int_in(
+                t,
+                &format!("{field}.{i}"),
+                1,
+                MAX_BUDGET_MS,
+                "A warning threshold",
+                out,
+            )
+        })
+        .collect()
+}
+
+/// `POST /v1/sessions/:id/switch` body: `{}` or `{"next_participant_id": uuid}`, plus
+/// the extension `current_participant_id` (apply only while that one is active).
+pub fn switch_body(body: &Value) -> Result<(Option<String>, Option<String>), Issues> {
+    let mut out = Vec::new();
+    let Some(o) = root(body, &mut out) else {
+        return Err(out);
+    };
+    let id = |key: &str, out: &mut Issues| {
+        present(o, key, key, false, "string", out).and_then(|v| uuid(v, key, key, out))
+    };
+    let next = id("next_participant_id", &mut out);
+    let current = id("current_participant_id", &mut out);
+    if out.is_empty() {
+        Ok((next, current))
+    } else {
+        Err(out)
+    }
+}
+
+/// The `:id` path parameter.
+pub fn session_id_param(id: &str) -> Result<(), Issues> {
+    if is_strict_uuid(id) {
+        Ok(())
+    } else {
+        Err(vec![FieldIssue::new(
+            "id",
+            "invalid_format",
+            "Invalid session ID format (expected a UUID)",
+        )])
+    }
+}

@@ -1,0 +1,254 @@
+//! One WebSocket connection: a reader task (frames in, client messages handled) and a
+//! writer loop (the mailbox out, protocol pings, liveness). `read_frame` is not
+//! cancel-safe, so it runs alone in its task and is never raced in `select!`; its
+//! obligated replies (pong, close echo) reach the socket through the writer.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fastwebsockets::upgrade::UpgradeFut;
+use fastwebsockets::{Frame, OpCode, Payload, WebSocketError, WebSocketRead, WebSocketWrite};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::io::{ReadHalf, WriteHalf};
+use tokio::sync::mpsc;
+
+use super::ws_msg::{handle_text, MessageRate, Verdict};
+use super::Ctx;
+use crate::clock::now_ms;
+use crate::mailbox::{Mailbox, Outgoing};
+use crate::metrics;
+use crate::protocol::{self, close};
+
+type Io = TokioIo<Upgraded>;
+/// A frame the reader owes the peer (pong, close echo), sent by the writer.
+type Owed = (OpCode, Vec<u8>);
+
+pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<String, &'static str>) {
+    let ws = match fut.await {
+        Ok(ws) => ws,
+        Err(e) => {
+            tracing::debug!(error = %e, "websocket upgrade failed");
+            return;
+        }
+    };
+    let (mut rx, mut tx) = ws.split(tokio::io::split);
+    rx.set_max_message_size(ctx.cfg.ws.max_message_bytes);
+    let session_id = match session {
+        Ok(id) => id,
+        Err(reason) => {
+            let _ = tx
+                .write_frame(Frame::close(close::POLICY, reason.as_bytes()))
+                .await;
+            return;
+        }
+    };
+    let mailbox = Arc::new(Mailbox::new(ctx.cfg.ws.queue_capacity));
+    mailbox.push(protocol::connected(&session_id, now_ms()));
+    let _sub = ctx.hub.subscribe(&session_id, mailbox.clone());
+    if ctx.draining.is_cancelled() {
+        mailbox.close(close::GOING_AWAY, "Server shutting down");
+    }
+    metrics::ws_connections(1.0);
+    let last_seen = Arc::new(AtomicI64::new(now_ms()));
+    let (owed_tx, owed_rx) = mpsc::channel::<Owed>(8);
+    let reader = tokio::spawn(read_loop(
+        ctx.clone(),
+        rx,
+        session_id,
+        mailbox.clone(),
+        owed_tx,
+        last_seen.clone(),
+    ));
+    write_loop(&ctx, tx, &mailbox, owed_rx, &last_seen).await;
+    reader.abort();
+    metrics::ws_connections(-1.0);
+}
+
+async fn write_loop(
+    ctx: &Ctx,
+    mut tx: WebSocketWrite<WriteHalf<Io>>,
+    mailbox: &Mailbox,
+    mut owed: mpsc::Receiver<Owed>,
+    last_seen: &AtomicI64,
+) {
+    let write_timeout = Duration::from_millis(ctx.cfg.ws.write_timeout_ms);
+    let ping_every = Duration::from_millis(ctx.cfg.ws.ping_interval_ms);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    let mut pinged_at: Option<i64> = None;
+    let mut batch = Vec::new();
+    loop {
+        tokio::select! {
+            biased;
+            frame = owed.recv() => {
+                // The reader ended (peer closed or broke the protocol).
+                let Some((op, payload)) = frame else { return };
+                let is_close = op == OpCode::Close;
+                let f = Frame::new(true, op, None, Payload::Owned(payload));
+                if send(&mut tx, f, write_timeout).await.is_err() || is_close {
+                    return;
+                }
+            }
+            _ = mailbox.next_batch(&mut batch) => {
+                for out in batch.drain(..) {
+                    let sent = match &out {
+                        Outgoing::State { frame, .. } | Outgoing::Message(frame) => {
+                            send(&mut tx, Frame::text(Payload::Borrowed(frame)), write_timeout).await.map(|()| false)
+                        }
+                        Outgoing::Close(code, reason) => {
+                            if *code == close::TRY_AGAIN_LATER {
+                                metrics::ws_slow_consumer_closed();
+                            }
+                            send(&mut tx, Frame::close(*code, reason.as_bytes()), write_timeout).await.map(|()| true)
+                        }
+                    };
+                    if sent != Ok(false) {
+                        return;
+                    }
+                }
+            }
+            _ = ping.tick() => {
+                if pinged_at.is_some_and(|t| last_seen.load(Ordering::Relaxed) < t) {
+                    tracing::debug!("websocket peer missed a ping; dropping it");
+                    return;
+                }
+                let now = now_ms();
+                pinged_at = Some(now);
+                if send(&mut tx, Frame::new(true, OpCode::Ping, None, Payload::Borrowed(&[])), write_timeout).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Writes one frame; a write stuck longer than the timeout means a peer that does not
+/// read, and the connection is dropped.
+async fn send(
+    tx: &mut WebSocketWrite<WriteHalf<Io>>,
+    frame: Frame<'_>,
+    timeout: Duration,
+) -> Result<(), ()> {
+    match tokio::time::timeout(timeout, tx.write_frame(frame)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(()),
+        Err(_) => {
+            metrics::ws_slow_consumer_closed();
+            Err(())
+        }
+    }
+}
+
+async fn read_loop(
+    ctx: Arc<Ctx>,
+    mut rx: WebSocketRead<ReadHalf<Io>>,
+    session_id: String,
+    mailbox: Arc<Mailbox>,
+    owed: mpsc::Sender<Owed>,
+    last_seen: Arc<AtomicI64>,
+) {
+    let max = ctx.cfg.ws.max_message_bytes;
+    let mut rate = MessageRate::new(ctx.cfg.ws.messages_per_second);
+    // A fragmented text message being reassembled (None when not in one).
+    let mut partial: Option<Vec<u8>> = None;
+    loop {
+        let owed_tx = owed.clone();
+        let mut obligated = move |f: Frame<'_>| {
+            let item = (f.opcode, f.payload.to_vec());
+            let tx = owed_tx.clone();
+            async move {
+                tx.send(item)
+                    .await
+                    .map_err(|_| WebSocketError::ConnectionClosed)
+            }
+        };
+        let frame = match rx.read_frame(&mut obligated).await {
+            Ok(f) => f,
+            Err(e) => {
+                if let Some((code, reason)) = close_for(&e) {
+                    let _ = owed.send(close_frame(code, reason)).await;
+                }
+                return;
+            }
+        };
+        last_seen.store(now_ms(), Ordering::Relaxed);
+        let received = now_ms();
+        let text = match (frame.opcode, frame.fin) {
+            (OpCode::Close, _) => return,
+            (OpCode::Text, true) if partial.is_none() => frame.payload.to_vec(),
+            (OpCode::Text, false) if partial.is_none() => {
+                partial = Some(frame.payload.to_vec());
+                continue;
+            }
+            (OpCode::Continuation, fin) if partial.is_some() => {
+                let buf = partial.as_mut().map_or(0, |b| {
+                    b.extend_from_slice(&frame.payload);
+                    b.len()
+                });
+                if buf > max {
+                    let _ = owed
+                        .send(close_frame(close::TOO_BIG, "Message too big"))
+                        .await;
+                    return;
+                }
+                if !fin {
+                    continue;
+                }
+                partial.take().unwrap_or_default()
+            }
+            (OpCode::Text | OpCode::Continuation, _) => {
+                let _ = owed
+                    .send(close_frame(close::PROTOCOL_ERROR, "Invalid fragmentation"))
+                    .await;
+                return;
+            }
+            // Binary messages, pings and pongs carry nothing for us.
+            _ => continue,
+        };
+        if std::str::from_utf8(&text).is_err() {
+            let _ = owed
+                .send(close_frame(close::INVALID_DATA, "Invalid UTF-8"))
+                .await;
+            return;
+        }
+        match rate.check(received) {
+            Verdict::Allow => {}
+            Verdict::Refuse { first } => {
+                if first {
+                    mailbox.push(protocol::error(
+                        "RATE_LIMIT_EXCEEDED",
+                        "Too many messages, slow down",
+                        None,
+                    ));
+                }
+                continue;
+            }
+            Verdict::Abuse => {
+                let _ = owed
+                    .send(close_frame(close::POLICY, "Message rate limit exceeded"))
+                    .await;
+                return;
+            }
+        }
+        handle_text(&ctx, &session_id, &mailbox, &text, received).await;
+    }
+}
+
+fn close_for(e: &WebSocketError) -> Option<(u16, &'static str)> {
+    match e {
+        WebSocketError::FrameTooLarge => Some((close::TOO_BIG, "Message too big")),
+        WebSocketError::InvalidUTF8 => Some((close::INVALID_DATA, "Invalid UTF-8")),
+        WebSocketError::UnexpectedEOF
+        | WebSocketError::ConnectionClosed
+        | WebSocketError::IoError(_) => None,
+        WebSocketError::SendError(_) => None,
+        _ => Some((close::PROTOCOL_ERROR, "Protocol error")),
+    }
+}
+
+fn close_frame(code: u16, reason: &str) -> Owed {
+    let mut payload = code.to_be_bytes().to_vec();
+    payload.extend_from_slice(reason.as_bytes());
+    (OpCode::Close, payload)
+}

@@ -1,0 +1,167 @@
+//! What a connection does with a client's text message: `PING` → `PONG` (with NTP-style
+//! times when the client sent its own), `RECONNECT` → `STATE_SYNC` or `ERROR`, the
+//! command extension (`SWITCH`, `START`, … → `ACK` or `ERROR`), anything else ignored
+//! as v2 did. Plus the per-connection message rate limit.
+
+use std::sync::Arc;
+
+use crate::clock::now_ms;
+use crate::domain::{Millis, Op};
+use crate::error::ApiError;
+use crate::mailbox::Mailbox;
+use crate::metrics;
+use crate::protocol::{self, ClientMessage, Command};
+use crate::ratelimit::Bucket;
+use hyper::StatusCode;
+
+use super::{limits, Ctx};
+
+/// Messages beyond `ABUSE_FACTOR` × the limit in one second close the connection.
+const ABUSE_FACTOR: u32 = 10;
+
+pub enum Verdict {
+    Allow,
+    /// Over the limit: drop the message; `first` for the first drop in this second.
+    Refuse {
+        first: bool,
+    },
+    Abuse,
+}
+
+/// Fixed one-second window per connection.
+pub struct MessageRate {
+    limit: u32,
+    window_start: Millis,
+    count: u32,
+}
+
+impl MessageRate {
+    pub fn new(limit: u32) -> Self {
+        MessageRate {
+            limit,
+            window_start: 0,
+            count: 0,
+        }
+    }
+
+    pub fn check(&mut self, now: Millis) -> Verdict {
+        if self.limit == 0 {
+            return Verdict::Allow;
+        }
+        if now - self.window_start >= 1000 {
+            self.window_start = now;
+            self.count = 0;
+        }
+        self.count += 1;
+        if self.count <= self.limit {
+            Verdict::Allow
+        } else if self.count > self.limit.saturating_mul(ABUSE_FACTOR) {
+            Verdict::Abuse
+        } else {
+            Verdict::Refuse {
+                first: self.count == self.limit + 1,
+            }
+        }
+    }
+}
+
+pub async fn handle_text(
+    ctx: &Arc<Ctx>,
+    session_id: &str,
+    mailbox: &Mailbox,
+    text: &[u8],
+    received: Millis,
+) {
+    let Some(msg) = protocol::decode(text) else {
+        metrics::ws_message_in("invalid");
+        tracing::debug!(
+            session = session_id,
+            "ignoring a non-JSON or untyped websocket message"
+        );
+        return;
+    };
+    match msg {
+        ClientMessage::Ping { timestamp } => {
+            metrics::ws_message_in("PING");
+            mailbox.push(protocol::pong(timestamp.as_ref(), received, now_ms()));
+        }
+        ClientMessage::Reconnect => {
+            metrics::ws_message_in("RECONNECT");
+            reconnect(ctx, session_id, mailbox).await;
+        }
+        ClientMessage::Start(c) => command(ctx, session_id, mailbox, Op::Start, c).await,
+        ClientMessage::Pause(c) => command(ctx, session_id, mailbox, Op::Pause, c).await,
+        ClientMessage::Resume(c) => command(ctx, session_id, mailbox, Op::Resume, c).await,
+        ClientMessage::Complete(c) => command(ctx, session_id, mailbox, Op::Complete, c).await,
+        ClientMessage::Switch(c) => {
+            let op = Op::Switch {
+                next: c.next_participant_id.clone(),
+                current: c.current_participant_id.clone(),
+            };
+            command(ctx, session_id, mailbox, op, c).await
+        }
+        ClientMessage::Unknown => {
+            metrics::ws_message_in("unknown");
+            tracing::debug!(
+                session = session_id,
+                "ignoring an unknown websocket message type"
+            );
+        }
+    }
+}
+
+/// `STATE_SYNC` with the newest state known here: never older than a state this
+/// connection was already sent (the hub's copy is used when storage lags behind).
+async fn reconnect(ctx: &Ctx, session_id: &str, mailbox: &Mailbox) {
+    let stored = ctx.sessions.store().load(session_id).await;
+    let cached = ctx.hub.latest(session_id);
+    let newest = match (stored, cached) {
+        (Ok(Some(s)), Some(c)) => Some(if c.version > s.version { c } else { s }),
+        (Ok(s), c) => s.or(c),
+        (Err(_), Some(c)) if c.version >= mailbox.last_state_version() => Some(c),
+        (Err(e), _) => {
+            let err = ApiError::from(e);
+            mailbox.push(protocol::error(err.code, &err.message, None));
+            return;
+        }
+    };
+    match newest {
+        Some(s) => {
+            mailbox.push(protocol::state("STATE_SYNC", &s, now_ms()));
+        }
+        None => {
+            mailbox.push(protocol::error(
+                "SESSION_NOT_FOUND",
+                &format!("Session {session_id} not found"),
+                None,
+            ));
+        }
+    }
+}
+
+async fn command(ctx: &Ctx, session_id: &str, mailbox: &Mailbox, op: Op, c: Command) {
+    metrics::ws_message_in(op.name());
+    let result = async {
+        if let Some(next) = &c.next_participant_id {
+            if !crate::domain::uuid::is_strict_uuid(next) {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "VALIDATION_ERROR",
+                    "Invalid next_participant_id format (expected a UUID)",
+                ));
+            }
+        }
+        if matches!(op, Op::Switch { .. }) {
+            limits::check(ctx, Bucket::Switch, session_id)
+                .await
+                .map_err(|(e, _)| e)?;
+        }
+        Ok(ctx.sessions.apply(session_id, &op).await?)
+    }
+    .await;
+    let frame = match result {
+        Ok(out) => protocol::ack(op.name(), out.session.version, c.request_id.as_ref()),
+        Err(e) => protocol::error(e.code, &e.message, c.request_id.as_ref()),
+    };
+    mailbox.push(frame);
+}

@@ -1,0 +1,186 @@
+//! Local subscribers per session: which WebSocket connections of *this* instance watch
+//! which session, and delivery of committed updates to their mailboxes. Each update
+//! is encoded once per instance, not once per connection.
+//!
+//! Owns: the session → connections map, the latest snapshot seen per watched session,
+//! and closing every socket at shutdown. Must not: read storage or block on a socket.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::clock::now_ms;
+use crate::domain::Session;
+use crate::mailbox::Mailbox;
+use crate::protocol::{self, close};
+use crate::store::{Update, UpdateSink};
+
+/// Told when this instance starts or stops watching a session (the Redis fan-out
+/// subscribes to the session's shard channel only while someone here watches it).
+pub trait Interest: Send + Sync {
+    fn watch(&self, session_id: &str);
+    fn unwatch(&self, session_id: &str);
+}
+
+#[derive(Default)]
+struct Topic {
+    subscribers: Vec<(u64, Arc<Mailbox>)>,
+    latest: Option<Arc<Session>>,
+}
+
+#[derive(Default)]
+pub struct Hub {
+    topics: Mutex<HashMap<String, Topic>>,
+    next_id: AtomicU64,
+    interest: Mutex<Option<Arc<dyn Interest>>>,
+}
+
+/// A connection's membership of a session's topic; leaving happens on drop.
+pub struct Subscription {
+    hub: Arc<Hub>,
+    session_id: String,
+    id: u64,
+    pub mailbox: Arc<Mailbox>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.leave(&self.session_id, self.id);
+    }
+}
+
+impl Hub {
+    pub fn new() -> Arc<Hub> {
+        Arc::new(Hub::default())
+    }
+
+    fn topics(&self) -> MutexGuard<'_, HashMap<String, Topic>> {
+        self.topics.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn set_interest(&self, interest: Arc<dyn Interest>) {
+        *self.interest.lock().unwrap_or_else(|e| e.into_inner()) = Some(interest);
+    }
+
+    fn interest(&self) -> Option<Arc<dyn Interest>> {
+        self.interest
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Adds `mailbox` to the session's topic; anything already queued in it (the
+    /// `CONNECTED` greeting) goes out before any update.
+    pub fn subscribe(self: &Arc<Self>, session_id: &str, mailbox: Arc<Mailbox>) -> Subscription {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let first = {
+            let mut topics = self.topics();
+            let topic = topics.entry(session_id.to_owned()).or_default();
+            topic.subscribers.push((id, mailbox.clone()));
+            topic.subscribers.len() == 1
+        };
+        if first {
+            if let Some(i) = self.interest() {
+                i.watch(session_id);
+            }
+        }
+        Subscription {
+            hub: self.clone(),
+            session_id: session_id.to_owned(),
+            id,
+            mailbox,
+        }
+    }
+
+    fn leave(&self, session_id: &str, id: u64) {
+        let last = {
+            let mut topics = self.topics();
+            let Some(topic) = topics.get_mut(session_id) else {
+                return;
+            };
+            topic.subscribers.retain(|(i, _)| *i != id);
+            let empty = topic.subscribers.is_empty();
+            if empty {
+                topics.remove(session_id);
+            }
+            empty
+        };
+        if last {
+            if let Some(i) = self.interest() {
+                i.unwatch(session_id);
+            }
+        }
+    }
+
+    /// The newest state this instance has delivered for a watched session.
+    pub fn latest(&self, session_id: &str) -> Option<Arc<Session>> {
+        self.topics().get(session_id).and_then(|t| t.latest.clone())
+    }
+
+    /// Sessions watched here (for re-subscribing after a broker reconnect).
+    pub fn watched(&self) -> Vec<String> {
+        self.topics().keys().cloned().collect()
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.topics().values().map(|t| t.subscribers.len()).sum()
+    }
+
+    /// Queues a close on every connection (shutdown: 1001).
+    pub fn close_all(&self, code: u16, reason: &'static str) {
+        for topic in self.topics().values() {
+            for (_, m) in &topic.subscribers {
+                m.close(code, reason);
+            }
+        }
+    }
+
+    fn mailboxes_for(&self, update: &Update) -> Vec<Arc<Mailbox>> {
+        let mut topics = self.topics();
+        let Some(topic) = topics.get_mut(update.session_id()) else {
+            return Vec::new();
+        };
+        if let Update::State { session, .. } = update {
+            if topic
+                .latest
+                .as_ref()
+                .is_none_or(|l| l.version < session.version)
+            {
+                topic.latest = Some(session.clone());
+            }
+        }
+        topic.subscribers.iter().map(|(_, m)| m.clone()).collect()
+    }
+}
+
+impl UpdateSink for Hub {
+    fn deliver(&self, update: Update) {
+        let targets = self.mailboxes_for(&update);
+        if targets.is_empty() {
+            return;
+        }
+        let now = now_ms();
+        match &update {
+            Update::State { session, events } => {
+                let pushes: Vec<_> = events
+                    .iter()
+                    .filter_map(|e| protocol::event(session, e, now))
+                    .collect();
+                let frame = protocol::state("STATE_UPDATE", session, now);
+                for m in targets {
+                    for p in &pushes {
+                        m.push(p.clone());
+                    }
+                    m.push_state(session.version, frame.clone());
+                }
+            }
+            Update::Deleted { session_id } => {
+                let frame = protocol::session_deleted(session_id, now);
+                for m in targets {
+                    m.push(frame.clone());
+                    m.close(close::NORMAL, "Session deleted");
+                }
+            }
+        }
+    }
+}

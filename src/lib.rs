@@ -1,0 +1,30 @@
+//! SyncKairos: synchronized timers for many regions ("calculate, don't count").
+//!
+//! Module map (one concept per file):
+//! - `domain`: pure timer core: model, transitions, deadlines, time math. No IO.
+//! - `view`: the JSON shape of a session clients see.
+//! - `protocol`: WebSocket messages by direction, close codes.
+//! - `service`: load → transition → compare-and-set commit; the write path.
+//! - `store`: the storage trait and its implementations (`memory`).
+//! - `hub` + `mailbox`: local WebSocket subscribers and their bounded queues.
+//! - `scheduler`: server-side deadlines, fired once at the deadline.
+//! - `ratelimit`: v2's two limiters behind a trait.
+//! - `front`: hyper HTTP + fastwebsockets edge, routing, validation.
+//! - `config`, `error`, `metrics`, `clock`: settings, error envelope, Prometheus, time.
+//! - `app`: wiring and ordered shutdown.
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod front;
+pub mod hub;
+pub mod mailbox;
+pub mod metrics;
+pub mod protocol;
+pub mod ratelimit;
+pub mod scheduler;
+pub mod service;
+pub mod store;
+pub mod view;

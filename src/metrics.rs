@@ -1,0 +1,131 @@
+//! Prometheus metrics: every metric name in one place, the helpers that record them,
+//! and the text exposition for `/metrics`. Every series carries a `region` label.
+//!
+//! The v2 series keep their names and labels (CONTRACT.md §2.3.7); new ones follow
+//! the same `synckairos_` prefix. Must not: be read on a hot path (recording is cheap
+//! and lock-free per series; rendering happens only on scrape).
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+pub const HTTP_REQUESTS: &str = "synckairos_http_requests_total";
+pub const HTTP_DURATION: &str = "synckairos_http_request_duration_ms";
+pub const SWITCH_DURATION: &str = "synckairos_switch_cycle_duration_ms";
+pub const ACTIVE_SESSIONS: &str = "synckairos_active_sessions";
+pub const WS_CONNECTIONS: &str = "synckairos_websocket_connections";
+pub const WS_CLOSED_SLOW: &str = "synckairos_websocket_slow_consumer_closes_total";
+pub const WS_MESSAGES_IN: &str = "synckairos_websocket_messages_received_total";
+pub const DEADLINE_LATENESS: &str = "synckairos_deadline_lateness_ms";
+pub const DEADLINES_FIRED: &str = "synckairos_deadlines_fired_total";
+pub const RATE_LIMITED: &str = "synckairos_rate_limited_total";
+pub const RESIDENT_MEMORY: &str = "synckairos_process_resident_memory_bytes";
+pub const DB_WRITE_QUEUE: &str = "synckairos_db_write_queue_size";
+
+const HTTP_BUCKETS: &[f64] = &[
+    0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0,
+];
+const SWITCH_BUCKETS: &[f64] = &[0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 25.0, 50.0];
+const LATENESS_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 500.0, 1000.0];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide recorder once; later calls (more servers in one test
+/// process) reuse it, and the first region label wins.
+pub fn install(region: &str) -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .add_global_label("region", region)
+                .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.into()), HTTP_BUCKETS)
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Full(SWITCH_DURATION.into()), SWITCH_BUCKETS)
+                })
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full(DEADLINE_LATENESS.into()),
+                        LATENESS_BUCKETS,
+                    )
+                });
+            match builder.and_then(|b| b.install_recorder()) {
+                Ok(h) => h,
+                // Another recorder is installed (a test harness): keep a private one
+                // so /metrics still renders.
+                Err(_) => PrometheusBuilder::new()
+                    .add_global_label("region", region)
+                    .build_recorder()
+                    .handle(),
+            }
+        })
+        .clone()
+}
+
+/// Prometheus text for `/metrics`.
+pub fn render(handle: &PrometheusHandle) -> String {
+    if let Some(rss) = resident_memory_bytes() {
+        gauge!(RESIDENT_MEMORY).set(rss as f64);
+    }
+    handle.render()
+}
+
+/// Drains histogram samples so memory stays flat between scrapes.
+pub async fn upkeep(handle: PrometheusHandle, stop: tokio_util::sync::CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = every.tick() => handle.run_upkeep(),
+            _ = stop.cancelled() => return,
+        }
+    }
+}
+
+fn resident_memory_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+pub fn http_request(method: &'static str, route: &'static str, status: u16, ms: f64) {
+    counter!(HTTP_REQUESTS, "method" => method, "route" => route, "status_code" => status.to_string())
+        .increment(1);
+    histogram!(HTTP_DURATION, "method" => method, "route" => route).record(ms);
+}
+
+pub fn switch_duration(ms: f64) {
+    histogram!(SWITCH_DURATION).record(ms);
+}
+
+pub fn session_created() {
+    gauge!(ACTIVE_SESSIONS).increment(1.0);
+}
+
+pub fn session_deleted() {
+    gauge!(ACTIVE_SESSIONS).decrement(1.0);
+}
+
+pub fn ws_connections(delta: f64) {
+    gauge!(WS_CONNECTIONS).increment(delta);
+}
+
+pub fn ws_slow_consumer_closed() {
+    counter!(WS_CLOSED_SLOW).increment(1);
+}
+
+pub fn ws_message_in(kind: &'static str) {
+    counter!(WS_MESSAGES_IN, "type" => kind).increment(1);
+}
+
+pub fn deadline_lateness(ms: f64) {
+    counter!(DEADLINES_FIRED).increment(1);
+    histogram!(DEADLINE_LATENESS).record(ms);
+}
+
+pub fn rate_limited(bucket: &'static str) {
+    counter!(RATE_LIMITED, "bucket" => bucket).increment(1);
+}
+
+pub fn db_write_queue(size: f64) {
+    gauge!(DB_WRITE_QUEUE).set(size);
+}

@@ -1,0 +1,144 @@
+//! Session operations as the fronts (REST, WebSocket) and the scheduler use them:
+//! load → pure transition at `now` → compare-and-set commit (which also publishes and
+//! re-indexes the deadline). The one place where a request becomes a stored change.
+//!
+//! Conflicts: a client write that loses the race to another *client* write gets
+//! `Conflict` (409), as the contract requires. One that lost only to server deadline
+//! writes (ticks) is re-applied on the fresh state, because the client could not have
+//! known about them and the settled result is the same.
+//!
+//! Must not: know about HTTP or sockets; read the clock except through `clock`.
+
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use crate::clock::now_ms;
+use crate::domain::{self, lifetime, DomainError, Event, NewSession, Op, Outcome, Session};
+use crate::scheduler::Wakeup;
+use crate::store::{Commit, Store, StoreError};
+
+#[derive(Debug, Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("session {0} not found")]
+    NotFound(String),
+}
+
+/// Retries of a client write that lost only to deadline writes.
+const TICK_RETRIES: usize = 3;
+
+pub struct Sessions {
+    store: Arc<dyn Store>,
+    region: String,
+    ttl_ms: u64,
+    wakeup: Arc<Wakeup>,
+}
+
+impl Sessions {
+    pub fn new(store: Arc<dyn Store>, region: &str, ttl_secs: u64, wakeup: Arc<Wakeup>) -> Self {
+        Sessions {
+            store,
+            region: region.to_owned(),
+            ttl_ms: ttl_secs.saturating_mul(1000),
+            wakeup,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    fn commit_of<'a>(&self, s: &'a Session, events: &'a [Event]) -> Commit<'a> {
+        Commit {
+            session: s,
+            events,
+            deadline: domain::next_deadline(s),
+            keep_until: lifetime::keep_until(s, self.ttl_ms),
+        }
+    }
+
+    pub async fn create(&self, req: NewSession) -> Result<Session, ServiceError> {
+        let s = domain::create_session(req, &self.region, now_ms())?;
+        self.store
+            .insert(self.commit_of(&s, &[Event::Created]))
+            .await?;
+        Ok(s)
+    }
+
+    pub async fn get(&self, session_id: &str) -> Result<Arc<Session>, ServiceError> {
+        self.store
+            .load(session_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(session_id.to_owned()))
+    }
+
+    /// Applies a client operation with compare-and-set on `version`.
+    pub async fn apply(&self, session_id: &str, op: &Op) -> Result<Outcome, ServiceError> {
+        let mut current = self.get(session_id).await?;
+        let first = (current.version, current.client_version);
+        for attempt in 0..=TICK_RETRIES {
+            let out = domain::apply(&current, op, now_ms())?;
+            let commit = self.commit_of(&out.session, &out.events);
+            let deadline = commit.deadline;
+            match self.store.commit(current.version, commit).await {
+                Ok(()) => {
+                    self.wakeup.hint(deadline);
+                    return Ok(out);
+                }
+                Err(StoreError::Conflict { actual, .. }) => {
+                    let fresh = self.get(session_id).await?;
+                    if fresh.client_version != first.1 || attempt == TICK_RETRIES {
+                        return Err(StoreError::Conflict {
+                            expected: first.0,
+                            actual,
+                        }
+                        .into());
+                    }
+                    current = fresh;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        unreachable!("the loop returns on its last attempt")
+    }
+
+    pub async fn delete(&self, session_id: &str) -> Result<bool, ServiceError> {
+        Ok(self.store.delete(session_id).await?)
+    }
+
+    /// Applies whatever deadline events are due for a claimed session. Returns the
+    /// committed outcome, or `None` if nothing was due (or another writer won).
+    pub async fn fire_deadline(&self, session_id: &str) -> Result<Option<Outcome>, ServiceError> {
+        let Some(current) = self.store.load(session_id).await? else {
+            self.store.reschedule(session_id, 0, None).await?;
+            return Ok(None);
+        };
+        let Some(out) = domain::tick(&current, now_ms()) else {
+            let next = domain::next_deadline(&current);
+            self.store
+                .reschedule(session_id, current.version, next)
+                .await?;
+            self.wakeup.hint(next);
+            return Ok(None);
+        };
+        let commit = self.commit_of(&out.session, &out.events);
+        let deadline = commit.deadline;
+        match self.store.commit(current.version, commit).await {
+            Ok(()) => {
+                self.wakeup.hint(deadline);
+                Ok(Some(out))
+            }
+            // The winner of the race re-indexed the deadline in its own commit.
+            Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! The embedded store: sessions in this process's memory, for the single-node default
+//! and for tests. It implements the same contract as Redis: compare-and-set on
+//! `version`, the update published within the same critical section (so delivery order
+//! is commit order), a deadline index with leases, and lifetimes.
+//!
+//! Must not: be used by more than one process for the same sessions (it is not shared).
+
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use super::{Commit, Store, StoreError, Update, UpdateSink};
+use crate::clock::now_ms;
+use crate::domain::{Millis, Session};
+
+const SHARDS: usize = 64;
+
+struct Entry {
+    session: Arc<Session>,
+    keep_until: Millis,
+}
+
+#[derive(Default)]
+struct DeadlineIndex {
+    by_time: BTreeSet<(Millis, String)>,
+    by_id: HashMap<String, Millis>,
+}
+
+impl DeadlineIndex {
+    fn set(&mut self, id: &str, at: Option<Millis>) {
+        if let Some(old) = self.by_id.remove(id) {
+            self.by_time.remove(&(old, id.to_owned()));
+        }
+        if let Some(at) = at {
+            self.by_id.insert(id.to_owned(), at);
+            self.by_time.insert((at, id.to_owned()));
+        }
+    }
+}
+
+pub struct MemoryStore {
+    shards: Box<[Mutex<HashMap<String, Entry>>]>,
+    hasher: RandomState,
+    deadlines: Mutex<DeadlineIndex>,
+    sink: Arc<dyn UpdateSink>,
+}
+
+/// A poisoned lock only means another thread panicked mid-update of plain data;
+/// every update here is a single insert/remove, so the data is still consistent.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl MemoryStore {
+    pub fn new(sink: Arc<dyn UpdateSink>) -> Self {
+        MemoryStore {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            hasher: RandomState::new(),
+            deadlines: Mutex::new(DeadlineIndex::default()),
+            sink,
+        }
+    }
+
+    fn shard(&self, id: &str) -> MutexGuard<'_, HashMap<String, Entry>> {
+        let i = (self.hasher.hash_one(id) as usize) % SHARDS;
+        lock(&self.shards[i])
+    }
+
+    fn publish(&self, commit: &Commit<'_>, session: &Arc<Session>) {
+        self.sink.deliver(Update::State {
+            session: session.clone(),
+            events: commit.events.into(),
+        });
+    }
+
+    /// Number of sessions held (for tests and metrics).
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn load(&self, session_id: &str) -> Result<Option<Arc<Session>>, StoreError> {
+        let shard = self.shard(session_id);
+        Ok(shard
+            .get(session_id)
+            .filter(|e| e.keep_until > now_ms())
+            .map(|e| e.session.clone()))
+    }
+
+    async fn insert(&self, commit: Commit<'_>) -> Result<(), StoreError> {
+        let id = commit.session.session_id.as_str();
+        let mut shard = self.shard(id);
+        if shard.get(id).is_some_and(|e| e.keep_until > now_ms()) {
+            return Err(StoreError::Exists(id.to_owned()));
+        }
+        let session = Arc::new(commit.session.clone());
+        shard.insert(
+            id.to_owned(),
+            Entry {
+                session: session.clone(),
+                keep_until: commit.keep_until,
+            },
+        );
+        lock(&self.deadlines).set(id, commit.deadline);
+        self.publish(&commit, &session);
+        Ok(())
+    }
+
+    async fn commit(&self, expected: u64, commit: Commit<'_>) -> Result<(), StoreError> {
+        let id = commit.session.session_id.as_str();
+        let mut shard = self.shard(id);
+        let entry = shard
+            .get_mut(id)
+            .filter(|e| e.keep_until > now_ms())
+            .ok_or_else(|| StoreError::NotFound {
+                session_id: id.to_owned(),
+            })?;
+        if entry.session.version != expected {
+            return Err(StoreError::Conflict {
+                expected,
+                actual: entry.session.version,
+            });
+        }
+        let session = Arc::new(commit.session.clone());
+        entry.session = session.clone();
+        entry.keep_until = commit.keep_until;
+        lock(&self.deadlines).set(id, commit.deadline);
+        self.publish(&commit, &session);
+        Ok(())
+    }
+
+    async fn delete(&self, session_id: &str) -> Result<bool, StoreError> {
+        let mut shard = self.shard(session_id);
+        let existed = shard.remove(session_id).is_some();
+        lock(&self.deadlines).set(session_id, None);
+        self.sink.deliver(Update::Deleted {
+            session_id: session_id.to_owned(),
+        });
+        Ok(existed)
+    }
+
+    async fn claim_due(
+        &self,
+        now: Millis,
+        lease_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut idx = lock(&self.deadlines);
+        let due: Vec<String> = idx
+            .by_time
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .take(limit)
+            .map(|(_, id)| id.clone())
+            .collect();
+        for id in &due {
+            idx.set(id, Some(now + lease_ms as Millis));
+        }
+        Ok(due)
+    }
+
+    async fn reschedule(
+        &self,
+        session_id: &str,
+        version: u64,
+        deadline: Option<Millis>,
+    ) -> Result<(), StoreError> {
+        let shard = self.shard(session_id);
+        let current = shard.get(session_id).map(|e| e.session.version);
+        let mut idx = lock(&self.deadlines);
+        match current {
+            Some(v) if v == version => idx.set(session_id, deadline),
+            Some(_) => {}
+            None => idx.set(session_id, None),
+        }
+        Ok(())
+    }
+
+    async fn next_due(&self) -> Result<Option<Millis>, StoreError> {
+        Ok(lock(&self.deadlines).by_time.first().map(|(at, _)| *at))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn housekeeping(&self, now: Millis) -> Result<(), StoreError> {
+        let mut gone = Vec::new();
+        for shard in self.shards.iter() {
+            lock(shard).retain(|id, e| {
+                let keep = e.keep_until > now;
+                if !keep {
+                    gone.push(id.clone());
+                }
+                keep
+            });
+        }
+        let mut idx = lock(&self.deadlines);
+        for id in gone {
+            idx.set(&id, None);
+        }
+        Ok(())
+    }
+}

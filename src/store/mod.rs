@@ -1,0 +1,116 @@
+//! Session storage behind one trait, so that the memory store (embedded default) and
+//! the Redis store (production) are interchangeable, and every write is a
+//! compare-and-set on `version` that also publishes the update and maintains the
+//! deadline index in the same atomic step.
+//!
+//! Owns: the `Store` contract and the `Update` that fan-out carries. Must not: apply
+//! domain rules (callers pass the new value) or talk to WebSocket clients directly
+//! (updates go to an `UpdateSink`).
+
+pub mod memory;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use thiserror::Error;
+
+use crate::domain::{Event, Millis, Session};
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("session {0} already exists")]
+    Exists(String),
+    #[error("session {session_id} not found")]
+    NotFound { session_id: String },
+    #[error("version conflict: expected {expected}, found {actual}")]
+    Conflict { expected: u64, actual: u64 },
+    #[error("stored state of session {session_id} is unreadable: {reason}")]
+    Corrupt { session_id: String, reason: String },
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// One state change to commit: the new value plus what the commit must do alongside.
+pub struct Commit<'a> {
+    pub session: &'a Session,
+    pub events: &'a [Event],
+    /// The session's next deadline (`domain::next_deadline`), indexed for the scheduler.
+    pub deadline: Option<Millis>,
+    /// Storage may forget the session after this instant (`domain::lifetime`).
+    pub keep_until: Millis,
+}
+
+/// What fan-out delivers to the instances watching a session.
+#[derive(Clone, Debug)]
+pub enum Update {
+    State {
+        session: Arc<Session>,
+        events: Arc<[Event]>,
+    },
+    Deleted {
+        session_id: String,
+    },
+}
+
+impl Update {
+    pub fn session_id(&self) -> &str {
+        match self {
+            Update::State { session, .. } => &session.session_id,
+            Update::Deleted { session_id } => session_id,
+        }
+    }
+}
+
+/// Receives committed updates for local delivery (implemented by `crate::hub::Hub`).
+pub trait UpdateSink: Send + Sync + 'static {
+    fn deliver(&self, update: Update);
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A short name for logs and metrics (`memory`, `redis`).
+    fn kind(&self) -> &'static str;
+
+    async fn load(&self, session_id: &str) -> Result<Option<Arc<Session>>, StoreError>;
+
+    /// Stores a new session; `Exists` if the id is taken.
+    async fn insert(&self, commit: Commit<'_>) -> Result<(), StoreError>;
+
+    /// Replaces the session iff its stored version is `expected`; `Conflict` with the
+    /// stored version otherwise, `NotFound` if it vanished.
+    async fn commit(&self, expected: u64, commit: Commit<'_>) -> Result<(), StoreError>;
+
+    /// Removes the session and broadcasts the deletion; true if it existed.
+    async fn delete(&self, session_id: &str) -> Result<bool, StoreError>;
+
+    /// Leases up to `limit` sessions whose deadline is at or before `now` for
+    /// `lease_ms`; a lease that is not settled by a commit or `reschedule` comes due
+    /// again when it runs out, so a crashed claimer delays a deadline, never loses it.
+    async fn claim_due(
+        &self,
+        now: Millis,
+        lease_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Sets the deadline of a session iff it is still at `version` (after a claim found
+    /// nothing to commit).
+    async fn reschedule(
+        &self,
+        session_id: &str,
+        version: u64,
+        deadline: Option<Millis>,
+    ) -> Result<(), StoreError>;
+
+    /// The earliest indexed deadline, if any.
+    async fn next_due(&self) -> Result<Option<Millis>, StoreError>;
+
+    /// Cheap liveness check for `/ready`.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Periodic upkeep (the memory store forgets sessions past their lifetime here;
+    /// Redis does that itself with key expiry).
+    async fn housekeeping(&self, _now: Millis) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,1 @@
+//! Throwaway service processes (redis-server, PostgreSQL) on free loopback ports.
