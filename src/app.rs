@@ -22,11 +22,13 @@ use crate::hub::Hub;
 use crate::metrics;
 use crate::protocol::close;
 use crate::ratelimit::memory::MemoryRateLimiter;
+use crate::ratelimit::redis::RedisRateLimiter;
 use crate::ratelimit::RateLimiter;
 use crate::scheduler::{self, SchedulerConfig, Wakeup};
 use crate::service::Sessions;
 use crate::store::memory::MemoryStore;
-use crate::store::Store;
+use crate::store::redis::{self as redis_store, RedisStore};
+use crate::store::{feed, Store, StoreError};
 
 #[derive(Debug, Error)]
 pub enum AppError {
@@ -90,20 +92,24 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, AppE
     let handle = metrics::install(&cfg.region);
     metrics::ws_connections(0.0);
     let hub = Hub::new();
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(hub.clone()));
-    let limiter: Arc<dyn RateLimiter> = Arc::new(MemoryRateLimiter::default());
+    let wakeup = Arc::new(Wakeup::default());
+    let background = CancellationToken::new();
+    let (store, limiter) = backends(&cfg, &hub, &wakeup, &background)?;
     tracing::info!(
         region = %cfg.region,
         store = store.kind(),
         %addr,
-        "synckairos starting: embedded memory store, single region; set REDIS_URL for Redis"
+        "synckairos starting: {}",
+        match store.kind() {
+            "memory" => "embedded memory store, single node (set REDIS_URL for Redis)",
+            _ => "Redis store, stateless instance",
+        }
     );
     if cfg.audit.database_url.is_some() {
         tracing::warn!("DATABASE_URL is set but this build has no audit writer yet; audit is off");
     } else {
         tracing::info!("audit trail off (no DATABASE_URL)");
     }
-    let wakeup = Arc::new(Wakeup::default());
     let sessions = Arc::new(Sessions::new(
         store.clone(),
         &cfg.region,
@@ -111,7 +117,6 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, AppE
         wakeup.clone(),
     ));
     let draining = CancellationToken::new();
-    let background = CancellationToken::new();
     let ctx = Arc::new(Ctx {
         cfg: cfg.clone(),
         sessions: sessions.clone(),
@@ -149,6 +154,47 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, AppE
         done,
         ctx,
     })
+}
+
+type Backends = (Arc<dyn Store>, Arc<dyn RateLimiter>);
+
+/// The store and rate limiter: Redis when `redis.url` is set, else the embedded ones.
+fn backends(
+    cfg: &Config,
+    hub: &Arc<Hub>,
+    wakeup: &Arc<Wakeup>,
+    stop: &CancellationToken,
+) -> Result<Backends, AppError> {
+    let Some(url) = cfg.redis.url.as_deref() else {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new(hub.clone()));
+        return Ok((store, Arc::new(MemoryRateLimiter::default())));
+    };
+    let setup = |e: StoreError| AppError::Setup(format!("redis: {e}"));
+    let timeout = Duration::from_millis(cfg.redis.timeout_ms);
+    let primary = redis_store::connect(url, redis_store::command_config(timeout)).map_err(setup)?;
+    let replica = match cfg.redis.replica_url.as_deref() {
+        Some(r) => {
+            Some(redis_store::connect(r, redis_store::command_config(timeout)).map_err(setup)?)
+        }
+        None => None,
+    };
+    let store: Arc<dyn Store> = Arc::new(RedisStore::new(
+        primary.clone(),
+        replica,
+        &cfg.region,
+        cfg.redis.fanout_shards,
+    ));
+    feed::start(
+        url,
+        cfg.redis.fanout_shards,
+        timeout,
+        hub.clone(),
+        store.clone(),
+        wakeup.clone(),
+        stop.clone(),
+    )
+    .map_err(setup)?;
+    Ok((store, Arc::new(RedisRateLimiter::new(primary))))
 }
 
 async fn shutdown_sequence(

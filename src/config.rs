@@ -100,13 +100,28 @@ pub struct SessionConfig {
     pub deadline_lease_ms: u64,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RedisConfig {
     /// `REDIS_URL`; absent → embedded memory store.
     pub url: Option<String>,
-    /// An in-region read replica (optional).
+    /// An in-region read replica (optional) for client reads.
     pub replica_url: Option<String>,
+    /// Fan-out channels per region; each session's updates use one of them.
+    pub fanout_shards: u32,
+    /// Connect and command timeout; past it a request gets a 503.
+    pub timeout_ms: u64,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig {
+            url: None,
+            replica_url: None,
+            fanout_shards: 64,
+            timeout_ms: 1_000,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -182,7 +197,7 @@ impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
             ttl_secs: 3_600,
-            deadline_poll_ms: 1_000,
+            deadline_poll_ms: 250,
             deadline_lease_ms: 2_000,
         }
     }
@@ -279,6 +294,12 @@ impl Config {
         }
         if self.ws.ping_interval_ms < 100 {
             return bad("ws.ping_interval_ms", "must be >= 100");
+        }
+        if !(1..=16_384).contains(&self.redis.fanout_shards) {
+            return bad("redis.fanout_shards", "must be 1..=16384");
+        }
+        if self.redis.timeout_ms == 0 {
+            return bad("redis.timeout_ms", "must be > 0");
         }
         if self.sessions.ttl_secs == 0 {
             return bad("sessions.ttl_secs", "must be > 0");

@@ -9,6 +9,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use tokio::sync::watch;
+
 use crate::clock::now_ms;
 use crate::domain::Session;
 use crate::mailbox::Mailbox;
@@ -20,6 +22,9 @@ use crate::store::{Update, UpdateSink};
 pub trait Interest: Send + Sync {
     fn watch(&self, session_id: &str);
     fn unwatch(&self, session_id: &str);
+    /// Becomes true once updates for the session are flowing to this instance;
+    /// `None` when there is nothing to wait for.
+    fn ready(&self, session_id: &str) -> Option<watch::Receiver<bool>>;
 }
 
 #[derive(Default)]
@@ -41,6 +46,17 @@ pub struct Subscription {
     session_id: String,
     id: u64,
     pub mailbox: Arc<Mailbox>,
+    ready: Option<watch::Receiver<bool>>,
+}
+
+impl Subscription {
+    /// Waits (at most `limit`) until updates for the session reach this instance, so
+    /// that a client told `CONNECTED` misses nothing committed afterwards.
+    pub async fn ready(&mut self, limit: std::time::Duration) {
+        if let Some(rx) = self.ready.as_mut() {
+            let _ = tokio::time::timeout(limit, rx.wait_for(|up| *up)).await;
+        }
+    }
 }
 
 impl Drop for Subscription {
@@ -79,8 +95,9 @@ impl Hub {
             topic.subscribers.push((id, mailbox.clone()));
             topic.subscribers.len() == 1
         };
+        let interest = self.interest();
         if first {
-            if let Some(i) = self.interest() {
+            if let Some(i) = &interest {
                 i.watch(session_id);
             }
         }
@@ -89,6 +106,7 @@ impl Hub {
             session_id: session_id.to_owned(),
             id,
             mailbox,
+            ready: interest.and_then(|i| i.ready(session_id)),
         }
     }
 
@@ -110,6 +128,10 @@ impl Hub {
                 i.unwatch(session_id);
             }
         }
+    }
+
+    pub fn is_watched(&self, session_id: &str) -> bool {
+        self.topics().contains_key(session_id)
     }
 
     /// The newest state this instance has delivered for a watched session.

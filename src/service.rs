@@ -73,9 +73,19 @@ impl Sessions {
         Ok(s)
     }
 
+    /// The authoritative current state (what writes start from).
     pub async fn get(&self, session_id: &str) -> Result<Arc<Session>, ServiceError> {
         self.store
             .load(session_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(session_id.to_owned()))
+    }
+
+    /// The state for a client read (may be served by a replica, never older than what
+    /// this instance has seen).
+    pub async fn read(&self, session_id: &str) -> Result<Arc<Session>, ServiceError> {
+        self.store
+            .read(session_id)
             .await?
             .ok_or_else(|| ServiceError::NotFound(session_id.to_owned()))
     }

@@ -26,7 +26,7 @@ pub async fn create(ctx: &Ctx, body: &Value) -> Result<Resp, ApiError> {
 
 pub async fn get(ctx: &Ctx, id: &str) -> Result<Resp, ApiError> {
     validate::session_id_param(id).map_err(ApiError::validation)?;
-    let s = ctx.sessions.get(id).await?;
+    let s = ctx.sessions.read(id).await?;
     Ok(http::data(StatusCode::OK, SessionView::from(&*s)))
 }
 

@@ -46,7 +46,9 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<String, &'stati
     };
     let mailbox = Arc::new(Mailbox::new(ctx.cfg.ws.queue_capacity));
     mailbox.push(protocol::connected(&session_id, now_ms()));
-    let _sub = ctx.hub.subscribe(&session_id, mailbox.clone());
+    let mut sub = ctx.hub.subscribe(&session_id, mailbox.clone());
+    // CONNECTED (queued first) goes out only once updates are flowing here.
+    sub.ready(Duration::from_secs(2)).await;
     if ctx.draining.is_cancelled() {
         mailbox.close(close::GOING_AWAY, "Server shutting down");
     }

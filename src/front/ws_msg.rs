@@ -113,7 +113,7 @@ pub async fn handle_text(
 /// `STATE_SYNC` with the newest state known here: never older than a state this
 /// connection was already sent (the hub's copy is used when storage lags behind).
 async fn reconnect(ctx: &Ctx, session_id: &str, mailbox: &Mailbox) {
-    let stored = ctx.sessions.store().load(session_id).await;
+    let stored = ctx.sessions.store().read(session_id).await;
     let cached = ctx.hub.latest(session_id);
     let newest = match (stored, cached) {
         (Ok(Some(s)), Some(c)) => Some(if c.version > s.version { c } else { s }),

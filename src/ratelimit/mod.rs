@@ -6,6 +6,7 @@
 //! are limited (the router does).
 
 pub mod memory;
+pub mod redis;
 
 use async_trait::async_trait;
 use thiserror::Error;

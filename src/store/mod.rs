@@ -7,7 +7,11 @@
 //! domain rules (callers pass the new value) or talk to WebSocket clients directly
 //! (updates go to an `UpdateSink`).
 
+pub mod codec;
+pub mod feed;
+pub mod keys;
 pub mod memory;
+pub mod redis;
 
 use std::sync::Arc;
 
@@ -71,7 +75,14 @@ pub trait Store: Send + Sync + 'static {
     /// A short name for logs and metrics (`memory`, `redis`).
     fn kind(&self) -> &'static str;
 
+    /// The authoritative current value (the primary): what writes start from.
     async fn load(&self, session_id: &str) -> Result<Option<Arc<Session>>, StoreError>;
+
+    /// A value for clients to read; may come from a replica, but never older than a
+    /// version this instance has already committed or loaded.
+    async fn read(&self, session_id: &str) -> Result<Option<Arc<Session>>, StoreError> {
+        self.load(session_id).await
+    }
 
     /// Stores a new session; `Exists` if the id is taken.
     async fn insert(&self, commit: Commit<'_>) -> Result<(), StoreError>;

@@ -1,0 +1,55 @@
+//! Every Redis key and pub/sub channel name SyncKairos uses, in one place.
+//!
+//! One Redis per region; nothing here is shared between regions. Keys are short on
+//! purpose: an idle session should cost well under 400 bytes of Redis memory.
+
+/// Session state: `s:<session_id>` → encoded state (see `codec`), expiring at its lifetime.
+pub fn session(session_id: &str) -> String {
+    format!("s:{session_id}")
+}
+
+/// Sorted set of deadlines: member = session id, score = epoch ms when due.
+pub const DEADLINES: &str = "dl";
+
+/// The region's commit sequence number (incremented by every committed change).
+pub const SEQUENCE: &str = "seq";
+
+/// Pub/sub channel told about a deadline earlier than every indexed one, so that
+/// sleeping schedulers on every instance wake for it.
+pub const DEADLINE_WAKE: &str = "dlw";
+
+/// Fan-out channels: updates for a session go to shard `hash(session_id) % shards`,
+/// so each session's updates stay in order and an instance subscribes only to the
+/// shards its WebSocket clients watch.
+pub fn fanout_channel(shard: u32) -> String {
+    format!("u:{shard}")
+}
+
+/// The shard of a session: FNV-1a over the id bytes (stable across processes and
+/// versions, unlike std's randomised hasher).
+pub fn fanout_shard(session_id: &str, shards: u32) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in session_id.bytes() {
+        h ^= b as u32;
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h % shards.max(1)
+}
+
+/// Rate-limit windows: `rl:g:<client>` (general) and `rl:s:<session>` (switch).
+pub fn rate_limit(bucket: &str, key: &str) -> String {
+    format!("rl:{bucket}:{key}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_is_stable_and_in_range() {
+        let id = "223e4567-e89b-12d3-a456-426614174001";
+        assert_eq!(fanout_shard(id, 64), fanout_shard(id, 64));
+        assert!(fanout_shard(id, 64) < 64);
+        assert_eq!(fanout_shard(id, 0), 0);
+    }
+}

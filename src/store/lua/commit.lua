@@ -1,0 +1,36 @@
+-- Commit one state change atomically: compare-and-set on version, write with its
+-- lifetime, maintain the deadline index, bump the region sequence, publish the
+-- fan-out envelope (msgpack(seq) .. body), wake schedulers for an earlier deadline.
+-- KEYS[1] session key, KEYS[2] deadline zset, KEYS[3] sequence key
+-- ARGV[1] expected version (0 = the session must not exist)
+-- ARGV[2] encoded state (format byte, u64 BE version, msgpack)
+-- ARGV[3] keep-until epoch ms (PXAT)
+-- ARGV[4] deadline epoch ms, or '' for none
+-- ARGV[5] session id
+-- ARGV[6] fan-out channel
+-- ARGV[7] envelope body (msgpack)
+-- ARGV[8] deadline wake channel
+-- Returns {'OK', seq} | {'EXISTS'} | {'NOTFOUND'} | {'CONFLICT', actual_version}
+local cur = redis.call('GET', KEYS[1])
+local expected = tonumber(ARGV[1])
+if expected == 0 then
+  if cur then return {'EXISTS'} end
+else
+  if not cur then return {'NOTFOUND'} end
+  local actual = struct.unpack('>I8', string.sub(cur, 2, 9))
+  if actual ~= expected then return {'CONFLICT', actual} end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
+if ARGV[4] == '' then
+  redis.call('ZREM', KEYS[2], ARGV[5])
+else
+  local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  local due = tonumber(ARGV[4])
+  redis.call('ZADD', KEYS[2], due, ARGV[5])
+  if first[2] == nil or due < tonumber(first[2]) then
+    redis.call('PUBLISH', ARGV[8], ARGV[4])
+  end
+end
+local seq = redis.call('INCR', KEYS[3])
+redis.call('PUBLISH', ARGV[6], cmsgpack.pack(seq) .. ARGV[7])
+return {'OK', seq}

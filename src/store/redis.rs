@@ -1,0 +1,299 @@
+//! The production store: session state in the region's Redis, every change committed
+//! by one Lua script (EVALSHA) that compare-and-sets the version, writes the state with
+//! its lifetime, maintains the deadline index, bumps the region sequence and publishes
+//! the MessagePack envelope, all atomically. Reads for clients may use an in-region
+//! replica, never returning a version older than one this instance has seen.
+//!
+//! Must not: deliver to local sockets itself (the fan-out subscription does that, for
+//! every instance alike) or hold any session state beyond a small version cache.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{IntoConnectionInfo, Script, Value};
+
+use super::codec::{decode_state, encode_body, encode_state, EnvelopeBody};
+use super::{keys, Commit, Store, StoreError};
+use crate::domain::{Millis, Session};
+
+/// Entries kept in the recent-version cache before it is cleared.
+const RECENT_CAP: usize = 50_000;
+
+pub struct RedisStore {
+    primary: ConnectionManager,
+    replica: Option<ConnectionManager>,
+    shards: u32,
+    home_region: String,
+    commit: Script,
+    delete: Script,
+    claim: Script,
+    reschedule: Script,
+    /// Highest version this instance committed or read from the primary, per session.
+    recent: Mutex<HashMap<String, u64>>,
+}
+
+pub(crate) fn unavailable(e: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// A lazily connecting, self-reconnecting connection; commands fail fast (→ 503) while
+/// Redis is unreachable instead of queueing without bound.
+pub fn connect(
+    url: &str,
+    config: ConnectionManagerConfig,
+) -> Result<ConnectionManager, StoreError> {
+    let info = url.into_connection_info().map_err(unavailable)?;
+    let client = redis::Client::open(info).map_err(unavailable)?;
+    ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)
+}
+
+pub fn command_config(timeout: Duration) -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+        .set_number_of_retries(2)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_millis(500))
+}
+
+fn as_u64(v: &Value) -> Option<u64> {
+    match v {
+        Value::Int(i) => u64::try_from(*i).ok(),
+        _ => None,
+    }
+}
+
+fn as_str(v: &Value) -> Option<&[u8]> {
+    match v {
+        Value::BulkString(b) => Some(b),
+        Value::SimpleString(s) => Some(s.as_bytes()),
+        _ => None,
+    }
+}
+
+impl RedisStore {
+    pub fn new(
+        primary: ConnectionManager,
+        replica: Option<ConnectionManager>,
+        home_region: &str,
+        shards: u32,
+    ) -> Self {
+        RedisStore {
+            primary,
+            replica,
+            shards,
+            home_region: home_region.to_owned(),
+            commit: Script::new(include_str!("lua/commit.lua")),
+            delete: Script::new(include_str!("lua/delete.lua")),
+            claim: Script::new(include_str!("lua/claim.lua")),
+            reschedule: Script::new(include_str!("lua/reschedule.lua")),
+            recent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn primary(&self) -> ConnectionManager {
+        self.primary.clone()
+    }
+
+    fn note_version(&self, session_id: &str, version: u64) {
+        let mut r = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if r.len() >= RECENT_CAP {
+            r.clear();
+        }
+        let v = r.entry(session_id.to_owned()).or_insert(0);
+        *v = (*v).max(version);
+    }
+
+    fn known_version(&self, session_id: &str) -> u64 {
+        let r = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        r.get(session_id).copied().unwrap_or(0)
+    }
+
+    async fn get_from(
+        &self,
+        mut conn: ConnectionManager,
+        session_id: &str,
+    ) -> Result<Option<Session>, StoreError> {
+        let raw: Option<Vec<u8>> = redis::cmd("GET")
+            .arg(keys::session(session_id))
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        raw.map(|b| decode_state(session_id, &b)).transpose()
+    }
+
+    async fn run_commit(&self, expected: u64, c: &Commit<'_>) -> Result<(), StoreError> {
+        let s = c.session;
+        let state = encode_state(s);
+        let body = encode_body(&EnvelopeBody {
+            home: s.home_region.clone(),
+            session_id: s.session_id.clone(),
+            version: s.version,
+            state: state.clone(),
+            deleted: false,
+            events: c.events.to_vec(),
+        });
+        let deadline = c.deadline.map(|d| d.to_string()).unwrap_or_default();
+        let shard = keys::fanout_shard(&s.session_id, self.shards);
+        let mut conn = self.primary.clone();
+        let reply: Vec<Value> = self
+            .commit
+            .key(keys::session(&s.session_id))
+            .key(keys::DEADLINES)
+            .key(keys::SEQUENCE)
+            .arg(expected)
+            .arg(state)
+            .arg(c.keep_until)
+            .arg(deadline)
+            .arg(&s.session_id)
+            .arg(keys::fanout_channel(shard))
+            .arg(body)
+            .arg(keys::DEADLINE_WAKE)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        match (reply.first().and_then(as_str), reply.get(1)) {
+            (Some(b"OK"), _) => {
+                self.note_version(&s.session_id, s.version);
+                Ok(())
+            }
+            (Some(b"EXISTS"), _) => Err(StoreError::Exists(s.session_id.clone())),
+            (Some(b"NOTFOUND"), _) => Err(StoreError::NotFound {
+                session_id: s.session_id.clone(),
+            }),
+            (Some(b"CONFLICT"), Some(actual)) => Err(StoreError::Conflict {
+                expected,
+                actual: as_u64(actual).unwrap_or(0),
+            }),
+            _ => Err(StoreError::Unavailable(format!(
+                "unexpected commit reply {reply:?}"
+            ))),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn load(&self, session_id: &str) -> Result<Option<Arc<Session>>, StoreError> {
+        let s = self.get_from(self.primary.clone(), session_id).await?;
+        if let Some(s) = &s {
+            self.note_version(session_id, s.version);
+        }
+        Ok(s.map(Arc::new))
+    }
+
+    async fn read(&self, session_id: &str) -> Result<Option<Arc<Session>>, StoreError> {
+        let Some(replica) = &self.replica else {
+            return self.load(session_id).await;
+        };
+        let known = self.known_version(session_id);
+        match self.get_from(replica.clone(), session_id).await {
+            Ok(Some(s)) if s.version >= known => Ok(Some(Arc::new(s))),
+            // Missing or behind what this instance already saw: ask the primary.
+            _ => self.load(session_id).await,
+        }
+    }
+
+    async fn insert(&self, commit: Commit<'_>) -> Result<(), StoreError> {
+        self.run_commit(0, &commit).await
+    }
+
+    async fn commit(&self, expected: u64, commit: Commit<'_>) -> Result<(), StoreError> {
+        self.run_commit(expected, &commit).await
+    }
+
+    async fn delete(&self, session_id: &str) -> Result<bool, StoreError> {
+        let body = encode_body(&EnvelopeBody {
+            home: self.home_region.clone(),
+            session_id: session_id.to_owned(),
+            version: 0,
+            state: Vec::new(),
+            deleted: true,
+            events: Vec::new(),
+        });
+        let shard = keys::fanout_shard(session_id, self.shards);
+        let mut conn = self.primary.clone();
+        let existed: i64 = self
+            .delete
+            .key(keys::session(session_id))
+            .key(keys::DEADLINES)
+            .key(keys::SEQUENCE)
+            .arg(session_id)
+            .arg(keys::fanout_channel(shard))
+            .arg(body)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        self.recent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(session_id);
+        Ok(existed == 1)
+    }
+
+    async fn claim_due(
+        &self,
+        now: Millis,
+        lease_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.primary.clone();
+        self.claim
+            .key(keys::DEADLINES)
+            .arg(now)
+            .arg(now + lease_ms as Millis)
+            .arg(limit)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn reschedule(
+        &self,
+        session_id: &str,
+        version: u64,
+        deadline: Option<Millis>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.primary.clone();
+        let _: i64 = self
+            .reschedule
+            .key(keys::session(session_id))
+            .key(keys::DEADLINES)
+            .arg(version)
+            .arg(deadline.map(|d| d.to_string()).unwrap_or_default())
+            .arg(session_id)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn next_due(&self) -> Result<Option<Millis>, StoreError> {
+        let mut conn = self.primary.clone();
+        let first: Vec<(String, f64)> = redis::cmd("ZRANGE")
+            .arg(keys::DEADLINES)
+            .arg(0)
+            .arg(0)
+            .arg("WITHSCORES")
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(first.first().map(|(_, score)| *score as Millis))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.primary.clone();
+        let _: String = redis::cmd("PING")
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
