@@ -15,9 +15,14 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::audit::outbox::Outbox;
+use crate::audit::outbox_memory::MemoryOutbox;
+use crate::audit::outbox_redis::RedisOutbox;
+use crate::audit::writer::WriterConfig;
+use crate::audit::{self, AuditStats};
 use crate::clock::now_ms;
 use crate::config::Config;
-use crate::front::{self, Ctx};
+use crate::front::{self, AuditHandle, Ctx};
 use crate::hub::Hub;
 use crate::metrics;
 use crate::protocol::close;
@@ -94,7 +99,12 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, AppE
     let hub = Hub::new();
     let wakeup = Arc::new(Wakeup::default());
     let background = CancellationToken::new();
-    let (store, limiter) = backends(&cfg, &hub, &wakeup, &background)?;
+    let Backends {
+        store,
+        limiter,
+        outbox,
+    } = backends(&cfg, &hub, &wakeup, &background)?;
+    let bg = TaskTracker::new();
     tracing::info!(
         region = %cfg.region,
         store = store.kind(),
@@ -105,11 +115,16 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, AppE
             _ => "Redis store, stateless instance",
         }
     );
-    if cfg.audit.database_url.is_some() {
-        tracing::warn!("DATABASE_URL is set but this build has no audit writer yet; audit is off");
-    } else {
-        tracing::info!("audit trail off (no DATABASE_URL)");
-    }
+    let audit = match outbox {
+        Some(outbox) => {
+            tracing::info!("audit trail on: outbox drained into PostgreSQL");
+            Some(start_audit(&cfg, outbox, &bg, &background)?)
+        }
+        None => {
+            tracing::info!("audit trail off (no DATABASE_URL)");
+            None
+        }
+    };
     let sessions = Arc::new(Sessions::new(
         store.clone(),
         &cfg.region,
@@ -125,8 +140,8 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, AppE
         metrics: handle.clone(),
         draining: draining.clone(),
         ws_tasks: TaskTracker::new(),
+        audit,
     });
-    let bg = TaskTracker::new();
     bg.spawn(scheduler::run(
         sessions,
         wakeup,
@@ -156,18 +171,29 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, AppE
     })
 }
 
-type Backends = (Arc<dyn Store>, Arc<dyn RateLimiter>);
+struct Backends {
+    store: Arc<dyn Store>,
+    limiter: Arc<dyn RateLimiter>,
+    /// The audit outbox, when audit is on.
+    outbox: Option<Arc<dyn Outbox>>,
+}
 
-/// The store and rate limiter: Redis when `redis.url` is set, else the embedded ones.
+/// The store, rate limiter and outbox: Redis when `redis.url` is set, else the
+/// embedded ones.
 fn backends(
     cfg: &Config,
     hub: &Arc<Hub>,
     wakeup: &Arc<Wakeup>,
     stop: &CancellationToken,
 ) -> Result<Backends, AppError> {
+    let audit = cfg.audit.database_url.is_some();
     let Some(url) = cfg.redis.url.as_deref() else {
-        let store: Arc<dyn Store> = Arc::new(MemoryStore::new(hub.clone()));
-        return Ok((store, Arc::new(MemoryRateLimiter::default())));
+        let outbox = audit.then(|| Arc::new(MemoryOutbox::default()));
+        return Ok(Backends {
+            store: Arc::new(MemoryStore::new(hub.clone(), outbox.clone())),
+            limiter: Arc::new(MemoryRateLimiter::default()),
+            outbox: outbox.map(|o| o as Arc<dyn Outbox>),
+        });
     };
     let setup = |e: StoreError| AppError::Setup(format!("redis: {e}"));
     let timeout = Duration::from_millis(cfg.redis.timeout_ms);
@@ -183,6 +209,7 @@ fn backends(
         replica,
         &cfg.region,
         cfg.redis.fanout_shards,
+        audit,
     ));
     feed::start(
         url,
@@ -194,7 +221,66 @@ fn backends(
         stop.clone(),
     )
     .map_err(setup)?;
-    Ok((store, Arc::new(RedisRateLimiter::new(primary))))
+    let outbox = if audit {
+        // Its own connection: blocking stream reads must not stall shared commands.
+        let blocking = timeout + Duration::from_millis(cfg.audit.batch_wait_ms);
+        let conn =
+            redis_store::connect(url, redis_store::command_config(blocking)).map_err(setup)?;
+        let consumer = format!(
+            "{}-{}-{}",
+            cfg.region,
+            std::process::id(),
+            crate::clock::now_us()
+        );
+        Some(Arc::new(RedisOutbox::new(conn, consumer, cfg.audit.claim_idle_ms)) as Arc<dyn Outbox>)
+    } else {
+        None
+    };
+    Ok(Backends {
+        store,
+        limiter: Arc::new(RedisRateLimiter::new(primary)),
+        outbox,
+    })
+}
+
+/// Starts the audit writer (after migrations, retried until PostgreSQL answers).
+fn start_audit(
+    cfg: &Config,
+    outbox: Arc<dyn Outbox>,
+    bg: &TaskTracker,
+    stop: &CancellationToken,
+) -> Result<AuditHandle, AppError> {
+    let url = cfg.audit.database_url.as_deref().unwrap_or_default();
+    let pool =
+        audit::pg::pool(url, cfg.audit.pool_size).map_err(|e| AppError::Setup(e.to_string()))?;
+    let stats = Arc::new(AuditStats::default());
+    let writer = WriterConfig {
+        batch_max: cfg.audit.batch_max,
+        batch_wait_ms: cfg.audit.batch_wait_ms,
+    };
+    let migrate = cfg.audit.migrate_on_start;
+    let (p, o, st, s) = (pool.clone(), outbox.clone(), stats.clone(), stop.clone());
+    bg.spawn(async move {
+        while migrate {
+            match audit::pg::migrate(&p).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "audit migrations not applied yet; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = s.cancelled() => return,
+                    }
+                }
+            }
+        }
+        audit::writer::run(o, p, writer, st, s).await;
+    });
+    bg.spawn(audit::writer::sample_backlog(
+        outbox,
+        stats.clone(),
+        stop.clone(),
+    ));
+    Ok(AuditHandle { pool, stats })
 }
 
 async fn shutdown_sequence(

@@ -124,11 +124,39 @@ impl Default for RedisConfig {
     }
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuditConfig {
     /// `DATABASE_URL`; absent → no audit trail (said at start-up).
     pub database_url: Option<String>,
+    /// Apply `migrations/` at start-up (also `synckairos migrate`).
+    pub migrate_on_start: bool,
+    /// Records per PostgreSQL transaction at most.
+    pub batch_max: usize,
+    /// How long the writer waits for records when the outbox is empty.
+    pub batch_wait_ms: u64,
+    /// Records a consumer has held this long unacknowledged are taken over.
+    pub claim_idle_ms: u64,
+    /// `/ready` turns 503 past this many unwritten records...
+    pub ready_max_backlog: u64,
+    /// ...or when the oldest unwritten record is older than this.
+    pub ready_max_age_secs: u64,
+    pub pool_size: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            database_url: None,
+            migrate_on_start: true,
+            batch_max: 1_000,
+            batch_wait_ms: 100,
+            claim_idle_ms: 10_000,
+            ready_max_backlog: 100_000,
+            ready_max_age_secs: 300,
+            pool_size: 4,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -300,6 +328,9 @@ impl Config {
         }
         if self.redis.timeout_ms == 0 {
             return bad("redis.timeout_ms", "must be > 0");
+        }
+        if self.audit.batch_max == 0 || self.audit.pool_size == 0 {
+            return bad("audit.batch_max / audit.pool_size", "must be > 0");
         }
         if self.sessions.ttl_secs == 0 {
             return bad("sessions.ttl_secs", "must be > 0");

@@ -10,10 +10,12 @@
 //! - `scheduler`: server-side deadlines, fired once at the deadline.
 //! - `ratelimit`: v2's two limiters behind a trait.
 //! - `front`: hyper HTTP + fastwebsockets edge, routing, validation.
+//! - `audit`: outbox → batched idempotent PostgreSQL writer, migrations, history.
 //! - `config`, `error`, `metrics`, `clock`: settings, error envelope, Prometheus, time.
 //! - `app`: wiring and ordered shutdown.
 
 pub mod app;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod domain;

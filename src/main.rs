@@ -22,6 +22,8 @@ enum Command {
     Serve,
     /// Print the effective configuration (after files and environment) and exit.
     Config,
+    /// Apply the audit schema migrations to `DATABASE_URL` and exit.
+    Migrate,
 }
 
 fn init_logging(cfg: &Config) {
@@ -67,6 +69,22 @@ fn main() -> anyhow::Result<()> {
         }
     };
     match cli.command.unwrap_or(Command::Serve) {
+        Command::Migrate => {
+            let url = cfg
+                .audit
+                .database_url
+                .clone()
+                .context("DATABASE_URL (or audit.database_url) is not set")?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async move {
+                let pool = synckairos::audit::pg::pool(&url, 1)?;
+                synckairos::audit::pg::migrate(&pool).await?;
+                println!("migrations applied");
+                anyhow::Ok(())
+            })
+        }
         Command::Config => {
             println!("{}", serde_json::to_string_pretty(&cfg)?);
             Ok(())

@@ -22,7 +22,10 @@ pub const DEADLINE_LATENESS: &str = "synckairos_deadline_lateness_ms";
 pub const DEADLINES_FIRED: &str = "synckairos_deadlines_fired_total";
 pub const RATE_LIMITED: &str = "synckairos_rate_limited_total";
 pub const RESIDENT_MEMORY: &str = "synckairos_process_resident_memory_bytes";
+/// v2's name for the audit backlog (records waiting for PostgreSQL).
 pub const DB_WRITE_QUEUE: &str = "synckairos_db_write_queue_size";
+pub const AUDIT_BACKLOG_AGE: &str = "synckairos_audit_backlog_age_ms";
+pub const AUDIT_WRITTEN: &str = "synckairos_audit_events_written_total";
 
 const HTTP_BUCKETS: &[f64] = &[
     0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0,
@@ -126,6 +129,11 @@ pub fn rate_limited(bucket: &'static str) {
     counter!(RATE_LIMITED, "bucket" => bucket).increment(1);
 }
 
-pub fn db_write_queue(size: f64) {
+pub fn audit_backlog(size: f64, age_ms: f64) {
     gauge!(DB_WRITE_QUEUE).set(size);
+    gauge!(AUDIT_BACKLOG_AGE).set(age_ms);
+}
+
+pub fn audit_written(n: u64) {
+    counter!(AUDIT_WRITTEN).increment(n);
 }

@@ -56,12 +56,13 @@ impl Sessions {
         &self.region
     }
 
-    fn commit_of<'a>(&self, s: &'a Session, events: &'a [Event]) -> Commit<'a> {
+    fn commit_of<'a>(&'a self, s: &'a Session, events: &'a [Event]) -> Commit<'a> {
         Commit {
             session: s,
             events,
             deadline: domain::next_deadline(s),
             keep_until: lifetime::keep_until(s, self.ttl_ms),
+            origin: &self.region,
         }
     }
 
@@ -121,7 +122,7 @@ impl Sessions {
     }
 
     pub async fn delete(&self, session_id: &str) -> Result<bool, ServiceError> {
-        Ok(self.store.delete(session_id).await?)
+        Ok(self.store.delete(session_id, &self.region).await?)
     }
 
     /// Applies whatever deadline events are due for a claimed session. Returns the

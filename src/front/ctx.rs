@@ -6,6 +6,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::audit::AuditStats;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::ratelimit::RateLimiter;
@@ -21,4 +22,11 @@ pub struct Ctx {
     pub draining: CancellationToken,
     /// WebSocket connection tasks, awaited during shutdown.
     pub ws_tasks: TaskTracker,
+    /// The audit trail, when `DATABASE_URL` is set.
+    pub audit: Option<AuditHandle>,
+}
+
+pub struct AuditHandle {
+    pub pool: sqlx::postgres::PgPool,
+    pub stats: Arc<AuditStats>,
 }

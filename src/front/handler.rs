@@ -13,7 +13,7 @@ use hyper::{Method, Request};
 
 use super::http::{self, Resp};
 use super::router::{self, Matched, Route};
-use super::{body, limits, ops, rest, ws, Ctx};
+use super::{body, history, limits, ops, rest, ws, Ctx};
 use crate::error::{ApiError, Blame};
 use crate::metrics;
 use crate::ratelimit::Bucket;
@@ -149,6 +149,7 @@ async fn limited_route(
 ) -> Result<Resp, ApiError> {
     match route {
         Route::Time => Ok(ops::time()),
+        Route::Events(id) => history::events(ctx, id, req.uri().query()).await,
         Route::GetSession(id) => rest::get(ctx, id).await,
         Route::DeleteSession(id) => rest::delete(ctx, id).await,
         Route::CreateSession => {

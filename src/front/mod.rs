@@ -7,6 +7,7 @@
 pub mod body;
 pub mod ctx;
 pub mod handler;
+mod history;
 pub mod http;
 mod limits;
 pub mod listener;
@@ -18,5 +19,5 @@ pub mod ws;
 mod ws_conn;
 mod ws_msg;
 
-pub use ctx::Ctx;
+pub use ctx::{AuditHandle, Ctx};
 pub use listener::serve;

@@ -26,6 +26,13 @@ pub async fn ready(ctx: &Ctx) -> Resp {
     if let Err(e) = ctx.sessions.store().ping().await {
         return not_ready(e.to_string());
     }
+    if let Some(audit) = &ctx.audit {
+        let a = &ctx.cfg.audit;
+        let max_age = (a.ready_max_age_secs as i64).saturating_mul(1000);
+        if let Some(reason) = audit.stats.not_ready_reason(a.ready_max_backlog, max_age) {
+            return not_ready(reason);
+        }
+    }
     http::json(StatusCode::OK, &json!({"status": "ready"}))
 }
 

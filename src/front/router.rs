@@ -27,6 +27,8 @@ pub enum Route<'a> {
     CreateSession,
     GetSession(&'a str),
     DeleteSession(&'a str),
+    /// The audit history of a session (extension).
+    Events(&'a str),
     Op(&'a str, SessionOp),
 }
 
@@ -50,6 +52,7 @@ impl Route<'_> {
             Route::WebSocket => "/ws",
             Route::CreateSession => "/v1/sessions",
             Route::GetSession(_) | Route::DeleteSession(_) => "/v1/sessions/:id",
+            Route::Events(_) => "/v1/sessions/:id/events",
             Route::Op(_, op) => match op {
                 SessionOp::Start => "/v1/sessions/:id/start",
                 SessionOp::Switch => "/v1/sessions/:id/switch",
@@ -110,6 +113,9 @@ pub fn route<'a>(method: &Method, path: &'a str) -> Matched<'a> {
             } else {
                 Matched::MethodNotAllowed
             }
+        }
+        [v, s, id, e] if eq(v, "v1") && eq(s, "sessions") && eq(e, "events") => {
+            pick(get, Route::Events(id))
         }
         [v, s, id, op] if eq(v, "v1") && eq(s, "sessions") => {
             let op = match op.to_ascii_lowercase().as_str() {

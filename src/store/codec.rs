@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::StoreError;
+use super::{Commit, StoreError};
 use crate::domain::{Event, Session};
 
 const FORMAT: u8 = 1;
@@ -53,6 +53,33 @@ pub struct EnvelopeBody {
 
 pub fn encode_body(body: &EnvelopeBody) -> Vec<u8> {
     rmp_serde::to_vec(body).unwrap_or_default()
+}
+
+/// The encoded state and the encoded envelope body of a commit.
+pub fn encode_commit(c: &Commit<'_>) -> (Vec<u8>, Vec<u8>) {
+    let s = c.session;
+    let state = encode_state(s);
+    let body = encode_body(&EnvelopeBody {
+        home: s.home_region.clone(),
+        session_id: s.session_id.clone(),
+        version: s.version,
+        state: state.clone(),
+        deleted: false,
+        events: c.events.to_vec(),
+    });
+    (state, body)
+}
+
+/// The encoded envelope body of a deletion.
+pub fn encode_deletion(home: &str, session_id: &str) -> Vec<u8> {
+    encode_body(&EnvelopeBody {
+        home: home.to_owned(),
+        session_id: session_id.to_owned(),
+        version: 0,
+        state: Vec::new(),
+        deleted: true,
+        events: Vec::new(),
+    })
 }
 
 /// Splits a published envelope into the home's sequence number and the body.

@@ -14,6 +14,13 @@ pub const DEADLINES: &str = "dl";
 /// The region's commit sequence number (incremented by every committed change).
 pub const SEQUENCE: &str = "seq";
 
+/// The audit outbox: a stream appended by the commit script in the same atomic step;
+/// consumer group `AUDIT_GROUP` drains it into PostgreSQL.
+pub const OUTBOX: &str = "ob";
+pub const AUDIT_GROUP: &str = "audit";
+/// Entries that could not be decoded are moved here instead of blocking the outbox.
+pub const OUTBOX_DEAD: &str = "ob:dead";
+
 /// Pub/sub channel told about a deadline earlier than every indexed one, so that
 /// sleeping schedulers on every instance wake for it.
 pub const DEADLINE_WAKE: &str = "dlw";

@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
+use super::codec::{encode_commit, encode_deletion};
 use super::{Commit, Store, StoreError, Update, UpdateSink};
+use crate::audit::outbox_memory::MemoryOutbox;
 use crate::clock::now_ms;
 use crate::domain::{Millis, Session};
 
@@ -45,6 +47,8 @@ pub struct MemoryStore {
     hasher: RandomState,
     deadlines: Mutex<DeadlineIndex>,
     sink: Arc<dyn UpdateSink>,
+    /// The audit outbox twin, appended in the same critical section as the commit.
+    outbox: Option<Arc<MemoryOutbox>>,
 }
 
 /// A poisoned lock only means another thread panicked mid-update of plain data;
@@ -54,12 +58,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl MemoryStore {
-    pub fn new(sink: Arc<dyn UpdateSink>) -> Self {
+    pub fn new(sink: Arc<dyn UpdateSink>, outbox: Option<Arc<MemoryOutbox>>) -> Self {
         MemoryStore {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             hasher: RandomState::new(),
             deadlines: Mutex::new(DeadlineIndex::default()),
             sink,
+            outbox,
         }
     }
 
@@ -69,6 +74,10 @@ impl MemoryStore {
     }
 
     fn publish(&self, commit: &Commit<'_>, session: &Arc<Session>) {
+        if let Some(outbox) = &self.outbox {
+            let (_, body) = encode_commit(commit);
+            outbox.append(body, commit.origin, session.updated_at);
+        }
         self.sink.deliver(Update::State {
             session: session.clone(),
             events: commit.events.into(),
@@ -141,9 +150,14 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn delete(&self, session_id: &str) -> Result<bool, StoreError> {
+    async fn delete(&self, session_id: &str, origin: &str) -> Result<bool, StoreError> {
         let mut shard = self.shard(session_id);
-        let existed = shard.remove(session_id).is_some();
+        let removed = shard.remove(session_id);
+        let existed = removed.is_some();
+        if let (Some(outbox), Some(e)) = (&self.outbox, removed) {
+            let body = encode_deletion(&e.session.home_region, session_id);
+            outbox.append(body, origin, now_ms());
+        }
         lock(&self.deadlines).set(session_id, None);
         self.sink.deliver(Update::Deleted {
             session_id: session_id.to_owned(),

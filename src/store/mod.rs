@@ -42,6 +42,8 @@ pub struct Commit<'a> {
     pub deadline: Option<Millis>,
     /// Storage may forget the session after this instant (`domain::lifetime`).
     pub keep_until: Millis,
+    /// The region that handled the request (the home itself, or the one that forwarded).
+    pub origin: &'a str,
 }
 
 /// What fan-out delivers to the instances watching a session.
@@ -92,7 +94,8 @@ pub trait Store: Send + Sync + 'static {
     async fn commit(&self, expected: u64, commit: Commit<'_>) -> Result<(), StoreError>;
 
     /// Removes the session and broadcasts the deletion; true if it existed.
-    async fn delete(&self, session_id: &str) -> Result<bool, StoreError>;
+    /// `origin` is the region that handled the request (for the audit record).
+    async fn delete(&self, session_id: &str, origin: &str) -> Result<bool, StoreError>;
 
     /// Leases up to `limit` sessions whose deadline is at or before `now` for
     /// `lease_ms`; a lease that is not settled by a commit or `reschedule` comes due

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{IntoConnectionInfo, Script, Value};
 
-use super::codec::{decode_state, encode_body, encode_state, EnvelopeBody};
+use super::codec::{decode_state, encode_commit, encode_deletion};
 use super::{keys, Commit, Store, StoreError};
 use crate::domain::{Millis, Session};
 
@@ -27,6 +27,8 @@ pub struct RedisStore {
     replica: Option<ConnectionManager>,
     shards: u32,
     home_region: String,
+    /// Whether commits also append their audit record to the outbox stream.
+    audit: bool,
     commit: Script,
     delete: Script,
     claim: Script,
@@ -80,12 +82,14 @@ impl RedisStore {
         replica: Option<ConnectionManager>,
         home_region: &str,
         shards: u32,
+        audit: bool,
     ) -> Self {
         RedisStore {
             primary,
             replica,
             shards,
             home_region: home_region.to_owned(),
+            audit,
             commit: Script::new(include_str!("lua/commit.lua")),
             delete: Script::new(include_str!("lua/delete.lua")),
             claim: Script::new(include_str!("lua/claim.lua")),
@@ -127,15 +131,7 @@ impl RedisStore {
 
     async fn run_commit(&self, expected: u64, c: &Commit<'_>) -> Result<(), StoreError> {
         let s = c.session;
-        let state = encode_state(s);
-        let body = encode_body(&EnvelopeBody {
-            home: s.home_region.clone(),
-            session_id: s.session_id.clone(),
-            version: s.version,
-            state: state.clone(),
-            deleted: false,
-            events: c.events.to_vec(),
-        });
+        let (state, body) = encode_commit(c);
         let deadline = c.deadline.map(|d| d.to_string()).unwrap_or_default();
         let shard = keys::fanout_shard(&s.session_id, self.shards);
         let mut conn = self.primary.clone();
@@ -144,6 +140,7 @@ impl RedisStore {
             .key(keys::session(&s.session_id))
             .key(keys::DEADLINES)
             .key(keys::SEQUENCE)
+            .key(keys::OUTBOX)
             .arg(expected)
             .arg(state)
             .arg(c.keep_until)
@@ -152,6 +149,9 @@ impl RedisStore {
             .arg(keys::fanout_channel(shard))
             .arg(body)
             .arg(keys::DEADLINE_WAKE)
+            .arg(if self.audit { "1" } else { "0" })
+            .arg(c.origin)
+            .arg(s.updated_at)
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;
@@ -209,15 +209,8 @@ impl Store for RedisStore {
         self.run_commit(expected, &commit).await
     }
 
-    async fn delete(&self, session_id: &str) -> Result<bool, StoreError> {
-        let body = encode_body(&EnvelopeBody {
-            home: self.home_region.clone(),
-            session_id: session_id.to_owned(),
-            version: 0,
-            state: Vec::new(),
-            deleted: true,
-            events: Vec::new(),
-        });
+    async fn delete(&self, session_id: &str, origin: &str) -> Result<bool, StoreError> {
+        let body = encode_deletion(&self.home_region, session_id);
         let shard = keys::fanout_shard(session_id, self.shards);
         let mut conn = self.primary.clone();
         let existed: i64 = self
@@ -225,9 +218,13 @@ impl Store for RedisStore {
             .key(keys::session(session_id))
             .key(keys::DEADLINES)
             .key(keys::SEQUENCE)
+            .key(keys::OUTBOX)
             .arg(session_id)
             .arg(keys::fanout_channel(shard))
             .arg(body)
+            .arg(if self.audit { "1" } else { "0" })
+            .arg(origin)
+            .arg(crate::clock::now_ms())
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;

@@ -1,7 +1,7 @@
 -- Commit one state change atomically: compare-and-set on version, write with its
 -- lifetime, maintain the deadline index, bump the region sequence, publish the
 -- fan-out envelope (msgpack(seq) .. body), wake schedulers for an earlier deadline.
--- KEYS[1] session key, KEYS[2] deadline zset, KEYS[3] sequence key
+-- KEYS[1] session key, KEYS[2] deadline zset, KEYS[3] sequence key, KEYS[4] audit outbox stream
 -- ARGV[1] expected version (0 = the session must not exist)
 -- ARGV[2] encoded state (format byte, u64 BE version, msgpack)
 -- ARGV[3] keep-until epoch ms (PXAT)
@@ -10,6 +10,8 @@
 -- ARGV[6] fan-out channel
 -- ARGV[7] envelope body (msgpack)
 -- ARGV[8] deadline wake channel
+-- ARGV[9] '1' to append the audit record to the outbox (same atomic step), else '0'
+-- ARGV[10] the region that handled the request, ARGV[11] commit time epoch ms
 -- Returns {'OK', seq} | {'EXISTS'} | {'NOTFOUND'} | {'CONFLICT', actual_version}
 local cur = redis.call('GET', KEYS[1])
 local expected = tonumber(ARGV[1])
@@ -32,5 +34,14 @@ else
   end
 end
 local seq = redis.call('INCR', KEYS[3])
+if seq == 1 then
+  -- A fresh (or lost) sequence starts at commit-time x 1000, above any earlier epoch,
+  -- so event ids "<home>:<seq>" never repeat after Redis loses its data.
+  seq = tonumber(ARGV[11]) * 1000
+  redis.call('SET', KEYS[3], seq)
+end
 redis.call('PUBLISH', ARGV[6], cmsgpack.pack(seq) .. ARGV[7])
+if ARGV[9] == '1' then
+  redis.call('XADD', KEYS[4], '*', 'q', seq, 'b', ARGV[7], 'o', ARGV[10], 't', ARGV[11])
+end
 return {'OK', seq}

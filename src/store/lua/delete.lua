@@ -1,9 +1,18 @@
 -- Delete a session: remove state and deadline, bump the sequence, publish the
--- deletion envelope. KEYS[1] session key, KEYS[2] deadline zset, KEYS[3] sequence key
+-- deletion envelope, and (if it existed and audit is on) append `session_deleted`.
+-- KEYS[1] session key, KEYS[2] deadline zset, KEYS[3] sequence key, KEYS[4] outbox
 -- ARGV[1] session id, ARGV[2] fan-out channel, ARGV[3] envelope body (msgpack)
+-- ARGV[4] '1' when audit is on, ARGV[5] handling region, ARGV[6] time epoch ms
 -- Returns 1 if the session existed, else 0 (the deletion is broadcast either way).
 local existed = redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 local seq = redis.call('INCR', KEYS[3])
+if seq == 1 then
+  seq = tonumber(ARGV[6]) * 1000
+  redis.call('SET', KEYS[3], seq)
+end
 redis.call('PUBLISH', ARGV[2], cmsgpack.pack(seq) .. ARGV[3])
+if existed == 1 and ARGV[4] == '1' then
+  redis.call('XADD', KEYS[4], '*', 'q', seq, 'b', ARGV[3], 'o', ARGV[5], 't', ARGV[6])
+end
 return existed
