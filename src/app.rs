@@ -15,25 +15,16 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::audit::outbox::Outbox;
-use crate::audit::outbox_memory::MemoryOutbox;
-use crate::audit::outbox_redis::RedisOutbox;
-use crate::audit::writer::WriterConfig;
-use crate::audit::{self, AuditStats};
+use crate::backends::{backends, regional, start_audit, Backends};
 use crate::clock::now_ms;
 use crate::config::Config;
-use crate::front::{self, AuditHandle, Ctx};
+use crate::front::{self, Ctx};
 use crate::hub::Hub;
 use crate::metrics;
 use crate::protocol::close;
-use crate::ratelimit::memory::MemoryRateLimiter;
-use crate::ratelimit::redis::RedisRateLimiter;
-use crate::ratelimit::RateLimiter;
 use crate::scheduler::{self, SchedulerConfig, Wakeup};
 use crate::service::Sessions;
-use crate::store::memory::MemoryStore;
-use crate::store::redis::{self as redis_store, RedisStore};
-use crate::store::{feed, Store, StoreError};
+use crate::store::Store;
 
 #[derive(Debug, Error)]
 pub enum AppError {
@@ -103,16 +94,19 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, AppE
         store,
         limiter,
         outbox,
+        redis,
     } = backends(&cfg, &hub, &wakeup, &background)?;
+    let region = regional(&cfg, redis.as_ref());
     let bg = TaskTracker::new();
     tracing::info!(
         region = %cfg.region,
         store = store.kind(),
         %addr,
         "synckairos starting: {}",
-        match store.kind() {
-            "memory" => "embedded memory store, single node (set REDIS_URL for Redis)",
-            _ => "Redis store, stateless instance",
+        match (store.kind(), &region) {
+            ("memory", _) => "embedded memory store, single node (set REDIS_URL for Redis)",
+            (_, None) => "Redis store, stateless instance, single region",
+            (_, Some(_)) => "Redis store, stateless instance, multi-region",
         }
     );
     let audit = match outbox {
@@ -130,6 +124,7 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, AppE
         &cfg.region,
         cfg.sessions.ttl_secs,
         wakeup.clone(),
+        region.is_some(),
     ));
     let draining = CancellationToken::new();
     let ctx = Arc::new(Ctx {
@@ -141,6 +136,7 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, AppE
         draining: draining.clone(),
         ws_tasks: TaskTracker::new(),
         audit,
+        region: region.clone(),
     });
     bg.spawn(scheduler::run(
         sessions,
@@ -155,6 +151,21 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, AppE
     bg.spawn(housekeeping(store, background.clone()));
     bg.spawn(metrics::upkeep(handle, background.clone()));
     let http_tasks = TaskTracker::new();
+    if let Some(r) = &region {
+        let internal = format!(
+            "{}:{}",
+            cfg.cluster.internal_bind, cfg.cluster.internal_port
+        );
+        let l = TcpListener::bind(&internal)
+            .await
+            .map_err(|source| AppError::Bind {
+                addr: internal.clone(),
+                source,
+            })?;
+        tracing::info!(addr = %internal, peers = ?r.cluster.others().collect::<Vec<_>>(), "internal API listening");
+        tokio::spawn(front::serve_internal(l, ctx.clone(), http_tasks.clone()));
+        r.start_followers(&bg, &background);
+    }
     let listening = tokio::spawn(front::serve(listener, ctx.clone(), http_tasks.clone()));
     let done = tokio::spawn(shutdown_sequence(
         ctx.clone(),
@@ -169,118 +180,6 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, AppE
         done,
         ctx,
     })
-}
-
-struct Backends {
-    store: Arc<dyn Store>,
-    limiter: Arc<dyn RateLimiter>,
-    /// The audit outbox, when audit is on.
-    outbox: Option<Arc<dyn Outbox>>,
-}
-
-/// The store, rate limiter and outbox: Redis when `redis.url` is set, else the
-/// embedded ones.
-fn backends(
-    cfg: &Config,
-    hub: &Arc<Hub>,
-    wakeup: &Arc<Wakeup>,
-    stop: &CancellationToken,
-) -> Result<Backends, AppError> {
-    let audit = cfg.audit.database_url.is_some();
-    let Some(url) = cfg.redis.url.as_deref() else {
-        let outbox = audit.then(|| Arc::new(MemoryOutbox::default()));
-        return Ok(Backends {
-            store: Arc::new(MemoryStore::new(hub.clone(), outbox.clone())),
-            limiter: Arc::new(MemoryRateLimiter::default()),
-            outbox: outbox.map(|o| o as Arc<dyn Outbox>),
-        });
-    };
-    let setup = |e: StoreError| AppError::Setup(format!("redis: {e}"));
-    let timeout = Duration::from_millis(cfg.redis.timeout_ms);
-    let primary = redis_store::connect(url, redis_store::command_config(timeout)).map_err(setup)?;
-    let replica = match cfg.redis.replica_url.as_deref() {
-        Some(r) => {
-            Some(redis_store::connect(r, redis_store::command_config(timeout)).map_err(setup)?)
-        }
-        None => None,
-    };
-    let store: Arc<dyn Store> = Arc::new(RedisStore::new(
-        primary.clone(),
-        replica,
-        &cfg.region,
-        cfg.redis.fanout_shards,
-        audit,
-    ));
-    feed::start(
-        url,
-        cfg.redis.fanout_shards,
-        timeout,
-        hub.clone(),
-        store.clone(),
-        wakeup.clone(),
-        stop.clone(),
-    )
-    .map_err(setup)?;
-    let outbox = if audit {
-        // Its own connection: blocking stream reads must not stall shared commands.
-        let blocking = timeout + Duration::from_millis(cfg.audit.batch_wait_ms);
-        let conn =
-            redis_store::connect(url, redis_store::command_config(blocking)).map_err(setup)?;
-        let consumer = format!(
-            "{}-{}-{}",
-            cfg.region,
-            std::process::id(),
-            crate::clock::now_us()
-        );
-        Some(Arc::new(RedisOutbox::new(conn, consumer, cfg.audit.claim_idle_ms)) as Arc<dyn Outbox>)
-    } else {
-        None
-    };
-    Ok(Backends {
-        store,
-        limiter: Arc::new(RedisRateLimiter::new(primary)),
-        outbox,
-    })
-}
-
-/// Starts the audit writer (after migrations, retried until PostgreSQL answers).
-fn start_audit(
-    cfg: &Config,
-    outbox: Arc<dyn Outbox>,
-    bg: &TaskTracker,
-    stop: &CancellationToken,
-) -> Result<AuditHandle, AppError> {
-    let url = cfg.audit.database_url.as_deref().unwrap_or_default();
-    let pool =
-        audit::pg::pool(url, cfg.audit.pool_size).map_err(|e| AppError::Setup(e.to_string()))?;
-    let stats = Arc::new(AuditStats::default());
-    let writer = WriterConfig {
-        batch_max: cfg.audit.batch_max,
-        batch_wait_ms: cfg.audit.batch_wait_ms,
-    };
-    let migrate = cfg.audit.migrate_on_start;
-    let (p, o, st, s) = (pool.clone(), outbox.clone(), stats.clone(), stop.clone());
-    bg.spawn(async move {
-        while migrate {
-            match audit::pg::migrate(&p).await {
-                Ok(()) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, "audit migrations not applied yet; retrying");
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        _ = s.cancelled() => return,
-                    }
-                }
-            }
-        }
-        audit::writer::run(o, p, writer, st, s).await;
-    });
-    bg.spawn(audit::writer::sample_backlog(
-        outbox,
-        stats.clone(),
-        stop.clone(),
-    ));
-    Ok(AuditHandle { pool, stats })
 }
 
 async fn shutdown_sequence(

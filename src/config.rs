@@ -6,6 +6,7 @@
 //! Owns: every setting, its default and its validation. Unknown keys and bad values
 //! are errors that name the key and the source. Must not: start anything.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -42,6 +43,8 @@ pub struct Config {
     pub sessions: SessionConfig,
     pub redis: RedisConfig,
     pub audit: AuditConfig,
+    pub cluster: ClusterConfig,
+    pub relay: RelayConfig,
     pub log: LogConfig,
 }
 
@@ -159,6 +162,78 @@ impl Default for AuditConfig {
     }
 }
 
+/// The regions of a multi-region deployment and how this instance reaches its peers.
+/// Multi-region mode is on when this instance's region is listed in `regions` next
+/// to at least one other region.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    pub regions: Vec<String>,
+    /// The internal listener (forwarding, relay, reconciliation); never public.
+    pub internal_port: u16,
+    pub internal_bind: String,
+    /// Required on every internal request (`x-synckairos-secret`); set it with
+    /// `SYNCKAIROS_CLUSTER__SECRET` (a Fly secret), never in a file.
+    pub secret: Option<String>,
+    /// `static` (the `peers` table) or `fly-dns` (`<region>.<fly_app>.internal`).
+    pub discovery: String,
+    /// Fly's `FLY_APP_NAME`.
+    pub fly_app: Option<String>,
+    /// Static discovery: region → internal base URLs of its instances.
+    pub peers: BTreeMap<String, Vec<String>>,
+    /// On Fly, answer plain HTTP writes for remote-homed sessions with
+    /// `fly-replay: region=<home>` instead of forwarding them.
+    pub fly_replay: bool,
+    /// A forwarded write or peer lookup that takes longer fails (503).
+    pub forward_timeout_ms: u64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            regions: Vec::new(),
+            internal_port: 3001,
+            internal_bind: "0.0.0.0".into(),
+            secret: None,
+            discovery: "static".into(),
+            fly_app: None,
+            peers: BTreeMap::new(),
+            fly_replay: false,
+            forward_timeout_ms: 3_000,
+        }
+    }
+}
+
+/// The inter-region relay: how long the home's relay log is, how links are watched,
+/// how often regions compare their copies.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelayConfig {
+    /// Envelopes kept in the home's relay log for catch-up (approximate cap).
+    pub log_max: u64,
+    /// A relay stream sends a heartbeat this often when idle.
+    pub heartbeat_ms: u64,
+    /// A link without any frame for this long is down (reconnect; reads marked stale).
+    pub link_timeout_ms: u64,
+    /// How often a region checks that it has caught up with each home.
+    pub check_interval_ms: u64,
+    /// Every this many checks, compare every session version with the home (repairs
+    /// any difference, including lost deletions).
+    pub full_check_every: u32,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            log_max: 100_000,
+            heartbeat_ms: 500,
+            link_timeout_ms: 2_000,
+            check_interval_ms: 5_000,
+            full_check_every: 12,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
@@ -180,6 +255,8 @@ impl Default for Config {
             sessions: SessionConfig::default(),
             redis: RedisConfig::default(),
             audit: AuditConfig::default(),
+            cluster: ClusterConfig::default(),
+            relay: RelayConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -241,7 +318,7 @@ impl Default for LogConfig {
 }
 
 /// v2 and Fly variable names and the keys they set.
-const PLAIN_ENV: [(&str, &str); 9] = [
+const PLAIN_ENV: [(&str, &str); 10] = [
     ("PORT", "server.port"),
     ("REDIS_URL", "redis.url"),
     ("DATABASE_URL", "audit.database_url"),
@@ -251,6 +328,7 @@ const PLAIN_ENV: [(&str, &str); 9] = [
     ("LOG_LEVEL", "log.level"),
     ("FLY_REGION", "region"),
     ("PRIMARY_REGION", "primary_region"),
+    ("FLY_APP_NAME", "cluster.fly_app"),
 ];
 
 fn env_layers(fig: Figment) -> Figment {
@@ -332,6 +410,23 @@ impl Config {
         if self.audit.batch_max == 0 || self.audit.pool_size == 0 {
             return bad("audit.batch_max / audit.pool_size", "must be > 0");
         }
+        if !matches!(self.cluster.discovery.as_str(), "static" | "fly-dns") {
+            return bad("cluster.discovery", "must be \"static\" or \"fly-dns\"");
+        }
+        if let Some(r) = self.cluster.regions.iter().find(|r| !is_region_name(r)) {
+            return bad("cluster.regions", &format!("{r:?} is not a region name"));
+        }
+        if self.multi_region() {
+            if self.redis.url.is_none() {
+                return bad("redis.url", "multi-region mode needs the Redis store");
+            }
+            if self.cluster.secret.as_deref().unwrap_or("").len() < 16 {
+                return bad("cluster.secret", "multi-region mode needs a shared secret of at least 16 characters (SYNCKAIROS_CLUSTER__SECRET)");
+            }
+            if self.cluster.discovery == "fly-dns" && self.cluster.fly_app.is_none() {
+                return bad("cluster.fly_app", "fly-dns discovery needs FLY_APP_NAME");
+            }
+        }
         if self.sessions.ttl_secs == 0 {
             return bad("sessions.ttl_secs", "must be > 0");
         }
@@ -339,6 +434,14 @@ impl Config {
             return bad("log.format", "must be \"text\" or \"json\"");
         }
         Ok(())
+    }
+}
+
+impl Config {
+    /// Whether this instance is one region of several (relay, forwarding, peers).
+    pub fn multi_region(&self) -> bool {
+        let regions = &self.cluster.regions;
+        regions.contains(&self.region) && regions.iter().any(|r| *r != self.region)
     }
 }
 

@@ -189,6 +189,8 @@ impl From<ServiceError> for ApiError {
             ServiceError::Domain(d) => d.into(),
             ServiceError::Store(s) => s.into(),
             ServiceError::NotFound(id) => ApiError::not_found(&id),
+            // Callers forward these; reaching here means forwarding was not possible.
+            ServiceError::RemoteHome(home) => crate::region::forward::home_unreachable(&home),
         }
     }
 }

@@ -9,6 +9,8 @@
 //! - `hub` + `mailbox`: local WebSocket subscribers and their bounded queues.
 //! - `scheduler`: server-side deadlines, fired once at the deadline.
 //! - `ratelimit`: v2's two limiters behind a trait.
+//! - `region` + `relay`: home regions, write forwarding, peers, the internal API,
+//!   the MessagePack relay with gap detection and reconciliation.
 //! - `front`: hyper HTTP + fastwebsockets edge, routing, validation.
 //! - `audit`: outbox → batched idempotent PostgreSQL writer, migrations, history.
 //! - `config`, `error`, `metrics`, `clock`: settings, error envelope, Prometheus, time.
@@ -16,6 +18,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod backends;
 pub mod clock;
 pub mod config;
 pub mod domain;
@@ -26,6 +29,8 @@ pub mod mailbox;
 pub mod metrics;
 pub mod protocol;
 pub mod ratelimit;
+pub mod region;
+pub mod relay;
 pub mod scheduler;
 pub mod service;
 pub mod store;

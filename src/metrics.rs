@@ -26,11 +26,16 @@ pub const RESIDENT_MEMORY: &str = "synckairos_process_resident_memory_bytes";
 pub const DB_WRITE_QUEUE: &str = "synckairos_db_write_queue_size";
 pub const AUDIT_BACKLOG_AGE: &str = "synckairos_audit_backlog_age_ms";
 pub const AUDIT_WRITTEN: &str = "synckairos_audit_events_written_total";
+pub const RELAY_LATENCY: &str = "synckairos_relay_latency_ms";
+pub const FORWARDED: &str = "synckairos_forwarded_requests_total";
 
 const HTTP_BUCKETS: &[f64] = &[
     0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0,
 ];
 const SWITCH_BUCKETS: &[f64] = &[0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 25.0, 50.0];
+const RELAY_BUCKETS: &[f64] = &[
+    1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 150.0, 250.0, 500.0, 1000.0,
+];
 const LATENESS_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 500.0, 1000.0];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -51,6 +56,9 @@ pub fn install(region: &str) -> PrometheusHandle {
                         Matcher::Full(DEADLINE_LATENESS.into()),
                         LATENESS_BUCKETS,
                     )
+                })
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Full(RELAY_LATENCY.into()), RELAY_BUCKETS)
                 });
             match builder.and_then(|b| b.install_recorder()) {
                 Ok(h) => h,
@@ -136,4 +144,14 @@ pub fn audit_backlog(size: f64, age_ms: f64) {
 
 pub fn audit_written(n: u64) {
     counter!(AUDIT_WRITTEN).increment(n);
+}
+
+/// Commit at the home → applied here, per home region.
+pub fn relay_latency(home: &str, ms: f64) {
+    histogram!(RELAY_LATENCY, "home" => home.to_owned()).record(ms);
+}
+
+/// A write forwarded to its home region (`how`: `forward` or `fly-replay`).
+pub fn forwarded(home: &str, how: &'static str) {
+    counter!(FORWARDED, "home" => home.to_owned(), "how" => how).increment(1);
 }

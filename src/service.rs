@@ -26,6 +26,9 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("session {0} not found")]
     NotFound(String),
+    /// The session is homed in another region; its writes are committed there.
+    #[error("session is homed in region {0}")]
+    RemoteHome(String),
 }
 
 /// Retries of a client write that lost only to deadline writes.
@@ -34,15 +37,24 @@ const TICK_RETRIES: usize = 3;
 pub struct Sessions {
     store: Arc<dyn Store>,
     region: String,
+    /// Multi-region: refuse to commit sessions homed elsewhere.
+    guard_home: bool,
     ttl_ms: u64,
     wakeup: Arc<Wakeup>,
 }
 
 impl Sessions {
-    pub fn new(store: Arc<dyn Store>, region: &str, ttl_secs: u64, wakeup: Arc<Wakeup>) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        region: &str,
+        ttl_secs: u64,
+        wakeup: Arc<Wakeup>,
+        guard_home: bool,
+    ) -> Self {
         Sessions {
             store,
             region: region.to_owned(),
+            guard_home,
             ttl_ms: ttl_secs.saturating_mul(1000),
             wakeup,
         }
@@ -56,20 +68,21 @@ impl Sessions {
         &self.region
     }
 
-    fn commit_of<'a>(&'a self, s: &'a Session, events: &'a [Event]) -> Commit<'a> {
+    fn commit_of<'a>(&self, s: &'a Session, events: &'a [Event], origin: &'a str) -> Commit<'a> {
         Commit {
             session: s,
             events,
             deadline: domain::next_deadline(s),
             keep_until: lifetime::keep_until(s, self.ttl_ms),
-            origin: &self.region,
+            origin,
         }
     }
 
-    pub async fn create(&self, req: NewSession) -> Result<Session, ServiceError> {
+    /// Creates a session homed in this region; `origin` handled the client's request.
+    pub async fn create(&self, req: NewSession, origin: &str) -> Result<Session, ServiceError> {
         let s = domain::create_session(req, &self.region, now_ms())?;
         self.store
-            .insert(self.commit_of(&s, &[Event::Created]))
+            .insert(self.commit_of(&s, &[Event::Created], origin))
             .await?;
         Ok(s)
     }
@@ -91,13 +104,22 @@ impl Sessions {
             .ok_or_else(|| ServiceError::NotFound(session_id.to_owned()))
     }
 
-    /// Applies a client operation with compare-and-set on `version`.
-    pub async fn apply(&self, session_id: &str, op: &Op) -> Result<Outcome, ServiceError> {
+    /// Applies a client operation with compare-and-set on `version`; `RemoteHome` when
+    /// the session must be written in another region.
+    pub async fn apply(
+        &self,
+        session_id: &str,
+        op: &Op,
+        origin: &str,
+    ) -> Result<Outcome, ServiceError> {
         let mut current = self.get(session_id).await?;
+        if self.guard_home && current.home_region != self.region {
+            return Err(ServiceError::RemoteHome(current.home_region.clone()));
+        }
         let first = (current.version, current.client_version);
         for attempt in 0..=TICK_RETRIES {
             let out = domain::apply(&current, op, now_ms())?;
-            let commit = self.commit_of(&out.session, &out.events);
+            let commit = self.commit_of(&out.session, &out.events, origin);
             let deadline = commit.deadline;
             match self.store.commit(current.version, commit).await {
                 Ok(()) => {
@@ -121,8 +143,8 @@ impl Sessions {
         unreachable!("the loop returns on its last attempt")
     }
 
-    pub async fn delete(&self, session_id: &str) -> Result<bool, ServiceError> {
-        Ok(self.store.delete(session_id, &self.region).await?)
+    pub async fn delete(&self, session_id: &str, origin: &str) -> Result<bool, ServiceError> {
+        Ok(self.store.delete(session_id, origin).await?)
     }
 
     /// Applies whatever deadline events are due for a claimed session. Returns the
@@ -140,7 +162,7 @@ impl Sessions {
             self.wakeup.hint(next);
             return Ok(None);
         };
-        let commit = self.commit_of(&out.session, &out.events);
+        let commit = self.commit_of(&out.session, &out.events, &self.region);
         let deadline = commit.deadline;
         match self.store.commit(current.version, commit).await {
             Ok(()) => {

@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CONTENT_LENGTH};
 use hyper::Request;
 use serde_json::Value;
 
@@ -39,10 +39,8 @@ pub async fn read(
     }
 }
 
-fn is_json(parts: &hyper::http::request::Parts) -> bool {
-    parts
-        .headers
-        .get(CONTENT_TYPE)
+fn is_json(content_type: Option<&HeaderValue>) -> bool {
+    content_type
         .and_then(|v| v.to_str().ok())
         .map(|ct| {
             let mime = ct
@@ -58,8 +56,8 @@ fn is_json(parts: &hyper::http::request::Parts) -> bool {
 
 /// The body as JSON. As in v2, a missing body or a non-JSON content type counts as
 /// `{}`; a JSON content type with unparsable text is a 400.
-pub fn json(parts: &hyper::http::request::Parts, body: &Bytes) -> Result<Value, ApiError> {
-    if !is_json(parts) || body.iter().all(|b| b.is_ascii_whitespace()) {
+pub fn json(content_type: Option<&HeaderValue>, body: &Bytes) -> Result<Value, ApiError> {
+    if !is_json(content_type) || body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(Value::Object(Default::default()));
     }
     serde_json::from_slice(body).map_err(|e| {

@@ -10,6 +10,7 @@ use crate::audit::AuditStats;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::ratelimit::RateLimiter;
+use crate::relay::Regional;
 use crate::service::Sessions;
 
 pub struct Ctx {
@@ -24,6 +25,8 @@ pub struct Ctx {
     pub ws_tasks: TaskTracker,
     /// The audit trail, when `DATABASE_URL` is set.
     pub audit: Option<AuditHandle>,
+    /// Multi-region: peers, forwarding, the relay. `None` when single-region.
+    pub region: Option<Arc<Regional>>,
 }
 
 pub struct AuditHandle {

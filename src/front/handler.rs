@@ -1,14 +1,17 @@
 //! One HTTP request, start to end, in v2's middleware order: CORS preflight →
 //! operational routes → general rate limiter (also for unknown routes) → route →
 //! error envelope; then CORS and rate-limit headers and metrics on every response.
+//! The same path serves writes another region forwarded here (`Via::Forwarded`):
+//! those skip the general limiter (the edge applied it) and are never forwarded again.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ACCESS_CONTROL_REQUEST_HEADERS, ORIGIN};
+use hyper::header::{HeaderValue, ACCESS_CONTROL_REQUEST_HEADERS, CONTENT_TYPE, ORIGIN};
 use hyper::{Method, Request};
 
 use super::http::{self, Resp};
@@ -20,11 +23,49 @@ use crate::ratelimit::Bucket;
 
 type RateHeaders = Vec<(&'static str, String)>;
 
+/// How a request reached this instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// From a client.
+    Public,
+    /// From another region, which received it from a client (`origin`).
+    Forwarded { origin: String },
+}
+
+/// A request as the route handlers see it: enough to handle it here or to send it on
+/// to the session's home region unchanged.
+pub struct Call {
+    pub via: Via,
+    pub method: Method,
+    pub path_and_query: String,
+    pub content_type: Option<HeaderValue>,
+    pub body: Bytes,
+}
+
+impl Call {
+    /// The region that handled the client's request.
+    pub fn origin<'a>(&'a self, ctx: &'a Ctx) -> &'a str {
+        match &self.via {
+            Via::Public => &ctx.cfg.region,
+            Via::Forwarded { origin } => origin,
+        }
+    }
+
+    pub fn forwarded(&self) -> bool {
+        matches!(self.via, Via::Forwarded { .. })
+    }
+}
+
+/// The public listener's service function.
 pub async fn handle(
     ctx: Arc<Ctx>,
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Resp, Infallible> {
+    Ok(serve(ctx, peer, req, Via::Public).await)
+}
+
+pub async fn serve(ctx: Arc<Ctx>, peer: SocketAddr, req: Request<Incoming>, via: Via) -> Resp {
     let started = Instant::now();
     let method = req.method().clone();
     let origin = req.headers().get(ORIGIN).cloned();
@@ -38,7 +79,7 @@ pub async fn handle(
         match router::route(&method, &path) {
             Matched::Route(route) => (
                 route.label(),
-                dispatch(&ctx, route, req, &client, &mut rate).await,
+                dispatch(&ctx, route, req, &client, &mut rate, via).await,
             ),
             other => (
                 "unmatched",
@@ -55,7 +96,7 @@ pub async fn handle(
     }
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     metrics::http_request(method_label(&method), label, resp.status().as_u16(), ms);
-    Ok(resp)
+    resp
 }
 
 fn method_label(m: &Method) -> &'static str {
@@ -120,6 +161,7 @@ async fn dispatch(
     req: Request<Incoming>,
     client: &str,
     rate: &mut RateHeaders,
+    via: Via,
 ) -> Resp {
     let result = match route {
         Route::Health => Ok(ops::health()),
@@ -128,10 +170,16 @@ async fn dispatch(
         Route::ApiDocsJson => Ok(ops::api_docs_json()),
         Route::ApiDocs => Ok(ops::api_docs()),
         Route::WebSocket => Ok(ws::upgrade(ctx, req)),
-        _ => match general_limit(ctx, client, rate).await {
-            Err(e) => Err(e),
-            Ok(()) => limited_route(ctx, route, req, rate).await,
-        },
+        _ => {
+            let limited = match via {
+                Via::Public => general_limit(ctx, client, rate).await,
+                Via::Forwarded { .. } => Ok(()),
+            };
+            match limited {
+                Err(e) => Err(e),
+                Ok(()) => limited_route(ctx, route, req, rate, via).await,
+            }
+        }
     };
     result.unwrap_or_else(|e| {
         if e.blame != Blame::Client {
@@ -141,25 +189,61 @@ async fn dispatch(
     })
 }
 
+/// Reads the body (POST routes) and packs the request into a `Call`.
+async fn call_of(
+    ctx: &Ctx,
+    req: Request<Incoming>,
+    via: Via,
+    with_body: bool,
+) -> Result<Call, ApiError> {
+    let method = req.method().clone();
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let content_type = req.headers().get(CONTENT_TYPE).cloned();
+    let body = if with_body {
+        body::read(req, ctx.cfg.server.body_limit_bytes).await?.1
+    } else {
+        Bytes::new()
+    };
+    Ok(Call {
+        via,
+        method,
+        path_and_query,
+        content_type,
+        body,
+    })
+}
+
 async fn limited_route(
     ctx: &Arc<Ctx>,
     route: Route<'_>,
     req: Request<Incoming>,
     rate: &mut RateHeaders,
+    via: Via,
 ) -> Result<Resp, ApiError> {
     match route {
         Route::Time => Ok(ops::time()),
         Route::Events(id) => history::events(ctx, id, req.uri().query()).await,
-        Route::GetSession(id) => rest::get(ctx, id).await,
-        Route::DeleteSession(id) => rest::delete(ctx, id).await,
+        Route::GetSession(id) => {
+            let call = call_of(ctx, req, via, false).await?;
+            rest::get(ctx, id, &call).await
+        }
+        Route::DeleteSession(id) => {
+            let call = call_of(ctx, req, via, false).await?;
+            rest::delete(ctx, id, &call).await
+        }
         Route::CreateSession => {
-            let (parts, bytes) = body::read(req, ctx.cfg.server.body_limit_bytes).await?;
-            rest::create(ctx, &body::json(&parts, &bytes)?).await
+            let call = call_of(ctx, req, via, true).await?;
+            let json = body::json(call.content_type.as_ref(), &call.body)?;
+            rest::create(ctx, &json, &call).await
         }
         Route::Op(id, op) => {
-            let (parts, bytes) = body::read(req, ctx.cfg.server.body_limit_bytes).await?;
-            let json = body::json(&parts, &bytes)?;
-            rest::operation(ctx, id, op, &json, rate).await
+            let call = call_of(ctx, req, via, true).await?;
+            let json = body::json(call.content_type.as_ref(), &call.body)?;
+            rest::operation(ctx, id, op, &json, rate, &call).await
         }
         _ => Ok(http::error(&ApiError::internal())),
     }

@@ -14,8 +14,31 @@ use tokio_util::task::TaskTracker;
 
 use super::{handler, Ctx};
 
-/// Serves until `ctx.draining` is cancelled; connection tasks go into `tracker`.
+/// Serves the public API until `ctx.draining` is cancelled; connection tasks go into
+/// `tracker`.
 pub async fn serve(listener: TcpListener, ctx: Arc<Ctx>, tracker: TaskTracker) {
+    serve_with(listener, ctx, tracker, handler::handle).await
+}
+
+/// Serves the internal (peer) API.
+pub async fn serve_internal(listener: TcpListener, ctx: Arc<Ctx>, tracker: TaskTracker) {
+    serve_with(listener, ctx, tracker, crate::region::internal::handle).await
+}
+
+async fn serve_with<H, F, B>(listener: TcpListener, ctx: Arc<Ctx>, tracker: TaskTracker, handle: H)
+where
+    H: Fn(Arc<Ctx>, std::net::SocketAddr, hyper::Request<hyper::body::Incoming>) -> F
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    F: std::future::Future<Output = Result<hyper::Response<B>, std::convert::Infallible>>
+        + Send
+        + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -37,7 +60,8 @@ pub async fn serve(listener: TcpListener, ctx: Arc<Ctx>, tracker: TaskTracker) {
         };
         let _ = stream.set_nodelay(true);
         let conn_ctx = ctx.clone();
-        let svc = service_fn(move |req| handler::handle(conn_ctx.clone(), peer, req));
+        let h = handle.clone();
+        let svc = service_fn(move |req| h(conn_ctx.clone(), peer, req));
         let conn = builder
             .serve_connection(TokioIo::new(stream), svc)
             .with_upgrades();

@@ -14,10 +14,12 @@ pub mod listener;
 pub mod ops;
 pub mod rest;
 pub mod router;
+mod routing;
 pub mod validate;
 pub mod ws;
+mod ws_command;
 mod ws_conn;
 mod ws_msg;
 
 pub use ctx::{AuditHandle, Ctx};
-pub use listener::serve;
+pub use listener::{serve, serve_internal};

@@ -379,3 +379,25 @@ pub fn session_id_param(id: &str) -> Result<(), Issues> {
         )])
     }
 }
+
+/// The optional `home_region` of a create body (extension): one of the deployment's
+/// regions (this one when single-region).
+pub fn home_region(body: &Value, cfg: &crate::config::Config) -> Result<Option<String>, Issues> {
+    let Some(v) = body.get("home_region") else {
+        return Ok(None);
+    };
+    let known: Vec<&str> = if cfg.multi_region() {
+        cfg.cluster.regions.iter().map(String::as_str).collect()
+    } else {
+        vec![cfg.region.as_str()]
+    };
+    match v.as_str() {
+        Some(r) if known.contains(&r) => Ok(Some(r.to_owned())),
+        Some(r) => Err(vec![FieldIssue::new(
+            "home_region",
+            "invalid_value",
+            format!("Unknown region {r:?}; known regions: {}", known.join(", ")),
+        )]),
+        None => Err(vec![expected("home_region", "string", Some(v))]),
+    }
+}

@@ -10,11 +10,9 @@ use crate::domain::{Millis, Op};
 use crate::error::ApiError;
 use crate::mailbox::Mailbox;
 use crate::metrics;
-use crate::protocol::{self, ClientMessage, Command};
-use crate::ratelimit::Bucket;
-use hyper::StatusCode;
+use crate::protocol::{self, ClientMessage};
 
-use super::{limits, Ctx};
+use super::{ws_command, Ctx};
 
 /// Messages beyond `ABUSE_FACTOR` × the limit in one second close the connection.
 const ABUSE_FACTOR: u32 = 10;
@@ -89,16 +87,18 @@ pub async fn handle_text(
             metrics::ws_message_in("RECONNECT");
             reconnect(ctx, session_id, mailbox).await;
         }
-        ClientMessage::Start(c) => command(ctx, session_id, mailbox, Op::Start, c).await,
-        ClientMessage::Pause(c) => command(ctx, session_id, mailbox, Op::Pause, c).await,
-        ClientMessage::Resume(c) => command(ctx, session_id, mailbox, Op::Resume, c).await,
-        ClientMessage::Complete(c) => command(ctx, session_id, mailbox, Op::Complete, c).await,
+        ClientMessage::Start(c) => ws_command::run(ctx, session_id, mailbox, Op::Start, c).await,
+        ClientMessage::Pause(c) => ws_command::run(ctx, session_id, mailbox, Op::Pause, c).await,
+        ClientMessage::Resume(c) => ws_command::run(ctx, session_id, mailbox, Op::Resume, c).await,
+        ClientMessage::Complete(c) => {
+            ws_command::run(ctx, session_id, mailbox, Op::Complete, c).await
+        }
         ClientMessage::Switch(c) => {
             let op = Op::Switch {
                 next: c.next_participant_id.clone(),
                 current: c.current_participant_id.clone(),
             };
-            command(ctx, session_id, mailbox, op, c).await
+            ws_command::run(ctx, session_id, mailbox, op, c).await
         }
         ClientMessage::Unknown => {
             metrics::ws_message_in("unknown");
@@ -113,7 +113,12 @@ pub async fn handle_text(
 /// `STATE_SYNC` with the newest state known here: never older than a state this
 /// connection was already sent (the hub's copy is used when storage lags behind).
 async fn reconnect(ctx: &Ctx, session_id: &str, mailbox: &Mailbox) {
-    let stored = ctx.sessions.store().read(session_id).await;
+    let stored = match ctx.sessions.store().read(session_id).await {
+        Ok(None) => Ok(super::routing::from_peers(ctx, session_id)
+            .await
+            .map(Arc::new)),
+        other => other,
+    };
     let cached = ctx.hub.latest(session_id);
     let newest = match (stored, cached) {
         (Ok(Some(s)), Some(c)) => Some(if c.version > s.version { c } else { s }),
@@ -137,31 +142,4 @@ async fn reconnect(ctx: &Ctx, session_id: &str, mailbox: &Mailbox) {
             ));
         }
     }
-}
-
-async fn command(ctx: &Ctx, session_id: &str, mailbox: &Mailbox, op: Op, c: Command) {
-    metrics::ws_message_in(op.name());
-    let result = async {
-        if let Some(next) = &c.next_participant_id {
-            if !crate::domain::uuid::is_strict_uuid(next) {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "VALIDATION_ERROR",
-                    "Invalid next_participant_id format (expected a UUID)",
-                ));
-            }
-        }
-        if matches!(op, Op::Switch { .. }) {
-            limits::check(ctx, Bucket::Switch, session_id)
-                .await
-                .map_err(|(e, _)| e)?;
-        }
-        Ok(ctx.sessions.apply(session_id, &op).await?)
-    }
-    .await;
-    let frame = match result {
-        Ok(out) => protocol::ack(op.name(), out.session.version, c.request_id.as_ref()),
-        Err(e) => protocol::error(e.code, &e.message, c.request_id.as_ref()),
-    };
-    mailbox.push(frame);
 }

@@ -21,6 +21,25 @@ pub const AUDIT_GROUP: &str = "audit";
 /// Entries that could not be decoded are moved here instead of blocking the outbox.
 pub const OUTBOX_DEAD: &str = "ob:dead";
 
+/// The home's relay log: a stream of its commits' envelopes with ids `<seq>-0`, read
+/// by other regions to follow and to catch up after a gap (capped at `relay.log_max`).
+pub const RELAY_LOG: &str = "rlog";
+
+/// In a receiving region: the last sequence number applied from `home`.
+pub fn relay_applied(home: &str) -> String {
+    format!("rq:{home}")
+}
+
+/// In a receiving region: when a frame from `home` last arrived (epoch ms).
+pub fn relay_health(home: &str) -> String {
+    format!("rh:{home}")
+}
+
+/// In a receiving region: which instance currently follows `home`'s relay log.
+pub fn relay_leader(home: &str) -> String {
+    format!("rl:{home}")
+}
+
 /// Pub/sub channel told about a deadline earlier than every indexed one, so that
 /// sleeping schedulers on every instance wake for it.
 pub const DEADLINE_WAKE: &str = "dlw";

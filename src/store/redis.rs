@@ -29,6 +29,8 @@ pub struct RedisStore {
     home_region: String,
     /// Whether commits also append their audit record to the outbox stream.
     audit: bool,
+    /// Relay log cap when multi-region (commits append their envelope), else `None`.
+    relay_log: Option<u64>,
     commit: Script,
     delete: Script,
     claim: Script,
@@ -83,6 +85,7 @@ impl RedisStore {
         home_region: &str,
         shards: u32,
         audit: bool,
+        relay_log: Option<u64>,
     ) -> Self {
         RedisStore {
             primary,
@@ -90,6 +93,7 @@ impl RedisStore {
             shards,
             home_region: home_region.to_owned(),
             audit,
+            relay_log,
             commit: Script::new(include_str!("lua/commit.lua")),
             delete: Script::new(include_str!("lua/delete.lua")),
             claim: Script::new(include_str!("lua/claim.lua")),
@@ -100,6 +104,20 @@ impl RedisStore {
 
     pub fn primary(&self) -> ConnectionManager {
         self.primary.clone()
+    }
+
+    pub fn shards(&self) -> u32 {
+        self.shards
+    }
+
+    /// The stored bytes of a session exactly as kept (for peers: byte-identical copies).
+    pub async fn raw(&self, session_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut conn = self.primary.clone();
+        redis::cmd("GET")
+            .arg(keys::session(session_id))
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)
     }
 
     fn note_version(&self, session_id: &str, version: u64) {
@@ -141,6 +159,7 @@ impl RedisStore {
             .key(keys::DEADLINES)
             .key(keys::SEQUENCE)
             .key(keys::OUTBOX)
+            .key(keys::RELAY_LOG)
             .arg(expected)
             .arg(state)
             .arg(c.keep_until)
@@ -152,6 +171,8 @@ impl RedisStore {
             .arg(if self.audit { "1" } else { "0" })
             .arg(c.origin)
             .arg(s.updated_at)
+            .arg(if self.relay_log.is_some() { "1" } else { "0" })
+            .arg(self.relay_log.unwrap_or(0))
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;
@@ -219,12 +240,15 @@ impl Store for RedisStore {
             .key(keys::DEADLINES)
             .key(keys::SEQUENCE)
             .key(keys::OUTBOX)
+            .key(keys::RELAY_LOG)
             .arg(session_id)
             .arg(keys::fanout_channel(shard))
             .arg(body)
             .arg(if self.audit { "1" } else { "0" })
             .arg(origin)
             .arg(crate::clock::now_ms())
+            .arg(if self.relay_log.is_some() { "1" } else { "0" })
+            .arg(self.relay_log.unwrap_or(0))
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;

@@ -238,3 +238,139 @@ pub fn pg_bin(name: &str) -> PathBuf {
         .find(|p| p.exists())
         .unwrap_or_else(|| Path::new(name).to_path_buf())
 }
+
+/// A throwaway PostgreSQL cluster (initdb + pg_ctl) on a free port. When running as
+/// root, it runs as the `postgres` user (initdb refuses root).
+pub struct Postgres {
+    pub port: u16,
+    pub dir: PathBuf,
+    as_postgres: bool,
+}
+
+impl Postgres {
+    pub fn start() -> Postgres {
+        let dir = temp_dir("pg");
+        let as_postgres = is_root();
+        if as_postgres {
+            let _ = Command::new("chown")
+                .arg("-R")
+                .arg("postgres")
+                .arg(&dir)
+                .status();
+        }
+        let pg = Postgres {
+            port: free_port(),
+            dir,
+            as_postgres,
+        };
+        let data = pg.dir.join("data");
+        let ok = pg
+            .run(
+                pg_bin("initdb"),
+                &[
+                    "-D",
+                    &data.display().to_string(),
+                    "--auth=trust",
+                    "--no-sync",
+                    "-U",
+                    "postgres",
+                    "-E",
+                    "UTF8",
+                ],
+            )
+            .success();
+        assert!(ok, "initdb failed");
+        pg.ctl_start();
+        pg
+    }
+
+    fn run(&self, bin: PathBuf, args: &[&str]) -> std::process::ExitStatus {
+        let mut cmd = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(bin);
+            c
+        } else {
+            Command::new(bin)
+        };
+        cmd.args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run postgres tool")
+    }
+
+    fn ctl_start(&self) {
+        let data = self.dir.join("data").display().to_string();
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            self.port,
+            self.dir.display()
+        );
+        let log = self.dir.join("pg.log").display().to_string();
+        let ok = self
+            .run(
+                pg_bin("pg_ctl"),
+                &[
+                    "-D", &data, "-o", &opts, "-w", "-t", "30", "-l", &log, "start",
+                ],
+            )
+            .success();
+        assert!(
+            ok,
+            "pg_ctl start failed: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Fast shutdown (clients are disconnected).
+    pub fn stop(&self) {
+        let data = self.dir.join("data").display().to_string();
+        let _ = self.run(pg_bin("pg_ctl"), &["-D", &data, "-m", "fast", "-w", "stop"]);
+    }
+
+    pub fn start_again(&self) {
+        self.ctl_start();
+    }
+
+    /// `psql -tA -c sql`: unaligned tuples, one row per line.
+    pub fn query(&self, sql: &str) -> String {
+        let out = Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-tA",
+                "-c",
+                sql,
+            ])
+            .output()
+            .expect("psql");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let data = self.dir.join("data").display().to_string();
+        let _ = self.run(
+            pg_bin("pg_ctl"),
+            &["-D", &data, "-m", "immediate", "-w", "stop"],
+        );
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}

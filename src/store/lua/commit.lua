@@ -1,7 +1,8 @@
 -- Commit one state change atomically: compare-and-set on version, write with its
 -- lifetime, maintain the deadline index, bump the region sequence, publish the
 -- fan-out envelope (msgpack(seq) .. body), wake schedulers for an earlier deadline.
--- KEYS[1] session key, KEYS[2] deadline zset, KEYS[3] sequence key, KEYS[4] audit outbox stream
+-- KEYS[1] session key, KEYS[2] deadline zset, KEYS[3] sequence key, KEYS[4] audit outbox
+-- stream, KEYS[5] relay log stream
 -- ARGV[1] expected version (0 = the session must not exist)
 -- ARGV[2] encoded state (format byte, u64 BE version, msgpack)
 -- ARGV[3] keep-until epoch ms (PXAT)
@@ -12,6 +13,7 @@
 -- ARGV[8] deadline wake channel
 -- ARGV[9] '1' to append the audit record to the outbox (same atomic step), else '0'
 -- ARGV[10] the region that handled the request, ARGV[11] commit time epoch ms
+-- ARGV[12] '1' to append the envelope to the relay log (multi-region), ARGV[13] its cap
 -- Returns {'OK', seq} | {'EXISTS'} | {'NOTFOUND'} | {'CONFLICT', actual_version}
 local cur = redis.call('GET', KEYS[1])
 local expected = tonumber(ARGV[1])
@@ -43,5 +45,8 @@ end
 redis.call('PUBLISH', ARGV[6], cmsgpack.pack(seq) .. ARGV[7])
 if ARGV[9] == '1' then
   redis.call('XADD', KEYS[4], '*', 'q', seq, 'b', ARGV[7], 'o', ARGV[10], 't', ARGV[11])
+end
+if ARGV[12] == '1' then
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[13], string.format('%d-0', seq), 'b', ARGV[7])
 end
 return {'OK', seq}

@@ -1,0 +1,174 @@
+//! Building the backends an instance runs on from its configuration: the store, the
+//! rate limiter and the audit outbox (Redis, or the embedded memory twins), the audit
+//! writer, and, in a multi-region deployment, the region layer and the relay.
+//!
+//! Must not: serve requests (`app` wires these into the fronts).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::app::AppError;
+use crate::audit::outbox::Outbox;
+use crate::audit::outbox_memory::MemoryOutbox;
+use crate::audit::outbox_redis::RedisOutbox;
+use crate::audit::writer::WriterConfig;
+use crate::audit::{self, AuditStats};
+use crate::config::Config;
+use crate::front::AuditHandle;
+use crate::hub::Hub;
+use crate::ratelimit::memory::MemoryRateLimiter;
+use crate::ratelimit::redis::RedisRateLimiter;
+use crate::ratelimit::RateLimiter;
+use crate::region::Cluster;
+use crate::relay::apply::Applier;
+use crate::relay::Regional;
+use crate::scheduler::Wakeup;
+use crate::store::memory::MemoryStore;
+use crate::store::redis::{self as redis_store, RedisStore};
+use crate::store::{feed, Store, StoreError};
+
+pub struct Backends {
+    pub store: Arc<dyn Store>,
+    pub limiter: Arc<dyn RateLimiter>,
+    /// The audit outbox, when audit is on.
+    pub outbox: Option<Arc<dyn Outbox>>,
+    /// The Redis store and its primary connection, when Redis is configured.
+    pub redis: Option<(Arc<RedisStore>, ConnectionManager)>,
+}
+
+/// The store, rate limiter and outbox: Redis when `redis.url` is set, else the
+/// embedded ones.
+pub fn backends(
+    cfg: &Config,
+    hub: &Arc<Hub>,
+    wakeup: &Arc<Wakeup>,
+    stop: &CancellationToken,
+) -> Result<Backends, AppError> {
+    let audit = cfg.audit.database_url.is_some();
+    let Some(url) = cfg.redis.url.as_deref() else {
+        let outbox = audit.then(|| Arc::new(MemoryOutbox::default()));
+        return Ok(Backends {
+            store: Arc::new(MemoryStore::new(hub.clone(), outbox.clone())),
+            limiter: Arc::new(MemoryRateLimiter::default()),
+            outbox: outbox.map(|o| o as Arc<dyn Outbox>),
+            redis: None,
+        });
+    };
+    let setup = |e: StoreError| AppError::Setup(format!("redis: {e}"));
+    let timeout = Duration::from_millis(cfg.redis.timeout_ms);
+    let primary = redis_store::connect(url, redis_store::command_config(timeout)).map_err(setup)?;
+    let replica = match cfg.redis.replica_url.as_deref() {
+        Some(r) => {
+            Some(redis_store::connect(r, redis_store::command_config(timeout)).map_err(setup)?)
+        }
+        None => None,
+    };
+    let relay_log = cfg.multi_region().then_some(cfg.relay.log_max);
+    let redis = Arc::new(RedisStore::new(
+        primary.clone(),
+        replica,
+        &cfg.region,
+        cfg.redis.fanout_shards,
+        audit,
+        relay_log,
+    ));
+    let store: Arc<dyn Store> = redis.clone();
+    feed::start(
+        url,
+        cfg.redis.fanout_shards,
+        timeout,
+        hub.clone(),
+        store.clone(),
+        wakeup.clone(),
+        stop.clone(),
+    )
+    .map_err(setup)?;
+    let outbox = if audit {
+        // Its own connection: blocking stream reads must not stall shared commands.
+        let blocking = timeout + Duration::from_millis(cfg.audit.batch_wait_ms);
+        let conn =
+            redis_store::connect(url, redis_store::command_config(blocking)).map_err(setup)?;
+        let consumer = format!(
+            "{}-{}-{}",
+            cfg.region,
+            std::process::id(),
+            crate::clock::now_us()
+        );
+        Some(Arc::new(RedisOutbox::new(conn, consumer, cfg.audit.claim_idle_ms)) as Arc<dyn Outbox>)
+    } else {
+        None
+    };
+    Ok(Backends {
+        store,
+        limiter: Arc::new(RedisRateLimiter::new(primary.clone())),
+        outbox,
+        redis: Some((redis, primary)),
+    })
+}
+
+/// Starts the audit writer (after migrations, retried until PostgreSQL answers).
+pub fn start_audit(
+    cfg: &Config,
+    outbox: Arc<dyn Outbox>,
+    bg: &TaskTracker,
+    stop: &CancellationToken,
+) -> Result<AuditHandle, AppError> {
+    let url = cfg.audit.database_url.as_deref().unwrap_or_default();
+    let pool =
+        audit::pg::pool(url, cfg.audit.pool_size).map_err(|e| AppError::Setup(e.to_string()))?;
+    let stats = Arc::new(AuditStats::default());
+    let writer = WriterConfig {
+        batch_max: cfg.audit.batch_max,
+        batch_wait_ms: cfg.audit.batch_wait_ms,
+    };
+    let migrate = cfg.audit.migrate_on_start;
+    let (p, o, st, s) = (pool.clone(), outbox.clone(), stats.clone(), stop.clone());
+    bg.spawn(async move {
+        while migrate {
+            match audit::pg::migrate(&p).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "audit migrations not applied yet; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = s.cancelled() => return,
+                    }
+                }
+            }
+        }
+        audit::writer::run(o, p, writer, st, s).await;
+    });
+    bg.spawn(audit::writer::sample_backlog(
+        outbox,
+        stats.clone(),
+        stop.clone(),
+    ));
+    Ok(AuditHandle { pool, stats })
+}
+
+/// The region layer and relay of a multi-region instance (`None` when single-region).
+pub fn regional(
+    cfg: &Config,
+    redis: Option<&(Arc<RedisStore>, ConnectionManager)>,
+) -> Option<Arc<Regional>> {
+    let (store, conn) = redis?;
+    let cluster = Cluster::new(cfg, conn.clone())?;
+    Some(Arc::new(Regional {
+        cluster,
+        store: store.clone(),
+        applier: Applier::new(conn.clone(), store.shards(), cfg.sessions.ttl_secs),
+        conn: conn.clone(),
+        redis_url: cfg.redis.url.clone().unwrap_or_default(),
+        cfg: cfg.relay.clone(),
+        instance_id: format!(
+            "{}-{}-{}",
+            cfg.region,
+            std::process::id(),
+            crate::clock::now_us()
+        ),
+    }))
+}

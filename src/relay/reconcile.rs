@@ -1,0 +1,181 @@
+//! Reconciliation with one home region: walk the home's digest of its sessions, fetch
+//! and store (byte for byte) every copy that differs here, and drop local copies the
+//! home no longer has. Run when a follower starts from nothing, after a gap the log
+//! could not fill, and periodically, so regions converge without manual action.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use hyper::{Method, StatusCode};
+
+use super::source::DigestPage;
+use super::Regional;
+use crate::store::codec::decode_state;
+use crate::store::keys;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub checked: usize,
+    pub repaired: usize,
+    pub dropped: usize,
+}
+
+/// One full comparison with `home`. Errors (an unreachable home) end it early; the next
+/// check starts over.
+pub async fn full_check(r: &Arc<Regional>, home: &str) -> Result<Outcome, String> {
+    let mut out = Outcome::default();
+    let mut seen = HashSet::new();
+    let mut cursor = "0".to_owned();
+    loop {
+        let path = format!("/internal/digest?cursor={cursor}");
+        let resp = r
+            .cluster
+            .client
+            .call_region(
+                &r.cluster,
+                home,
+                Method::GET,
+                &path,
+                None,
+                Default::default(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if resp.status != StatusCode::OK {
+            return Err(format!("digest answered {}", resp.status));
+        }
+        let page: DigestPage = rmp_serde::from_slice(&resp.body).map_err(|e| e.to_string())?;
+        repair_page(r, home, &page, &mut out).await?;
+        seen.extend(page.items.into_iter().map(|(id, _, _)| id));
+        if page.cursor == "0" {
+            break;
+        }
+        cursor = page.cursor;
+    }
+    out.dropped = drop_missing(r, home, &seen).await?;
+    if out.repaired > 0 || out.dropped > 0 {
+        tracing::info!(home, ?out, "reconciliation repaired copies");
+    }
+    Ok(out)
+}
+
+async fn repair_page(
+    r: &Arc<Regional>,
+    home: &str,
+    page: &DigestPage,
+    out: &mut Outcome,
+) -> Result<(), String> {
+    if page.items.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<String> = page
+        .items
+        .iter()
+        .map(|(id, _, _)| keys::session(id))
+        .collect();
+    let mut conn = r.conn.clone();
+    let local: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+        .arg(&keys)
+        .query_async(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    for ((id, version, created), mine) in page.items.iter().zip(local) {
+        out.checked += 1;
+        let same = mine
+            .as_deref()
+            .and_then(|b| decode_state(id, b).ok())
+            .is_some_and(|s| s.version == *version && s.created_at == *created);
+        if same {
+            continue;
+        }
+        let resp = r
+            .cluster
+            .client
+            .call_region(
+                &r.cluster,
+                home,
+                Method::GET,
+                &format!("/internal/sessions/{id}"),
+                None,
+                Default::default(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if resp.status != StatusCode::OK {
+            continue; // deleted meanwhile; the log carries the deletion
+        }
+        let seen = mine.unwrap_or_default();
+        if r.applier
+            .store_copy(home, id, &resp.body, Some(&seen))
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            out.repaired += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Drops local copies of `home`'s sessions that the home's digest did not list.
+async fn drop_missing(
+    r: &Arc<Regional>,
+    home: &str,
+    seen: &HashSet<String>,
+) -> Result<usize, String> {
+    let mut conn = r.conn.clone();
+    let mut cursor = "0".to_owned();
+    let mut dropped = 0;
+    loop {
+        let (next, found): (String, Vec<String>) = redis::cmd("SCAN")
+            .arg(&cursor)
+            .arg("MATCH")
+            .arg("s:*")
+            .arg("COUNT")
+            .arg(500)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        if !found.is_empty() {
+            let values: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+                .arg(&found)
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?;
+            for (key, value) in found.iter().zip(values) {
+                let id = key.trim_start_matches("s:");
+                let Some(bytes) = value else { continue };
+                let Ok(s) = decode_state(id, &bytes) else {
+                    continue;
+                };
+                if s.home_region == home && !seen.contains(id) {
+                    // Only if the home still does not know it (it may be brand new).
+                    let probe = r
+                        .cluster
+                        .client
+                        .call_region(
+                            &r.cluster,
+                            home,
+                            Method::GET,
+                            &format!("/internal/sessions/{id}"),
+                            None,
+                            Default::default(),
+                        )
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if probe.status == StatusCode::NOT_FOUND
+                        && r.applier
+                            .drop_copy(home, id, &bytes)
+                            .await
+                            .map_err(|e| e.to_string())?
+                    {
+                        dropped += 1;
+                    }
+                }
+            }
+        }
+        if next == "0" {
+            return Ok(dropped);
+        }
+        cursor = next;
+    }
+}
