@@ -31,8 +31,9 @@ fn set_remaining(s: &mut Session, idx: usize, remaining: u64) {
 }
 
 /// Charges up to `elapsed_ms` to participant `idx`'s budget; time beyond the budget is
-/// not counted. Returns true when the budget is exhausted (its members are flagged).
-pub(super) fn charge(s: &mut Session, idx: usize, elapsed_ms: u64) -> bool {
+/// not counted. An emptied budget flags its members `has_expired`. Returns the
+/// milliseconds actually charged.
+pub(super) fn charge(s: &mut Session, idx: usize, elapsed_ms: u64) -> u64 {
     let remaining = s.participants[idx].total_time_ms;
     let charged = elapsed_ms.min(remaining);
     s.participants[idx].time_used_ms += charged;
@@ -43,7 +44,7 @@ pub(super) fn charge(s: &mut Session, idx: usize, elapsed_ms: u64) -> bool {
             s.participants[i].has_expired = true;
         }
     }
-    exhausted
+    charged
 }
 
 /// Fischer increment for the outgoing participant, in the modes that use one, unless

@@ -37,6 +37,17 @@ pub struct NewSession {
 
 fn cross_field_issues(req: &NewSession) -> Vec<FieldIssue> {
     let mut issues = Vec::new();
+    if req.participants.is_empty() || req.participants.len() > MAX_PARTICIPANTS {
+        issues.push(FieldIssue::new(
+            "participants",
+            if req.participants.is_empty() {
+                "too_small"
+            } else {
+                "too_big"
+            },
+            format!("A session needs 1 to {MAX_PARTICIPANTS} participants"),
+        ));
+    }
     let mut seen = HashSet::new();
     for (i, p) in req.participants.iter().enumerate() {
         if !seen.insert(p.participant_id.as_str()) {

@@ -4,17 +4,20 @@
 //! Owns: the instants of expiry and of warning-threshold crossings. Must not: read
 //! the clock or change the session.
 
-use super::model::{Millis, Session, Status};
+use super::budget::sharers;
+use super::model::{Millis, Session, Status, TimeoutAction};
 
 /// The instant the active participant's budget runs out, if the clock is running and
-/// time is left.
+/// the server still has something to do then: with `continue`, an empty budget stays
+/// active and nothing more happens; with `skip`/`end`, an empty budget is due at once.
 pub(super) fn expiry_at(s: &Session) -> Option<Millis> {
     if s.status != Status::Running {
         return None;
     }
     let started = s.cycle_started_at?;
     let p = &s.participants[s.active_index()?];
-    (p.total_time_ms > 0).then(|| started + p.total_time_ms as Millis)
+    let acts = p.total_time_ms > 0 || s.action_on_timeout != TimeoutAction::Continue;
+    acts.then(|| started + p.total_time_ms as Millis)
 }
 
 /// Warning crossings of the current cycle not yet emitted, ascending: `(instant, threshold)`.
@@ -50,13 +53,19 @@ pub fn next_deadline(s: &Session) -> Option<Millis> {
 }
 
 /// Live remaining time of participant `idx` at `now`: what every client computes.
+/// Participants sharing the running budget (a team, the global clock) run down with it.
 pub fn remaining_at(s: &Session, idx: usize, now: Millis) -> u64 {
     let p = &s.participants[idx];
-    match (s.status, s.cycle_started_at, p.is_active) {
-        (Status::Running, Some(started), true) => {
-            let elapsed = (now - started).max(0) as u64;
-            p.total_time_ms.saturating_sub(elapsed)
+    let running = match (s.status, s.cycle_started_at, s.active_index()) {
+        (Status::Running, Some(started), Some(active)) if sharers(s, active).contains(&idx) => {
+            Some(started)
         }
-        _ => p.total_time_ms,
+        _ => None,
+    };
+    match running {
+        Some(started) => p
+            .total_time_ms
+            .saturating_sub((now - started).max(0) as u64),
+        None => p.total_time_ms,
     }
 }

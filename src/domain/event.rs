@@ -16,11 +16,13 @@ pub enum Event {
     Switched {
         from: Option<String>,
         to: String,
-        /// Milliseconds charged to the outgoing participant for the turn that ended.
+        /// Milliseconds this switch charged to the outgoing participant's budget (a
+        /// budget that ran out before the switch was charged by its expiry).
         elapsed_ms: u64,
     },
     Paused {
         participant_id: Option<String>,
+        /// Milliseconds the pause charged to the active participant's budget.
         elapsed_ms: u64,
     },
     Resumed {

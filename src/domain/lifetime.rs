@@ -9,5 +9,5 @@ use super::model::{Millis, Session};
 /// The instant after which storage may forget the session.
 pub fn keep_until(s: &Session, ttl_ms: u64) -> Millis {
     let last = s.updated_at.max(expiry_at(s).unwrap_or(Millis::MIN));
-    last.saturating_add(ttl_ms as Millis)
+    last.saturating_add(Millis::try_from(ttl_ms).unwrap_or(Millis::MAX))
 }

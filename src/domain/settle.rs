@@ -6,16 +6,19 @@
 use super::budget::{activate, charge, deactivate_all, has_time};
 use super::deadline::{expiry_at, pending_warnings};
 use super::event::Event;
-use super::model::{Millis, Session, Status, TimeoutAction};
+use super::model::{Millis, Session, Status, SyncMode, TimeoutAction};
 
-/// Upper bound on chained expiries in one settle (per_cycle + skip can chain turns).
-const MAX_STEPS: usize = 10_000;
+/// Every mode but per_cycle + skip runs out of expiries after at most one per
+/// participant; per_cycle + skip never ends and is fast-forwarded by whole rounds, so
+/// this bound is only a guard against a bug looping forever.
+const MAX_STEPS: usize = 1_000_000;
 
 pub(super) fn settle(s: &mut Session, now: Millis, events: &mut Vec<Event>) {
     for _ in 0..MAX_STEPS {
         if s.status != Status::Running {
             return;
         }
+        fast_forward_rounds(s, now);
         let expiry = expiry_at(s);
         let horizon = expiry.map_or(now, |e| e.min(now));
         let due: Vec<(Millis, u64)> = pending_warnings(s)
@@ -73,6 +76,43 @@ fn end_on_time(s: &mut Session, at: Millis, events: &mut Vec<Event>) {
     s.session_completed_at = Some(at);
     deactivate_all(s);
     events.push(Event::SessionExpired { at });
+}
+
+/// Rounds settled turn by turn (with their events) before `now`; earlier ones are
+/// fast-forwarded.
+const EVENTFUL_ROUNDS: Millis = 10_000;
+
+/// per_cycle + skip with nobody acting: every turn runs its full allotment and passes
+/// on. When more than `EVENTFUL_ROUNDS` whole rounds (each participant one expired
+/// turn) ended before `now`, all but the last `EVENTFUL_ROUNDS` are applied
+/// arithmetically; those emit no per-turn events.
+fn fast_forward_rounds(s: &mut Session, now: Millis) {
+    if s.sync_mode != SyncMode::PerCycle || s.action_on_timeout != TimeoutAction::Skip {
+        return;
+    }
+    let (Some(idx), Some(started), Some(allotment)) =
+        (s.active_index(), s.cycle_started_at, s.time_per_cycle_ms)
+    else {
+        return;
+    };
+    let n = s.participants.len() as Millis;
+    let a = allotment.max(1) as Millis;
+    // Only when the current turn is fresh (nothing charged yet).
+    if s.participants[idx].total_time_ms != allotment || now - started < a {
+        return;
+    }
+    let rounds = (now - started - a) / (n * a) - EVENTFUL_ROUNDS;
+    if rounds < 1 {
+        return;
+    }
+    for p in s.participants.iter_mut() {
+        p.cycle_count += rounds as u64;
+        p.time_used_ms += rounds as u64 * allotment;
+        p.has_expired = true;
+    }
+    // The active participant's turn restarts `rounds` rounds later, fresh.
+    let at = started + rounds * n * a;
+    activate(s, idx, at);
 }
 
 /// The first participant after `idx` in array order (wrapping, `idx` itself last)

@@ -101,7 +101,7 @@ fn elapsed_since_cycle_start(s: &Session, now: Millis) -> u64 {
 }
 
 fn start(s: &mut Session, now: Millis, events: &mut Vec<Event>) -> Step {
-    if s.status != Status::Pending {
+    if s.status != Status::Pending || s.participants.is_empty() {
         return Err(DomainError::CannotStart {
             session_id: s.session_id.clone(),
             status: s.status,
@@ -138,10 +138,10 @@ fn switch(
         }
     }
     let cur = s.active_index();
-    let elapsed_ms = elapsed_since_cycle_start(s, now);
+    let mut elapsed_ms = 0;
     let mut expired = None;
     if let (Some(c), Some(_)) = (cur, s.cycle_started_at) {
-        charge(s, c, elapsed_ms);
+        elapsed_ms = charge(s, c, elapsed_since_cycle_start(s, now));
         let p = &mut s.participants[c];
         p.cycle_count += 1;
         p.is_active = false;
@@ -163,6 +163,8 @@ fn switch(
         to: s.participants[next_idx].participant_id.clone(),
         elapsed_ms,
     });
+    // With `skip`, a turn handed to a participant without time passes on at once.
+    settle(s, now, events);
     Ok(expired)
 }
 
@@ -183,10 +185,8 @@ fn pause(s: &mut Session, now: Millis, events: &mut Vec<Event>) -> Step {
             status: s.status,
         });
     }
-    let elapsed_ms = elapsed_since_cycle_start(s, now);
-    if let Some(c) = s.active_index() {
-        charge(s, c, elapsed_ms);
-    }
+    let elapsed = elapsed_since_cycle_start(s, now);
+    let elapsed_ms = s.active_index().map_or(0, |c| charge(s, c, elapsed));
     s.status = Status::Paused;
     s.cycle_started_at = None;
     s.warned_through = None;
