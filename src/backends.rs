@@ -128,14 +128,16 @@ pub fn start_audit(
     let migrate = cfg.audit.migrate_on_start;
     let (p, o, st, s) = (pool.clone(), outbox.clone(), stats.clone(), stop.clone());
     bg.spawn(async move {
-        while migrate {
-            match audit::pg::migrate(&p).await {
-                Ok(()) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, "audit migrations not applied yet; retrying");
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        _ = s.cancelled() => return,
+        if migrate {
+            loop {
+                match audit::pg::migrate(&p).await {
+                    Ok(()) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "audit migrations not applied yet; retrying");
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            _ = s.cancelled() => return,
+                        }
                     }
                 }
             }

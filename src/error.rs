@@ -25,7 +25,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    pub details: Option<Value>,
+    /// Boxed: errors travel through every `Result` on the request path.
+    pub details: Option<Box<Value>>,
     /// Seconds a client should wait (`Retry-After`), for 429 and 503.
     pub retry_after: Option<u64>,
     pub blame: Blame,
@@ -49,7 +50,7 @@ impl ApiError {
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 
@@ -126,7 +127,7 @@ impl ApiError {
     pub fn body(&self) -> Value {
         let mut err = json!({"code": self.code, "message": self.message});
         if let Some(d) = &self.details {
-            err["details"] = d.clone();
+            err["details"] = (**d).clone();
         }
         if self.status == StatusCode::TOO_MANY_REQUESTS {
             if let Some(r) = self.retry_after {

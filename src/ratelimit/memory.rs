@@ -21,8 +21,10 @@ struct Window {
     count: u32,
 }
 
+type Shard = Mutex<HashMap<(Bucket, String), Window>>;
+
 pub struct MemoryRateLimiter {
-    shards: Box<[Mutex<HashMap<(Bucket, String), Window>>]>,
+    shards: Box<[Shard]>,
     hasher: RandomState,
 }
 

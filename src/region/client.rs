@@ -27,6 +27,14 @@ pub enum PeerError {
     Unreachable { region: String, reason: String },
 }
 
+/// What to send to a peer region.
+pub struct PeerRequest<'a> {
+    pub method: Method,
+    pub path: &'a str,
+    pub headers: Option<&'a HeaderMap>,
+    pub body: Bytes,
+}
+
 /// A peer's complete answer.
 pub struct PeerResponse {
     pub status: StatusCode,
@@ -66,12 +74,15 @@ impl PeerClient {
         &self,
         cluster: &Cluster,
         region: &str,
-        method: Method,
-        path: &str,
-        headers: Option<&HeaderMap>,
-        body: Bytes,
+        req: PeerRequest<'_>,
         timeout: Duration,
     ) -> Result<Response<Incoming>, PeerError> {
+        let PeerRequest {
+            method,
+            path,
+            headers,
+            body,
+        } = req;
         let urls = cluster.peers.urls(region).await;
         if urls.is_empty() {
             return Err(PeerError::NoInstances(region.to_owned()));
@@ -132,9 +143,13 @@ impl PeerClient {
     ) -> Result<PeerResponse, PeerError> {
         let timeout = cluster.timeout;
         let started = tokio::time::Instant::now();
-        let resp = self
-            .open_region(cluster, region, method, path, headers, body, timeout)
-            .await?;
+        let req = PeerRequest {
+            method,
+            path,
+            headers,
+            body,
+        };
+        let resp = self.open_region(cluster, region, req, timeout).await?;
         let (parts, body) = resp.into_parts();
         let left = timeout.saturating_sub(started.elapsed());
         let body = match tokio::time::timeout(left, body.collect()).await {

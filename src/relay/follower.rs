@@ -18,6 +18,7 @@ use super::frame::{Frame, Reader};
 use super::{reconcile, Regional};
 use crate::clock::now_ms;
 use crate::metrics;
+use crate::region::client::PeerRequest;
 use crate::store::codec::{decode_envelope, decode_state};
 use crate::store::keys;
 
@@ -106,10 +107,12 @@ async fn run(
         .open_region(
             &r.cluster,
             home,
-            Method::GET,
-            &path,
-            None,
-            Default::default(),
+            PeerRequest {
+                method: Method::GET,
+                path: &path,
+                headers: None,
+                body: Default::default(),
+            },
             link_timeout,
         )
         .await
