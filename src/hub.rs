@@ -162,14 +162,19 @@ impl Hub {
         let Some(topic) = topics.get_mut(update.session_id()) else {
             return Vec::new();
         };
-        if let Update::State { session, .. } = update {
-            if topic
-                .latest
-                .as_ref()
-                .is_none_or(|l| l.version < session.version)
-            {
-                topic.latest = Some(session.clone());
+        match update {
+            Update::State { session, .. } => {
+                if topic
+                    .latest
+                    .as_ref()
+                    .is_none_or(|l| l.stamp() < session.stamp())
+                {
+                    topic.latest = Some(session.clone());
+                }
             }
+            // A session created again under this id starts over at version 1: the
+            // deleted one's snapshot must not outrank it (`STATE_SYNC` would serve it).
+            Update::Deleted { .. } => topic.latest = None,
         }
         topic.subscribers.iter().map(|(_, m)| m.clone()).collect()
     }
@@ -193,7 +198,7 @@ impl UpdateSink for Hub {
                     for p in &pushes {
                         m.push(p.clone());
                     }
-                    m.push_state(session.version, frame.clone());
+                    m.push_state(session.stamp(), frame.clone());
                 }
             }
             Update::Deleted { session_id } => {

@@ -12,12 +12,13 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use tokio::sync::Notify;
 
+use crate::domain::Stamp;
 use crate::protocol::close;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outgoing {
-    /// A full-state message for `version`; coalesced.
-    State { version: u64, frame: Bytes },
+    /// A full-state message; coalesced.
+    State { stamp: Stamp, frame: Bytes },
     /// Any other message; never coalesced.
     Message(Bytes),
     /// Close with this code and reason after sending what precedes it.
@@ -26,7 +27,7 @@ pub enum Outgoing {
 
 struct Inner {
     queue: VecDeque<Outgoing>,
-    last_state_version: u64,
+    last_state: Stamp,
     closing: bool,
 }
 
@@ -41,7 +42,7 @@ impl Mailbox {
         Mailbox {
             inner: Mutex::new(Inner {
                 queue: VecDeque::new(),
-                last_state_version: 0,
+                last_state: (i64::MIN, 0),
                 closing: false,
             }),
             notify: Notify::new(),
@@ -57,20 +58,37 @@ impl Mailbox {
         r
     }
 
-    /// Queues a state snapshot; older-or-equal versions than one already queued or sent
-    /// are dropped. Returns false if the connection is closing or just overflowed.
-    pub fn push_state(&self, version: u64, frame: Bytes) -> bool {
+    /// Queues a state snapshot; snapshots not newer than one already queued or sent
+    /// (by incarnation, then version) are dropped. Returns false if the connection is
+    /// closing or just overflowed.
+    pub fn push_state(&self, stamp: Stamp, frame: Bytes) -> bool {
         let cap = self.capacity;
         self.with(|m| {
             if m.closing {
                 return false;
             }
-            if version <= m.last_state_version {
+            if stamp <= m.last_state {
                 return true;
             }
-            m.last_state_version = version;
+            m.last_state = stamp;
             m.queue.retain(|o| !matches!(o, Outgoing::State { .. }));
-            m.queue.push_back(Outgoing::State { version, frame });
+            m.queue.push_back(Outgoing::State { stamp, frame });
+            overflow_check(m, cap)
+        })
+    }
+
+    /// Queues a requested snapshot (`STATE_SYNC`): always sent, never coalesced, and it
+    /// counts as sent state, so an older `STATE_UPDATE` cannot follow it.
+    pub fn push_sync(&self, stamp: Stamp, frame: Bytes) -> bool {
+        let cap = self.capacity;
+        self.with(|m| {
+            if m.closing {
+                return false;
+            }
+            m.last_state = m.last_state.max(stamp);
+            m.queue
+                .retain(|o| !matches!(o, Outgoing::State { stamp: v, .. } if *v <= stamp));
+            m.queue.push_back(Outgoing::Message(frame));
             overflow_check(m, cap)
         })
     }
@@ -97,12 +115,12 @@ impl Mailbox {
         })
     }
 
-    /// The highest state version queued or sent so far.
-    pub fn last_state_version(&self) -> u64 {
+    /// The newest state stamp queued or sent so far.
+    pub fn last_state(&self) -> Stamp {
         self.inner
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .last_state_version
+            .last_state
     }
 
     /// Takes everything queued, waiting until there is something.
@@ -146,21 +164,42 @@ mod tests {
     #[test]
     fn newer_state_replaces_unsent_older_and_stale_is_dropped() {
         let m = Mailbox::new(8);
-        assert!(m.push_state(2, Bytes::from_static(b"v2")));
+        assert!(m.push_state((10, 2), Bytes::from_static(b"v2")));
         assert!(m.push(Bytes::from_static(b"evt")));
-        assert!(m.push_state(3, Bytes::from_static(b"v3")));
-        assert!(m.push_state(3, Bytes::from_static(b"dup")));
-        assert!(m.push_state(1, Bytes::from_static(b"old")));
+        assert!(m.push_state((10, 3), Bytes::from_static(b"v3")));
+        assert!(m.push_state((10, 3), Bytes::from_static(b"dup")));
+        assert!(m.push_state((10, 1), Bytes::from_static(b"old")));
         let got = drain(&m);
         assert_eq!(
             got,
             vec![
                 Outgoing::Message(Bytes::from_static(b"evt")),
                 Outgoing::State {
-                    version: 3,
+                    stamp: (10, 3),
                     frame: Bytes::from_static(b"v3")
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn a_new_incarnation_outranks_every_version_of_the_old_one() {
+        let m = Mailbox::new(8);
+        assert!(m.push_state((10, 71), Bytes::from_static(b"old v71")));
+        drain(&m);
+        assert!(m.push_state((20, 1), Bytes::from_static(b"new v1")));
+        assert_eq!(drain(&m).len(), 1);
+    }
+
+    #[test]
+    fn a_sync_counts_as_sent_state() {
+        let m = Mailbox::new(8);
+        assert!(m.push_state((10, 2), Bytes::from_static(b"v2")));
+        assert!(m.push_sync((10, 3), Bytes::from_static(b"sync v3")));
+        assert!(m.push_state((10, 3), Bytes::from_static(b"v3")));
+        assert_eq!(
+            drain(&m),
+            vec![Outgoing::Message(Bytes::from_static(b"sync v3"))]
         );
     }
 

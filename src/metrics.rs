@@ -21,6 +21,7 @@ pub const WS_MESSAGES_IN: &str = "synckairos_websocket_messages_received_total";
 pub const DEADLINE_LATENESS: &str = "synckairos_deadline_lateness_ms";
 pub const DEADLINES_FIRED: &str = "synckairos_deadlines_fired_total";
 pub const RATE_LIMITED: &str = "synckairos_rate_limited_total";
+pub const RATE_LIMITER_DOWN: &str = "synckairos_rate_limiter_unavailable_total";
 pub const RESIDENT_MEMORY: &str = "synckairos_process_resident_memory_bytes";
 /// v2's name for the audit backlog (records waiting for PostgreSQL).
 pub const DB_WRITE_QUEUE: &str = "synckairos_db_write_queue_size";
@@ -131,6 +132,10 @@ pub fn ws_message_in(kind: &'static str) {
 pub fn deadline_lateness(ms: f64) {
     counter!(DEADLINES_FIRED).increment(1);
     histogram!(DEADLINE_LATENESS).record(ms);
+}
+
+pub fn rate_limiter_unavailable() {
+    counter!(RATE_LIMITER_DOWN).increment(1);
 }
 
 pub fn rate_limited(bucket: &'static str) {

@@ -168,6 +168,7 @@ pub fn error(code: &str, message: &str, request_id: Option<&Value>) -> Bytes {
 struct Ack<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a Value>,
     op: &'a str,
     version: u64,

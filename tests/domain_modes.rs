@@ -175,32 +175,23 @@ fn create_rejects_duplicate_participant_ids() {
 }
 
 #[test]
-fn create_requires_time_per_cycle_for_per_cycle() {
-    let mut req = request(SyncMode::PerCycle, TimeoutAction::Continue, &[5_000]);
+fn per_cycle_without_time_per_cycle_gives_each_participant_its_own_budget_per_turn() {
+    // v2 accepted per_cycle without time_per_cycle_ms; each turn then starts from the
+    // participant's own total_time_ms.
+    let mut req = request(SyncMode::PerCycle, TimeoutAction::Continue, &[5_000, 8_000]);
     req.time_per_cycle_ms = None;
-    assert_eq!(
-        invalid_fields(create_session(req.clone(), "eu-west", 0)),
-        vec![(
-            "time_per_cycle_ms".to_owned(),
-            "invalid_type",
-            "time_per_cycle_ms is required when sync_mode is per_cycle".to_owned()
-        )]
-    );
-    // Other modes do not need it.
-    for mode in SyncMode::ALL
-        .into_iter()
-        .filter(|&m| m != SyncMode::PerCycle)
-    {
-        req.sync_mode = mode;
-        assert!(
-            create_session(req.clone(), "eu-west", 0).is_ok(),
-            "{mode:?}"
-        );
-    }
+    let s = started(req);
+    assert_eq!(s.participants[0].total_time_ms, 5_000);
+    let a = ok(&s, switch(), 1_000).session;
+    assert_eq!(a.participants[1].total_time_ms, 8_000);
+    let b = ok(&a, switch(), 3_000).session;
+    // Participant 0's next turn starts fresh from its own 5000, not the 4000 left.
+    assert_eq!(b.participants[0].total_time_ms, 5_000);
+    assert_eq!(b.time_per_cycle_ms, None);
 }
 
 #[test]
-fn create_requires_equal_budgets_inside_a_group() {
+fn a_per_group_group_shares_its_first_members_budget() {
     let mut req = request(SyncMode::PerGroup, TimeoutAction::Continue, &[]);
     req.participants = vec![
         participant(0, 60_000, Some(G1)),
@@ -210,22 +201,7 @@ fn create_requires_equal_budgets_inside_a_group() {
         participant(4, 60_000, Some(G1)),
         participant(5, 10_000, None),
     ];
-    assert_eq!(
-        invalid_fields(create_session(req.clone(), "eu-west", 0)),
-        vec![(
-            "participants.2.total_time_ms".to_owned(),
-            "custom",
-            format!(
-                "Participants of group {G1} share one budget and must have the same total_time_ms (60000)"
-            )
-        )]
-    );
-    // The same request is fine in a mode where groups have no effect.
-    let mut other = req.clone();
-    other.sync_mode = SyncMode::PerParticipant;
-    assert!(create_session(other, "eu-west", 0).is_ok());
-    // And fine in per_group once the group agrees.
-    req.participants[2].total_time_ms = 60_000;
+    // v2 accepted members that disagree; the group's budget is its first member's.
     let s = create_session(req, "eu-west", 0).unwrap();
     let budgets: Vec<u64> = s.participants.iter().map(|p| p.total_time_ms).collect();
     assert_eq!(
@@ -236,16 +212,23 @@ fn create_requires_equal_budgets_inside_a_group() {
 
 #[test]
 fn create_reports_every_issue_at_once() {
-    let mut req = request(SyncMode::PerCycle, TimeoutAction::Skip, &[1_000, 1_000]);
-    req.time_per_cycle_ms = None;
+    let mut req = request(
+        SyncMode::PerCycle,
+        TimeoutAction::Skip,
+        &[1_000, 1_000, 1_000],
+    );
     req.participants[1].participant_id = pid(0);
+    req.participants[2].participant_id = pid(0);
     let fields: Vec<String> = invalid_fields(create_session(req, "eu-west", 0))
         .into_iter()
         .map(|(f, _, _)| f)
         .collect();
     assert_eq!(
         fields,
-        vec!["participants.1.participant_id", "time_per_cycle_ms"]
+        vec![
+            "participants.1.participant_id",
+            "participants.2.participant_id"
+        ]
     );
 }
 

@@ -69,9 +69,7 @@ pub(super) fn activate(s: &mut Session, idx: usize, at: Millis) {
         p.is_active = false;
     }
     if s.sync_mode == SyncMode::PerCycle {
-        let allotment = s
-            .time_per_cycle_ms
-            .unwrap_or(s.participants[idx].total_time_ms);
+        let allotment = s.time_per_cycle_ms.unwrap_or(s.participants[idx].budget_ms);
         let p = &mut s.participants[idx];
         p.total_time_ms = allotment;
         p.time_remaining_ms = allotment;

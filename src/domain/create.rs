@@ -3,7 +3,7 @@
 //! Owns: the limits (as v2 had them) and the cross-field rules of each sync mode.
 //! Must not: parse JSON; `crate::front::validate` turns bodies into `NewSession`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::error::{DomainError, FieldIssue};
 use super::model::{Millis, Participant, Session, Status, SyncMode, TimeoutAction};
@@ -58,39 +58,24 @@ fn cross_field_issues(req: &NewSession) -> Vec<FieldIssue> {
             ));
         }
     }
-    if req.sync_mode == SyncMode::PerCycle && req.time_per_cycle_ms.is_none() {
-        issues.push(FieldIssue::new(
-            "time_per_cycle_ms",
-            "invalid_type",
-            "time_per_cycle_ms is required when sync_mode is per_cycle",
-        ));
-    }
-    if req.sync_mode == SyncMode::PerGroup {
-        let mut budgets: HashMap<&str, u64> = HashMap::new();
-        for (i, p) in req.participants.iter().enumerate() {
-            let Some(g) = p.group_id.as_deref() else {
-                continue;
-            };
-            match budgets.get(g) {
-                Some(&b) if b != p.total_time_ms => issues.push(FieldIssue::new(
-                    format!("participants.{i}.total_time_ms"),
-                    "custom",
-                    format!("Participants of group {g} share one budget and must have the same total_time_ms ({b})"),
-                )),
-                Some(_) => {}
-                None => {
-                    budgets.insert(g, p.total_time_ms);
-                }
-            }
-        }
-    }
     issues
 }
 
-/// The budget each participant starts with, by mode.
+/// The budget each participant starts with, by mode. v2 accepted any combination of
+/// these fields, so none of them is required: per_cycle without `time_per_cycle_ms`
+/// gives each participant its own `total_time_ms` per turn, and a per_group group whose
+/// members disagree shares the budget of its first member (array order).
 fn initial_budget(req: &NewSession, p: &NewParticipant) -> u64 {
     match req.sync_mode {
-        SyncMode::PerParticipant | SyncMode::PerGroup => p.total_time_ms,
+        SyncMode::PerParticipant => p.total_time_ms,
+        SyncMode::PerGroup => match &p.group_id {
+            Some(g) => req
+                .participants
+                .iter()
+                .find(|q| q.group_id.as_ref() == Some(g))
+                .map_or(p.total_time_ms, |first| first.total_time_ms),
+            None => p.total_time_ms,
+        },
         SyncMode::PerCycle => req.time_per_cycle_ms.unwrap_or(p.total_time_ms),
         SyncMode::Global => req.total_time_ms,
         SyncMode::CountUp => req.max_time_ms.unwrap_or(p.total_time_ms),
@@ -122,6 +107,7 @@ pub fn create_session(
                 is_active: false,
                 has_expired: false,
                 group_id: p.group_id.clone(),
+                budget_ms: budget,
             }
         })
         .collect();

@@ -21,5 +21,5 @@ pub use create::{create_session, NewParticipant, NewSession};
 pub use deadline::{next_deadline, remaining_at};
 pub use error::{DomainError, FieldIssue};
 pub use event::Event;
-pub use model::{Millis, Participant, Session, Status, SyncMode, TimeoutAction};
+pub use model::{Millis, Participant, Session, Stamp, Status, SyncMode, TimeoutAction};
 pub use transition::{apply, tick, Op, Outcome};

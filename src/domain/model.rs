@@ -5,14 +5,68 @@
 //! the *storage* encoding (MessagePack); the JSON the API shows is built in `crate::view`.
 //! Must not: contain behaviour beyond small lookups; transitions live in `transition`.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Stores an enum as its position in `ALL` (one byte in MessagePack instead of its
+/// name): the storage encoding of sessions must stay small. Append new variants only.
+macro_rules! serde_as_index {
+    ($t:ty, [$($v:path),+ $(,)?]) => {
+        impl $t {
+            const ORDER: &'static [$t] = &[$($v),+];
+        }
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let i = <$t>::ORDER.iter().position(|v| v == self).unwrap_or(0);
+                s.serialize_u8(i as u8)
+            }
+        }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let i = u8::deserialize(d)? as usize;
+                <$t>::ORDER
+                    .get(i)
+                    .copied()
+                    .ok_or_else(|| serde::de::Error::custom(format!("unknown variant index {i}")))
+            }
+        }
+    };
+}
+
+serde_as_index!(
+    SyncMode,
+    [
+        SyncMode::PerParticipant,
+        SyncMode::PerCycle,
+        SyncMode::PerGroup,
+        SyncMode::Global,
+        SyncMode::CountUp
+    ]
+);
+serde_as_index!(
+    Status,
+    [
+        Status::Pending,
+        Status::Running,
+        Status::Paused,
+        Status::Expired,
+        Status::Completed,
+        Status::Cancelled
+    ]
+);
+serde_as_index!(
+    TimeoutAction,
+    [
+        TimeoutAction::Continue,
+        TimeoutAction::Skip,
+        TimeoutAction::End
+    ]
+);
 
 /// Milliseconds since the Unix epoch (UTC). Every instant in the domain is one of these.
 pub type Millis = i64;
 
 /// How a session's clocks behave. See README "Sync modes".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SyncMode {
     /// Chess clock: each participant has a budget; Fischer `increment_ms` on switch.
     PerParticipant,
@@ -58,8 +112,7 @@ impl SyncMode {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Status {
     Pending,
     Running,
@@ -92,8 +145,7 @@ impl Status {
 }
 
 /// What the server does when the active participant's time runs out.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum TimeoutAction {
     /// v2 behaviour: flag `has_expired`, the session keeps running.
     #[default]
@@ -138,10 +190,16 @@ pub struct Participant {
     pub is_active: bool,
     pub has_expired: bool,
     pub group_id: Option<String>,
+    /// The budget this participant started with (per_cycle: every turn's allotment).
+    /// Internal: not part of the API's JSON.
+    #[serde(default)]
+    pub budget_ms: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
+    /// Not in the stored value (the storage key carries it; decoding restores it).
+    #[serde(skip)]
     pub session_id: String,
     pub sync_mode: SyncMode,
     pub status: Status,
@@ -169,7 +227,15 @@ pub struct Session {
     pub client_version: u64,
 }
 
+/// Orders states of a session id: a newer incarnation (created later, after a delete
+/// or an expiry) outranks every version of an older one.
+pub type Stamp = (Millis, u64);
+
 impl Session {
+    pub fn stamp(&self) -> Stamp {
+        (self.created_at, self.version)
+    }
+
     /// Array position of the active participant, if any.
     pub fn active_index(&self) -> Option<usize> {
         let id = self.active_participant_id.as_deref()?;

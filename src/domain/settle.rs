@@ -90,9 +90,11 @@ fn fast_forward_rounds(s: &mut Session, now: Millis) {
     if s.sync_mode != SyncMode::PerCycle || s.action_on_timeout != TimeoutAction::Skip {
         return;
     }
-    let (Some(idx), Some(started), Some(allotment)) =
-        (s.active_index(), s.cycle_started_at, s.time_per_cycle_ms)
-    else {
+    let (Some(idx), Some(started)) = (s.active_index(), s.cycle_started_at) else {
+        return;
+    };
+    // Rounds are uniform only when every turn has the same length.
+    let Some(allotment) = s.time_per_cycle_ms else {
         return;
     };
     let n = s.participants.len() as Millis;

@@ -148,11 +148,14 @@ async fn unmatched(
     if let Err(e) = general_limit(ctx, client, rate).await {
         return http::error(&e);
     }
-    let e = match m {
-        Matched::MethodNotAllowed => ApiError::method_not_allowed(method.as_str(), path),
-        _ => ApiError::route_not_found(method.as_str(), path),
-    };
-    http::error(&e)
+    if m == Matched::MethodNotAllowed {
+        let mut resp = http::error(&ApiError::method_not_allowed(method.as_str(), path));
+        if let Ok(v) = HeaderValue::from_str(&router::allowed(path)) {
+            resp.headers_mut().insert(hyper::header::ALLOW, v);
+        }
+        return resp;
+    }
+    http::error(&ApiError::route_not_found(method.as_str(), path))
 }
 
 async fn dispatch(
@@ -169,6 +172,7 @@ async fn dispatch(
         Route::Metrics => Ok(ops::metrics(ctx)),
         Route::ApiDocsJson => Ok(ops::api_docs_json()),
         Route::ApiDocs => Ok(ops::api_docs()),
+        Route::Dashboard => Ok(ops::dashboard()),
         Route::WebSocket => Ok(ws::upgrade(ctx, req)),
         _ => {
             let limited = match via {

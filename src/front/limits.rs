@@ -8,7 +8,8 @@ use crate::error::ApiError;
 use crate::metrics;
 use crate::ratelimit::{Bucket, Decision};
 
-/// Counts one hit on `key` in `bucket`. `Ok(None)` when that limiter is disabled;
+/// Counts one hit on `key` in `bucket`. `Ok(None)` when that limiter is disabled or
+/// unreachable (fail open);
 /// `Ok(Some(decision))` when allowed (its headers go on the response).
 pub async fn check(
     ctx: &Ctx,

@@ -68,3 +68,11 @@ pub fn api_docs() -> Resp {
         include_str!("api_docs.html"),
     )
 }
+
+pub fn dashboard() -> Resp {
+    http::bytes(
+        StatusCode::OK,
+        "text/html; charset=utf-8",
+        include_str!("dashboard.html"),
+    )
+}

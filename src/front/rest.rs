@@ -43,6 +43,11 @@ pub async fn get(ctx: &Ctx, id: &str, call: &Call) -> Result<Resp, ApiError> {
         }
         Err(e) => return Err(e.into()),
     };
+    // A replica may lag behind what fan-out already delivered here: never answer older.
+    let s = match ctx.hub.latest(id) {
+        Some(c) if c.stamp() > s.stamp() => c,
+        _ => s,
+    };
     let mut resp = http::data(StatusCode::OK, SessionView::from(&*s));
     routing::mark_if_stale(ctx, &s, &mut resp).await;
     Ok(resp)

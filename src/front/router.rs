@@ -22,6 +22,8 @@ pub enum Route<'a> {
     Metrics,
     ApiDocsJson,
     ApiDocs,
+    /// Per-region latency dashboard (HTML reading `/metrics`).
+    Dashboard,
     Time,
     WebSocket,
     CreateSession,
@@ -48,6 +50,7 @@ impl Route<'_> {
             Route::Metrics => "/metrics",
             Route::ApiDocsJson => "/api-docs.json",
             Route::ApiDocs => "/api-docs",
+            Route::Dashboard => "/dashboard",
             Route::Time => "/v1/time",
             Route::WebSocket => "/ws",
             Route::CreateSession => "/v1/sessions",
@@ -70,6 +73,7 @@ impl Route<'_> {
             Route::Health
                 | Route::Ready
                 | Route::Metrics
+                | Route::Dashboard
                 | Route::ApiDocsJson
                 | Route::ApiDocs
                 | Route::WebSocket
@@ -103,6 +107,7 @@ pub fn route<'a>(method: &Method, path: &'a str) -> Matched<'a> {
         [s] if eq(s, "api-docs.json") => pick(get, Route::ApiDocsJson),
         [s, ..] if eq(s, "api-docs") => pick(get, Route::ApiDocs),
         [s] if eq(s, "ws") => pick(get, Route::WebSocket),
+        [s] if eq(s, "dashboard") => pick(get, Route::Dashboard),
         [v, t] if eq(v, "v1") && eq(t, "time") => pick(get, Route::Time),
         [v, s] if eq(v, "v1") && eq(s, "sessions") => pick(post, Route::CreateSession),
         [v, s, id] if eq(v, "v1") && eq(s, "sessions") => {
@@ -130,6 +135,20 @@ pub fn route<'a>(method: &Method, path: &'a str) -> Matched<'a> {
         }
         _ => Matched::NotFound,
     }
+}
+
+/// The `Allow` header value for `path` (for a 405): the methods it has a route for.
+pub fn allowed(path: &str) -> String {
+    let mut methods: Vec<&str> = [Method::GET, Method::POST, Method::DELETE]
+        .iter()
+        .filter(|m| matches!(route(m, path), Matched::Route(_)))
+        .map(Method::as_str)
+        .collect();
+    if methods.contains(&"GET") {
+        methods.insert(1, "HEAD");
+    }
+    methods.push("OPTIONS");
+    methods.join(", ")
 }
 
 #[cfg(test)]

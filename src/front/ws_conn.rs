@@ -34,7 +34,9 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<String, &'stati
         }
     };
     let (mut rx, mut tx) = ws.split(tokio::io::split);
-    rx.set_max_message_size(ctx.cfg.ws.max_message_bytes);
+    // fastwebsockets refuses a frame whose length is >= its limit; a message of
+    // exactly `max_message_bytes` is allowed (as when it arrives in fragments).
+    rx.set_max_message_size(ctx.cfg.ws.max_message_bytes.saturating_add(1));
     let session_id = match session {
         Ok(id) => id,
         Err(reason) => {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::clock::now_ms;
-use crate::domain::{Millis, Op};
+use crate::domain::{lifetime, Millis, Op};
 use crate::error::ApiError;
 use crate::mailbox::Mailbox;
 use crate::metrics;
@@ -119,20 +119,32 @@ async fn reconnect(ctx: &Ctx, session_id: &str, mailbox: &Mailbox) {
             .map(Arc::new)),
         other => other,
     };
-    let cached = ctx.hub.latest(session_id);
-    let newest = match (stored, cached) {
-        (Ok(Some(s)), Some(c)) => Some(if c.version > s.version { c } else { s }),
-        (Ok(s), c) => s.or(c),
-        (Err(_), Some(c)) if c.version >= mailbox.last_state_version() => Some(c),
-        (Err(e), _) => {
-            let err = ApiError::from(e);
-            mailbox.push(protocol::error(err.code, &err.message, None));
-            return;
-        }
+    // A copy past its lifetime is a session storage has already forgotten (TTL).
+    let ttl_ms = ctx.cfg.sessions.ttl_secs.saturating_mul(1000);
+    let cached = ctx
+        .hub
+        .latest(session_id)
+        .filter(|c| lifetime::keep_until(c, ttl_ms) > now_ms());
+    let newest = match stored {
+        // Storage (or a peer) is authoritative about existence; the hub's copy only
+        // wins when it is newer (a replica or copy lagging behind fan-out).
+        Ok(Some(s)) => Some(match cached {
+            Some(c) if c.stamp() > s.stamp() => c,
+            _ => s,
+        }),
+        Ok(None) => None,
+        Err(e) => match cached {
+            Some(c) if c.stamp() >= mailbox.last_state() => Some(c),
+            _ => {
+                let err = ApiError::from(e);
+                mailbox.push(protocol::error(err.code, &err.message, None));
+                return;
+            }
+        },
     };
     match newest {
         Some(s) => {
-            mailbox.push(protocol::state("STATE_SYNC", &s, now_ms()));
+            mailbox.push_sync(s.stamp(), protocol::state("STATE_SYNC", &s, now_ms()));
         }
         None => {
             mailbox.push(protocol::error(

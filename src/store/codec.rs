@@ -30,7 +30,10 @@ pub fn decode_state(session_id: &str, bytes: &[u8]) -> Result<Session, StoreErro
     };
     match bytes.first() {
         Some(&FORMAT) if bytes.len() > 9 => {
-            rmp_serde::from_slice(&bytes[9..]).map_err(|e| corrupt(e.to_string()))
+            let mut s: Session =
+                rmp_serde::from_slice(&bytes[9..]).map_err(|e| corrupt(e.to_string()))?;
+            s.session_id = session_id.to_owned();
+            Ok(s)
         }
         Some(f) => Err(corrupt(format!("unknown format {f} or truncated value"))),
         None => Err(corrupt("empty value".into())),
@@ -127,7 +130,7 @@ mod tests {
         assert_eq!(&bytes[1..9], &1u64.to_be_bytes());
         assert_eq!(decode_state(&s.session_id, &bytes).unwrap(), s);
         assert!(
-            bytes.len() < 260,
+            bytes.len() < 180,
             "encoded idle 2-participant session: {} bytes",
             bytes.len()
         );
