@@ -145,7 +145,45 @@ impl RedisOutbox {
             .query_async(&mut c)
             .await
             .map_err(err)?;
+        self.forget_idle_consumers().await;
         Ok(reply.claimed.iter().map(to_raw).collect())
+    }
+
+    /// Removes consumers (dead instances) that hold nothing and have been idle for
+    /// ten claim periods, so the group does not collect one entry per restart.
+    async fn forget_idle_consumers(&self) {
+        let mut c = self.conn.clone();
+        let consumers: Vec<std::collections::HashMap<String, Value>> = match redis::cmd("XINFO")
+            .arg("CONSUMERS")
+            .arg(OUTBOX)
+            .arg(AUDIT_GROUP)
+            .query_async(&mut c)
+            .await
+        {
+            Ok(v) => v,
+            Err(_) => return,
+        };
+        let int = |m: &std::collections::HashMap<String, Value>, k: &str| match m.get(k) {
+            Some(Value::Int(i)) => *i,
+            _ => -1,
+        };
+        let limit = (self.claim_idle_ms as i64).saturating_mul(10);
+        for m in consumers {
+            let name = match m.get("name") {
+                Some(Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
+                Some(Value::SimpleString(s)) => s.clone(),
+                _ => continue,
+            };
+            if name != self.consumer && int(&m, "pending") == 0 && int(&m, "idle") > limit {
+                let _: redis::RedisResult<i64> = redis::cmd("XGROUP")
+                    .arg("DELCONSUMER")
+                    .arg(OUTBOX)
+                    .arg(AUDIT_GROUP)
+                    .arg(&name)
+                    .query_async(&mut c)
+                    .await;
+            }
+        }
     }
 }
 

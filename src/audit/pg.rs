@@ -47,7 +47,11 @@ SELECT u.id, u.mode, u.per_cycle, u.inc, u.max_time, u.action, u.home,
     to_timestamp(u.created::double precision / 1000),
     to_timestamp(u.started::double precision / 1000),
     to_timestamp(u.completed::double precision / 1000),
-    NULL, u.status, u.final, u.cycles, u.participants, u.version,
+    -- A deletion recorded earlier (another batch, another consumer) marks the row.
+    (SELECT max(e.occurred_at) FROM sync_events e
+      WHERE e.session_id = u.id AND e.event_type = 'session_deleted'
+        AND e.occurred_at >= to_timestamp(u.created::double precision / 1000)),
+    u.status, u.final, u.cycles, u.participants, u.version,
     to_timestamp(u.updated::double precision / 1000)
 FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::text[],
     $7::text[], $8::int8[], $9::int8[], $10::int8[], $11::text[], $12::text[],
@@ -56,7 +60,9 @@ FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::text
          status, final, cycles, participants, version, updated)
 ON CONFLICT (session_id) DO UPDATE SET
     time_per_cycle_ms = EXCLUDED.time_per_cycle_ms, started_at = EXCLUDED.started_at,
-    completed_at = EXCLUDED.completed_at, deleted_at = NULL,
+    completed_at = EXCLUDED.completed_at,
+    deleted_at = CASE WHEN EXCLUDED.created_at > s.created_at THEN EXCLUDED.deleted_at
+                      ELSE COALESCE(s.deleted_at, EXCLUDED.deleted_at) END,
     last_status = EXCLUDED.last_status, final_status = EXCLUDED.final_status,
     total_cycles = EXCLUDED.total_cycles, total_participants = EXCLUDED.total_participants,
     last_version = EXCLUDED.last_version, last_updated_at = EXCLUDED.last_updated_at,

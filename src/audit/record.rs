@@ -216,14 +216,14 @@ pub fn build(entries: &[RawEntry]) -> (Batch, Vec<RawEntry>) {
         match state {
             None => {
                 batch.events.push(deletion_row(entry, &body));
+                // The summary keeps the last state; the deletion marks it afterwards.
                 batch.deleted.push((body.session_id.clone(), entry.at));
-                latest.remove(&body.session_id);
             }
             Some(s) => {
                 batch.events.extend(event_rows(entry, &body, &s));
                 let keep = latest
                     .get(&s.session_id)
-                    .is_none_or(|l| l.version < s.version);
+                    .is_none_or(|l| l.stamp() < s.stamp());
                 if keep {
                     latest.insert(s.session_id.clone(), s);
                 }

@@ -1,6 +1,6 @@
 //! The batching writer: fetch a batch from the outbox (by size, or whatever arrived
-//! within the wait), write it to PostgreSQL in one transaction, acknowledge only after
-//! the commit. While PostgreSQL is down the same batch is retried with backoff and the
+//! within the wait), write it to PostgreSQL in one transaction (reading the next batch
+//! meanwhile), acknowledge only after the commit. While PostgreSQL is down the same batch is retried with backoff and the
 //! backlog waits in the outbox; memory holds one batch at most. Also samples the
 //! backlog for metrics and `/ready`.
 
@@ -11,7 +11,8 @@ use std::time::Duration;
 use sqlx::postgres::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use super::outbox::Outbox;
+use super::outbox::{Outbox, RawEntry};
+use super::record::Batch;
 use super::{pg, record, AuditStats};
 use crate::clock::now_ms;
 use crate::metrics;
@@ -35,17 +36,20 @@ pub async fn run(
     stats: Arc<AuditStats>,
     stop: CancellationToken,
 ) {
-    let mut backoff = 100;
+    let mut prefetched: Option<Vec<RawEntry>> = None;
     while !stop.is_cancelled() {
-        let entries = match outbox.fetch(cfg.batch_max, cfg.batch_wait_ms).await {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::warn!(error = %e, "audit outbox read failed");
-                if !pause(500, &stop).await {
-                    return;
+        let entries = match prefetched.take() {
+            Some(e) => e,
+            None => match outbox.fetch(cfg.batch_max, cfg.batch_wait_ms).await {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::warn!(error = %e, "audit outbox read failed");
+                    if !pause(500, &stop).await {
+                        return;
+                    }
+                    continue;
                 }
-                continue;
-            }
+            },
         };
         if entries.is_empty() {
             continue;
@@ -57,33 +61,51 @@ pub async fn run(
         if batch.is_empty() {
             continue;
         }
-        // Retry this batch until it is in; never read further meanwhile.
-        loop {
-            match pg::write_batch(&pool, &batch).await {
-                Ok(()) => {
-                    stats.database_ok.store(true, Ordering::Relaxed);
-                    stats
-                        .written
-                        .fetch_add(batch.events.len() as u64, Ordering::Relaxed);
-                    metrics::audit_written(batch.events.len() as u64);
-                    backoff = 100;
-                    break;
-                }
-                Err(e) => {
-                    if stats.database_ok.swap(false, Ordering::Relaxed) {
-                        tracing::warn!(error = %e, "audit write failed; the backlog waits in the outbox");
-                    }
-                    if !pause(backoff, &stop).await {
-                        return;
-                    }
-                    backoff = (backoff * 2).min(5_000);
-                }
-            }
+        // Write this batch (retrying until it is in) while the next one is read: at most
+        // two batches are ever held, and the next is only acknowledged after its own write.
+        let (written, next) = tokio::join!(
+            write_until_done(&pool, &batch, &stats, &stop),
+            outbox.fetch(cfg.batch_max, cfg.batch_wait_ms)
+        );
+        if !written {
+            return;
         }
+        prefetched = next.ok();
         while let Err(e) = outbox.ack(&batch.ids).await {
             tracing::warn!(error = %e, "audit acknowledgement failed; retrying");
             if !pause(200, &stop).await {
                 return;
+            }
+        }
+    }
+}
+
+/// Writes `batch`, retrying with backoff while PostgreSQL fails; false when stopped.
+async fn write_until_done(
+    pool: &PgPool,
+    batch: &Batch,
+    stats: &AuditStats,
+    stop: &CancellationToken,
+) -> bool {
+    let mut backoff = 100;
+    loop {
+        match pg::write_batch(pool, batch).await {
+            Ok(()) => {
+                stats.database_ok.store(true, Ordering::Relaxed);
+                stats
+                    .written
+                    .fetch_add(batch.events.len() as u64, Ordering::Relaxed);
+                metrics::audit_written(batch.events.len() as u64);
+                return true;
+            }
+            Err(e) => {
+                if stats.database_ok.swap(false, Ordering::Relaxed) {
+                    tracing::warn!(error = %e, "audit write failed; the backlog waits in the outbox");
+                }
+                if !pause(backoff, stop).await {
+                    return false;
+                }
+                backoff = (backoff * 2).min(5_000);
             }
         }
     }
