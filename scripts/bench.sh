@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# Runs the standard benchmark set and writes bench/results/<YYYY-MM-DD>/.
+#
+#   scripts/bench.sh [--quick] [--out DIR] [--skip-build]
+#
+# Builds release, starts what it needs (the server, or the harness's null server
+# when the server binary is missing; a redis-server and two instances for the
+# Redis runs; the 3-region cluster for `regions`), runs the scenarios, and stops
+# everything it started (by PID, also on error or Ctrl-C).
+# --quick finishes in under 3 minutes on a 2-core machine (release build cached).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+QUICK=0
+BUILD=1
+OUT="bench/results/$(date -u +%F)"
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --quick) QUICK=1 ;;
+        --skip-build) BUILD=0 ;;
+        --out) OUT="$2"; shift ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+if [[ $QUICK == 1 ]]; then
+    DUR=5; WARM=1; CONNS=32; SESS=1024
+    FAN_S=10; FAN_W=50; FAN_DUR=5
+    IDLE_N=2000; IDLE_HOLD=6
+    DL_N=100; DL_GRACE=3
+    REG_SAMPLES=50
+else
+    DUR=20; WARM=3; CONNS=64; SESS=4096
+    FAN_S=20; FAN_W=100; FAN_DUR=20
+    IDLE_N=10000; IDLE_HOLD=12
+    DL_N=500; DL_GRACE=5
+    REG_SAMPLES=200
+fi
+
+LOGS="$OUT/raw"
+mkdir -p "$LOGS"
+TMP="$(mktemp -d)"
+# Relative paths (the script runs from the repo root), so the recorded commands are portable.
+BENCH="target/release/synckairos-bench"
+SERVER_BIN="target/release/synckairos"
+PIDS=()
+REGIONS_UP=0
+SERVER_BUILD_FAILED=0
+T0=$SECONDS
+
+log() { printf '\n[bench.sh %3ds] %s\n' "$((SECONDS - T0))" "$*"; }
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [[ $REGIONS_UP == 1 ]]; then
+        bash scripts/dev-regions.sh down >>"$LOGS/dev-regions.log" 2>&1 || true
+    fi
+    for pid in "${PIDS[@]:-}"; do
+        [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]:-}"; do
+        [[ -z "$pid" ]] && continue
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$TMP"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Many sockets (idle scenario): raise the soft open-file limit for everything started here.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+    local p
+    for _ in $(seq 100); do
+        p=$((20000 + RANDOM % 20000))
+        if port_free "$p"; then echo "$p"; return 0; fi
+    done
+    echo "no free port" >&2; return 1
+}
+
+# start NAME CMD... : starts CMD in the background, logs to raw/NAME.log, records its PID.
+start() {
+    local name="$1"; shift
+    "$@" >"$LOGS/$name.log" 2>&1 &
+    PIDS+=("$!")
+    LAST_PID=$!
+}
+
+# stop PID: stops one process this script started.
+stop() {
+    kill -TERM "$1" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+server_env=(SYNCKAIROS_RATE_LIMIT__GENERAL_PER_MINUTE=0 SYNCKAIROS_RATE_LIMIT__SWITCH_PER_SECOND=0 RUST_LOG=warn)
+
+# start_server NAME PORT [ENV=VAL...]: the real server (sets LAST_PID); fails if not healthy.
+start_server() {
+    local name="$1" port="$2"; shift 2
+    start "$name" env "${server_env[@]}" PORT="$port" "$@" "$SERVER_BIN"
+    "$BENCH" probe --url "http://127.0.0.1:$port" --path /health --wait 15 >/dev/null 2>&1
+}
+
+# start_null NAME PORT [--raw]: the harness's own trivial server (sets LAST_PID).
+start_null() {
+    local name="$1" port="$2"; shift 2
+    start "$name" "$BENCH" null-server --port "$port" "$@"
+    "$BENCH" probe --url "http://127.0.0.1:$port" --path /health --wait 10 >/dev/null
+}
+
+# ---------------------------------------------------------------- build
+if [[ $BUILD == 1 ]]; then
+    log "building the harness (release)"
+    cargo build --release -p synckairos-bench
+    log "building the server (release)"
+    if ! cargo build --release -p synckairos >"$LOGS/server-build.log" 2>&1; then
+        SERVER_BUILD_FAILED=1
+        echo "server build failed (see $LOGS/server-build.log)"
+    fi
+fi
+[[ -x "$BENCH" ]] || { echo "missing $BENCH (run without --skip-build)" >&2; exit 1; }
+
+CONTEXT="$OUT/context.md"
+{
+    echo "Produced by \`scripts/bench.sh$([[ $QUICK == 1 ]] && echo ' --quick')\` on $(date -u '+%F %T') UTC;"
+    echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg) (on $(nproc) cores; anything above ~0.3 means other work competed for them)."
+    echo
+} >"$CONTEXT"
+note() { echo "- $*" >>"$CONTEXT"; echo "note: $*"; }
+if [[ $SERVER_BUILD_FAILED == 1 ]]; then
+    note "server build failed (raw/server-build.log): any existing target/release/synckairos may be stale"
+fi
+
+# ---------------------------------------------------------------- servers
+NULL_PORT=$(free_port)
+start_null null "$NULL_PORT"
+NULL_PID=$LAST_PID
+NULL_URL="http://127.0.0.1:$NULL_PORT"
+RAW_PORT=$(free_port)
+start_null null-raw "$RAW_PORT" --raw --threads 1
+RAW_PID=$LAST_PID
+RAW_URL="http://127.0.0.1:$RAW_PORT"
+
+REAL=0
+if [[ -x "$SERVER_BIN" ]]; then
+    SRV_PORT=$(free_port)
+    if start_server server "$SRV_PORT"; then
+        REAL=1
+        SRV_PID=$LAST_PID
+        SRV_URL="http://127.0.0.1:$SRV_PORT"
+        note "server: \`target/release/synckairos\` (memory store) at $SRV_URL, rate limits off"
+    else
+        note "server: target/release/synckairos did not become healthy (raw/server.log); using the null server"
+    fi
+else
+    note "server: target/release/synckairos is missing; every scenario runs against the harness's null server"
+fi
+if [[ $REAL == 0 ]]; then
+    SRV_URL=$NULL_URL
+    SRV_PID=$NULL_PID
+fi
+
+B() { log "synckairos-bench $*"; "$BENCH" "$@"; }
+COMMON=(--out "$OUT")
+
+# ---------------------------------------------------------------- switch
+B switch --mode closed --url "$SRV_URL" --pid "$SRV_PID" --connections "$CONNS" --sessions "$SESS" \
+    --duration "$DUR" --warmup "$WARM" "${COMMON[@]}"
+B switch --mode open --rate-of "$OUT/switch-closed.json" --rate-fraction 0.5 --url "$SRV_URL" --pid "$SRV_PID" \
+    --connections "$((CONNS * 2))" --sessions "$SESS" --duration "$DUR" --warmup "$WARM" "${COMMON[@]}"
+
+# The issue's goal rate, open loop: latency at 15,000 switches/s (not what the machine can
+# do flat out, but what a client population offering that rate sees).
+B switch --mode open --rate "${GOAL_RATE:-15000}" --name switch-open-goal --url "$SRV_URL" --pid "$SRV_PID" \
+    --connections "$((CONNS * 2))" --sessions "$SESS" --duration "$DUR" --warmup "$WARM" "${COMMON[@]}"
+
+# Harness capacity: the same closed loop, interleaved in 1 s slices, against the server under
+# test (base) and the cheapest endpoint possible (compare: null-server --raw, canned bytes).
+B switch --mode closed --name harness-capacity --url "$SRV_URL" --pid "$SRV_PID" \
+    --compare "$RAW_URL" --compare-pid "$RAW_PID" --connections "$CONNS" --sessions "$SESS" \
+    --duration "$DUR" --warmup "$WARM" "${COMMON[@]}"
+note "harness capacity: see harness-capacity (compare = null-server --raw; ratio = trivial endpoint ÷ server) and its headroom note"
+
+# ---------------------------------------------------------------- fanout, idle, deadline
+B fanout --url "$SRV_URL" --sessions "$FAN_S" --watchers "$FAN_W" --duration "$FAN_DUR" "${COMMON[@]}"
+B idle --url "$SRV_URL" --pid "$SRV_PID" --connections "$IDLE_N" --hold "$IDLE_HOLD" "${COMMON[@]}"
+B deadline --url "$SRV_URL" --sessions "$DL_N" --grace "$DL_GRACE" "${COMMON[@]}"
+
+# ---------------------------------------------------------------- Redis store (two instances, one redis-server)
+if [[ $REAL == 0 ]]; then
+    note "redis: skipped (no real server)"
+elif ! command -v redis-server >/dev/null; then
+    note "redis: skipped (redis-server is not installed)"
+else
+    RPORT=$(free_port)
+    mkdir -p "$TMP/redis"
+    start redis bash -c "cd '$TMP/redis' && exec redis-server --port $RPORT --save '' --appendonly no --daemonize no"
+    REDIS_PID=$LAST_PID
+    for _ in $(seq 50); do port_free "$RPORT" || break; sleep 0.1; done
+    P1=$(free_port); P2=$(free_port)
+    if start_server server-redis-1 "$P1" REDIS_URL="redis://127.0.0.1:$RPORT" &&
+        "$BENCH" probe --url "http://127.0.0.1:$P1" --path /ready --wait 5 >/dev/null 2>&1; then
+        R1_PID=$LAST_PID
+        start_server server-redis-2 "$P2" REDIS_URL="redis://127.0.0.1:$RPORT" || true
+        note "redis: two instances ($P1, $P2) on one redis-server ($RPORT)"
+        B switch --mode closed --name switch-closed-redis --url "http://127.0.0.1:$P1" --pid "$R1_PID" \
+            --connections "$CONNS" --sessions "$SESS" --duration "$DUR" --warmup "$WARM" "${COMMON[@]}"
+        B fanout --name fanout-redis --url "http://127.0.0.1:$P1" --ws-url "http://127.0.0.1:$P1" \
+            --ws-url "http://127.0.0.1:$P2" --sessions "$FAN_S" --watchers "$FAN_W" --duration "$FAN_DUR" "${COMMON[@]}"
+    else
+        note "redis: skipped (the server did not become ready with REDIS_URL; raw/server-redis-1.log)"
+    fi
+    stop "$REDIS_PID"
+fi
+
+# ---------------------------------------------------------------- regions
+if [[ -f scripts/dev-regions.sh ]]; then
+    log "starting the 3-region cluster"
+    REGIONS_UP=1
+    if bash scripts/dev-regions.sh up >>"$LOGS/dev-regions.log" 2>&1; then
+        if B regions --samples "$REG_SAMPLES" "${COMMON[@]}"; then
+            note "regions: the 3-region cluster of scripts/dev-regions.sh (home iad, remote lhr)"
+        else
+            note "regions: failed (see the output above)"
+        fi
+    else
+        note "regions: scripts/dev-regions.sh up failed (raw/dev-regions.log)"
+    fi
+    bash scripts/dev-regions.sh down >>"$LOGS/dev-regions.log" 2>&1 || true
+    REGIONS_UP=0
+else
+    note "regions: skipped (scripts/dev-regions.sh does not exist yet)"
+fi
+
+"$BENCH" report --out "$OUT" >/dev/null
+log "done: $OUT/summary.md"
