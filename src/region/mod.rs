@@ -88,9 +88,9 @@ impl Cluster {
             .filter(move |r| *r != self.region)
     }
 
-    /// Asks every other region for a session this region does not have (it may have
-    /// been created elsewhere a moment ago). Returns the first copy found, with its
-    /// raw stored bytes (to store locally byte for byte).
+    /// Asks every other region (concurrently) for a session this region does not have
+    /// (it may have been created elsewhere a moment ago). Returns the newest copy found,
+    /// with its raw stored bytes (to store locally byte for byte).
     pub async fn locate(&self, session_id: &str) -> Option<(Session, Bytes)> {
         let path = format!("/internal/sessions/{session_id}");
         let asks = self.others().map(|region| {
@@ -109,6 +109,6 @@ impl Cluster {
             }
         });
         let found = futures_util::future::join_all(asks).await;
-        found.into_iter().flatten().max_by_key(|(s, _)| s.version)
+        found.into_iter().flatten().max_by_key(|(s, _)| s.stamp())
     }
 }
