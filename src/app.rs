@@ -72,11 +72,20 @@ impl Server {
 
 /// Binds `server.bind:server.port` and starts.
 pub async fn start(cfg: Config) -> Result<Server, AppError> {
-    let addr = format!("{}:{}", cfg.server.bind, cfg.server.port);
-    let listener = TcpListener::bind(&addr)
-        .await
-        .map_err(|source| AppError::Bind { addr, source })?;
+    let listener = bind(&cfg.server.bind, cfg.server.port).await?;
     start_on(cfg, listener).await
+}
+
+/// Binds `host:port`; `host` is an IP address (v4, or v6 such as Fly's `::`) or a name.
+async fn bind(host: &str, port: u16) -> Result<TcpListener, AppError> {
+    let result = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => TcpListener::bind(SocketAddr::new(ip, port)).await,
+        Err(_) => TcpListener::bind((host, port)).await,
+    };
+    result.map_err(|source| AppError::Bind {
+        addr: format!("{host} port {port}"),
+        source,
+    })
 }
 
 /// Starts on an already bound listener (tests bind port 0).
@@ -152,19 +161,12 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, AppE
     bg.spawn(metrics::upkeep(handle, background.clone()));
     let http_tasks = TaskTracker::new();
     if let Some(r) = &region {
-        let internal = format!(
-            "{}:{}",
-            cfg.cluster.internal_bind, cfg.cluster.internal_port
-        );
-        let l = TcpListener::bind(&internal)
-            .await
-            .map_err(|source| AppError::Bind {
-                addr: internal.clone(),
-                source,
-            })?;
+        let l = bind(&cfg.cluster.internal_bind, cfg.cluster.internal_port).await?;
+        let internal = l.local_addr().map_err(|e| AppError::Setup(e.to_string()))?;
         tracing::info!(addr = %internal, peers = ?r.cluster.others().collect::<Vec<_>>(), "internal API listening");
         tokio::spawn(front::serve_internal(l, ctx.clone(), http_tasks.clone()));
-        r.start_followers(&bg, &background);
+        // Followers stop as soon as draining starts, so another instance takes the lease.
+        r.start_followers(&bg, &draining);
     }
     let listening = tokio::spawn(front::serve(listener, ctx.clone(), http_tasks.clone()));
     let done = tokio::spawn(shutdown_sequence(

@@ -94,6 +94,7 @@ pub async fn handle(
                 since,
                 heartbeat,
                 tx,
+                ctx.draining.clone(),
             ));
             let mut r = Response::new(ChannelBody(rx).boxed());
             r.headers_mut().insert(

@@ -10,6 +10,7 @@ use redis::streams::{StreamRangeReply, StreamReadReply};
 use redis::Value;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::frame::{encode, Frame};
 use crate::store::codec::decode_state;
@@ -27,10 +28,22 @@ async fn head(conn: &mut redis::aio::MultiplexedConnection) -> redis::RedisResul
     Ok(v.unwrap_or(0))
 }
 
-/// Feeds relay frames for `since` into `tx` until the receiver goes away.
-pub async fn stream(redis_url: String, since: u64, heartbeat: Duration, tx: mpsc::Sender<Bytes>) {
-    if let Err(e) = stream_inner(redis_url, since, heartbeat, &tx).await {
-        tracing::warn!(error = %e, "relay stream ended");
+/// Feeds relay frames for `since` into `tx` until the receiver goes away or `stop`
+/// (the instance draining: the follower reconnects to another instance).
+pub async fn stream(
+    redis_url: String,
+    since: u64,
+    heartbeat: Duration,
+    tx: mpsc::Sender<Bytes>,
+    stop: CancellationToken,
+) {
+    tokio::select! {
+        r = stream_inner(redis_url, since, heartbeat, &tx) => {
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "relay stream ended");
+            }
+        }
+        _ = stop.cancelled() => {}
     }
 }
 
