@@ -29,6 +29,7 @@ pub const AUDIT_BACKLOG_AGE: &str = "synckairos_audit_backlog_age_ms";
 pub const AUDIT_WRITTEN: &str = "synckairos_audit_events_written_total";
 pub const RELAY_LATENCY: &str = "synckairos_relay_latency_ms";
 pub const FORWARDED: &str = "synckairos_forwarded_requests_total";
+pub const RELAY_CONFLICTS: &str = "synckairos_relay_conflicts_total";
 
 const HTTP_BUCKETS: &[f64] = &[
     0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0,
@@ -159,4 +160,9 @@ pub fn relay_latency(home: &str, ms: f64) {
 /// A write forwarded to its home region (`how`: `forward` or `fly-replay`).
 pub fn forwarded(home: &str, how: &'static str) {
     counter!(FORWARDED, "home" => home.to_owned(), "how" => how).increment(1);
+}
+
+/// A session id found created in two regions (the later incarnation is dropped).
+pub fn relay_conflict() {
+    counter!(RELAY_CONFLICTS).increment(1);
 }

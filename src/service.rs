@@ -154,6 +154,14 @@ impl Sessions {
             self.store.reschedule(session_id, 0, None).await?;
             return Ok(None);
         };
+        if self.guard_home && current.home_region != self.region {
+            // A copy (e.g. a session created here lost to an earlier one created
+            // elsewhere): its home keeps the deadline.
+            self.store
+                .reschedule(session_id, current.version, None)
+                .await?;
+            return Ok(None);
+        }
         let Some(out) = domain::tick(&current, now_ms()) else {
             let next = domain::next_deadline(&current);
             self.store

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::handler::Call;
 use super::http::{self, Resp};
 use super::router::SessionOp;
+use super::routing::FromPeers;
 use super::{limits, routing, validate, Ctx};
 use crate::domain::Op;
 use crate::error::ApiError;
@@ -36,10 +37,7 @@ pub async fn get(ctx: &Ctx, id: &str, call: &Call) -> Result<Resp, ApiError> {
     let s = match ctx.sessions.read(id).await {
         Ok(s) => s,
         Err(ServiceError::NotFound(_)) if !call.forwarded() => {
-            match routing::from_peers(ctx, id).await {
-                Some(s) => Arc::new(s),
-                None => return Err(ApiError::not_found(id)),
-            }
+            Arc::new(routing::from_peers(ctx, id).await.found(id)?)
         }
         Err(e) => return Err(e.into()),
     };
@@ -55,12 +53,17 @@ pub async fn get(ctx: &Ctx, id: &str, call: &Call) -> Result<Resp, ApiError> {
 
 pub async fn delete(ctx: &Ctx, id: &str, call: &Call) -> Result<Resp, ApiError> {
     validate::session_id_param(id).map_err(ApiError::validation)?;
-    if ctx.region.is_some() && !call.forwarded() {
+    if ctx.region.is_some() {
+        // Only the home deletes; a region holding a copy forwards, and one that does
+        // not know the session asks its peers first (never deletes on a guess).
         let home = match ctx.sessions.get(id).await {
             Ok(s) => Some(s.home_region.clone()),
-            Err(ServiceError::NotFound(_)) => {
-                routing::from_peers(ctx, id).await.map(|s| s.home_region)
-            }
+            Err(ServiceError::NotFound(_)) if call.forwarded() => None,
+            Err(ServiceError::NotFound(_)) => match routing::from_peers(ctx, id).await {
+                FromPeers::Found(s) => Some(s.home_region),
+                FromPeers::Absent => None,
+                FromPeers::Unknown => return Err(FromPeers::undecidable()),
+            },
             Err(e) => return Err(e.into()),
         };
         if let Some(home) = home.filter(|h| *h != ctx.cfg.region) {
@@ -122,11 +125,11 @@ pub async fn operation(
         Ok(out) => out,
         Err(ServiceError::RemoteHome(home)) => return routing::forward(ctx, &home, call).await,
         Err(ServiceError::NotFound(_)) if ctx.region.is_some() && !call.forwarded() => {
-            return match routing::from_peers(ctx, id).await {
-                Some(s) if s.home_region != ctx.cfg.region => {
-                    routing::forward(ctx, &s.home_region, call).await
-                }
-                _ => Err(ApiError::not_found(id)),
+            let s = routing::from_peers(ctx, id).await.found(id)?;
+            return if s.home_region != ctx.cfg.region {
+                routing::forward(ctx, &s.home_region, call).await
+            } else {
+                Err(ApiError::not_found(id))
             };
         }
         Err(e) => return Err(e.into()),

@@ -11,7 +11,7 @@ use super::Ctx;
 use crate::domain::Session;
 use crate::error::ApiError;
 use crate::region::forward::{self, Outgoing};
-use crate::region::STALE_HEADER;
+use crate::region::{Lookup, STALE_HEADER};
 
 /// Sends `call` to `home` and returns its answer unchanged.
 pub async fn forward(ctx: &Ctx, home: &str, call: &Call) -> Result<Resp, ApiError> {
@@ -66,19 +66,49 @@ pub async fn forward_command(
     .await
 }
 
-/// A session this region does not have, from the peers that do (kept locally so the
-/// next read is local). `None` when single-region or nobody has it.
-pub async fn from_peers(ctx: &Ctx, session_id: &str) -> Option<Session> {
-    let r = ctx.region.as_ref()?;
-    let (s, raw) = r.cluster.locate(session_id).await?;
-    if let Err(e) = r
-        .applier
-        .store_copy(&s.home_region, session_id, &raw, None)
-        .await
-    {
-        tracing::debug!(error = %e, "could not keep the copy found at a peer");
+/// What the peers said about a session this region does not have.
+pub enum FromPeers {
+    Found(Box<Session>),
+    Absent,
+    /// Some region could not be asked: existence cannot be decided (503).
+    Unknown,
+}
+
+impl FromPeers {
+    /// The answer for a caller that needs the session: 404 or 503 when not found.
+    pub fn found(self, session_id: &str) -> Result<Session, ApiError> {
+        match self {
+            FromPeers::Found(s) => Ok(*s),
+            FromPeers::Absent => Err(ApiError::not_found(session_id)),
+            FromPeers::Unknown => Err(Self::undecidable()),
+        }
     }
-    Some(s)
+
+    /// 503: whether the session exists cannot be decided while regions are unreachable.
+    pub fn undecidable() -> ApiError {
+        ApiError::unavailable(
+            "Some regions are unreachable; this session cannot be looked up now",
+            2,
+        )
+    }
+}
+
+/// A session this region does not have, from its peers (the copy is kept locally so
+/// the next read is local). Single-region: always absent.
+pub async fn from_peers(ctx: &Ctx, session_id: &str) -> FromPeers {
+    let Some(r) = ctx.region.as_ref() else {
+        return FromPeers::Absent;
+    };
+    match r.cluster.lookup(session_id).await {
+        Lookup::Found(s, raw) => {
+            if let Err(e) = r.applier.store_copy(&s.home_region, session_id, &raw).await {
+                tracing::debug!(error = %e, "could not keep the copy found at a peer");
+            }
+            FromPeers::Found(s)
+        }
+        Lookup::Absent => FromPeers::Absent,
+        Lookup::Unknown => FromPeers::Unknown,
+    }
 }
 
 /// Marks `resp` stale when `s` is a copy whose home region is currently silent.

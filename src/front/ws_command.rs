@@ -67,11 +67,14 @@ async fn execute(ctx: &Ctx, session_id: &str, op: &Op) -> Result<u64, Failure> {
         Ok(out) => Ok(out.session.version),
         Err(ServiceError::RemoteHome(home)) => remote(ctx, &home, session_id, op).await,
         Err(ServiceError::NotFound(_)) if ctx.region.is_some() => {
-            match routing::from_peers(ctx, session_id).await {
-                Some(s) if s.home_region != ctx.cfg.region => {
-                    remote(ctx, &s.home_region, session_id, op).await
-                }
-                _ => Err(failure(ApiError::not_found(session_id))),
+            let s = routing::from_peers(ctx, session_id)
+                .await
+                .found(session_id)
+                .map_err(failure)?;
+            if s.home_region != ctx.cfg.region {
+                remote(ctx, &s.home_region, session_id, op).await
+            } else {
+                Err(failure(ApiError::not_found(session_id)))
             }
         }
         Err(e) => Err(failure(e.into())),

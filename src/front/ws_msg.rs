@@ -12,6 +12,7 @@ use crate::mailbox::Mailbox;
 use crate::metrics;
 use crate::protocol::{self, ClientMessage};
 
+use super::routing::FromPeers;
 use super::{ws_command, Ctx};
 
 /// Messages beyond `ABUSE_FACTOR` × the limit in one second close the connection.
@@ -114,9 +115,15 @@ pub async fn handle_text(
 /// connection was already sent (the hub's copy is used when storage lags behind).
 async fn reconnect(ctx: &Ctx, session_id: &str, mailbox: &Mailbox) {
     let stored = match ctx.sessions.store().read(session_id).await {
-        Ok(None) => Ok(super::routing::from_peers(ctx, session_id)
-            .await
-            .map(Arc::new)),
+        Ok(None) => match super::routing::from_peers(ctx, session_id).await {
+            FromPeers::Found(s) => Ok(Some(Arc::new(*s))),
+            FromPeers::Absent => Ok(None),
+            FromPeers::Unknown => {
+                let e = FromPeers::undecidable();
+                mailbox.push(protocol::error(e.code, &e.message, None));
+                return;
+            }
+        },
         other => other,
     };
     // A copy past its lifetime is a session storage has already forgotten (TTL).

@@ -22,6 +22,7 @@ use redis::aio::ConnectionManager;
 
 use crate::config::Config;
 use crate::domain::Session;
+use crate::relay::verdict::replaces;
 use crate::store::codec::decode_state;
 use client::PeerClient;
 use health::LinkHealth;
@@ -88,27 +89,67 @@ impl Cluster {
             .filter(move |r| *r != self.region)
     }
 
-    /// Asks every other region (concurrently) for a session this region does not have
-    /// (it may have been created elsewhere a moment ago). Returns the newest copy found,
-    /// with its raw stored bytes (to store locally byte for byte).
-    pub async fn locate(&self, session_id: &str) -> Option<(Session, Bytes)> {
+    /// Asks every other region (concurrently) about a session this region does not
+    /// have (it may have been created elsewhere a moment ago). The session's home is
+    /// authoritative: its 404 means gone, whatever stale copies others still hold; a
+    /// copy is returned with its raw bytes (to keep here byte for byte).
+    pub async fn lookup(&self, session_id: &str) -> Lookup {
         let path = format!("/internal/sessions/{session_id}");
         let asks = self.others().map(|region| {
             let path = path.clone();
             async move {
-                let r = self
+                let answer = match self
                     .client
                     .call_region(self, region, hyper::Method::GET, &path, None, Bytes::new())
                     .await
-                    .ok()?;
-                if r.status != hyper::StatusCode::OK {
-                    return None;
-                }
-                let s = decode_state(session_id, &r.body).ok()?;
-                Some((s, r.body))
+                {
+                    Ok(r) if r.status == hyper::StatusCode::OK => decode_state(session_id, &r.body)
+                        .map(|s| Some((s, r.body)))
+                        .map_err(|_| ()),
+                    Ok(r) if r.status == hyper::StatusCode::NOT_FOUND => Ok(None),
+                    _ => Err(()),
+                };
+                (region, answer)
             }
         });
-        let found = futures_util::future::join_all(asks).await;
-        found.into_iter().flatten().max_by_key(|(s, _)| s.stamp())
+        let answers = futures_util::future::join_all(asks).await;
+        let best = answers
+            .iter()
+            .filter_map(|(_, a)| a.as_ref().ok().and_then(Option::as_ref))
+            .fold(None::<&(Session, Bytes)>, |acc, c| match acc {
+                Some(a) if !replaces(&c.0, Some(&a.0)) => Some(a),
+                _ => Some(c),
+            });
+        let all_answered = answers.iter().all(|(_, a)| a.is_ok());
+        let Some((s, raw)) = best else {
+            return if all_answered {
+                Lookup::Absent
+            } else {
+                Lookup::Unknown
+            };
+        };
+        if s.home_region == self.region {
+            // Our own session, and we do not have it: gone here, gone everywhere.
+            return Lookup::Absent;
+        }
+        match answers
+            .iter()
+            .find(|(r, _)| *r == s.home_region)
+            .map(|(_, a)| a)
+        {
+            Some(Ok(None)) => Lookup::Absent,
+            Some(Ok(Some((h, hraw)))) => Lookup::Found(Box::new(h.clone()), hraw.clone()),
+            _ => Lookup::Found(Box::new(s.clone()), raw.clone()),
+        }
     }
+}
+
+/// What the other regions know about a session.
+pub enum Lookup {
+    /// A copy (the home's own when it answered).
+    Found(Box<Session>, Bytes),
+    /// Its home (or every region) says it does not exist.
+    Absent,
+    /// Nobody who answered has it, and some region did not answer.
+    Unknown,
 }

@@ -1,14 +1,21 @@
-//! Applying another region's envelope to this region's copy (one Lua script): newer
-//! versions only, unless reconciliation forces the home's exact bytes; the change is
+//! Keeping this region's copy of another region's session: every envelope, peer copy
+//! and reconciliation repair goes through `offer`, which applies the region-wide rule
+//! (`verdict`) to the copy held here and writes the outcome as a compare-and-set on
+//! the bytes it decided on (deciding again if they changed meanwhile). A change is
 //! republished on the local fan-out channel so local WebSocket clients see it.
 
 use redis::aio::ConnectionManager;
 use redis::Script;
 
+use super::verdict::{deletion_applies, replaces};
 use crate::domain::lifetime;
+use crate::metrics;
 use crate::store::codec::{decode_state, encode_deletion, EnvelopeBody};
 use crate::store::redis::unavailable;
 use crate::store::{keys, StoreError};
+
+/// Attempts before giving up when the copy keeps changing under us.
+const ATTEMPTS: usize = 8;
 
 pub struct Applier {
     conn: ConnectionManager,
@@ -27,51 +34,79 @@ impl Applier {
         }
     }
 
-    /// Applies `body` (published as `message`); `seq` records progress through the
-    /// home's log. With `seen_locally`, the write is forced but only if the local copy
-    /// is still exactly those bytes (empty = absent). Returns whether the copy changed.
-    pub async fn apply(
+    /// Offers the home's `body` (published locally as `message`); `seq` records
+    /// progress through the home's log whatever the outcome. Returns whether the copy
+    /// here changed.
+    pub async fn offer(
         &self,
         body: &EnvelopeBody,
         message: &[u8],
         seq: Option<u64>,
-        seen_locally: Option<&[u8]>,
     ) -> Result<bool, StoreError> {
-        let keep_until = if body.deleted {
-            0
+        let id = body.session_id.as_str();
+        let incoming = if body.deleted {
+            None
         } else {
-            let s = decode_state(&body.session_id, &body.state)?;
-            lifetime::keep_until(&s, self.ttl_ms)
+            Some(decode_state(id, &body.state)?)
         };
-        let shard = keys::fanout_shard(&body.session_id, self.shards);
-        let mut conn = self.conn.clone();
-        let changed: i64 = self
-            .script
-            .key(keys::session(&body.session_id))
-            .key(keys::relay_applied(&body.home))
-            .arg(body.version)
-            .arg(&body.state[..])
-            .arg(keep_until)
-            .arg(if body.deleted { "1" } else { "0" })
-            .arg(keys::fanout_channel(shard))
-            .arg(message)
-            .arg(seq.map(|s| s.to_string()).unwrap_or_default())
-            .arg(if seen_locally.is_some() { "1" } else { "0" })
-            .arg(seen_locally.unwrap_or_default())
-            .invoke_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
-        Ok(changed == 1)
+        let keep_until = incoming
+            .as_ref()
+            .map_or(0, |s| lifetime::keep_until(s, self.ttl_ms));
+        let shard = keys::fanout_shard(id, self.shards);
+        for _ in 0..ATTEMPTS {
+            let mut conn = self.conn.clone();
+            let seen: Option<Vec<u8>> = redis::cmd("GET")
+                .arg(keys::session(id))
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            // An unreadable local copy is replaced by whatever the home sends.
+            let local = seen.as_deref().and_then(|b| decode_state(id, b).ok());
+            let take = match &incoming {
+                Some(s) => replaces(s, local.as_ref()),
+                None => local
+                    .as_ref()
+                    .is_some_and(|l| deletion_applies(&body.home, l)),
+            };
+            if let (Some(s), Some(l)) = (&incoming, &local) {
+                if s.home_region != l.home_region {
+                    let (won, lost) = if take { (s, l) } else { (l, s) };
+                    metrics::relay_conflict();
+                    tracing::warn!(
+                        session = id, kept_home = %won.home_region, dropped_home = %lost.home_region,
+                        "the same session id was created in two regions; keeping the first created"
+                    );
+                }
+            }
+            let outcome: i64 = self
+                .script
+                .key(keys::session(id))
+                .key(keys::relay_applied(&body.home))
+                .arg(&body.state[..])
+                .arg(keep_until)
+                .arg(keys::fanout_channel(shard))
+                .arg(message)
+                .arg(seq.map(|s| s.to_string()).unwrap_or_default())
+                .arg(seen.unwrap_or_default())
+                .arg(if take { "" } else { "skip" })
+                .invoke_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            if outcome >= 0 {
+                return Ok(outcome == 1);
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "the copy of {id} kept changing"
+        )))
     }
 
-    /// Stores the home's exact bytes of a session fetched from a peer (if newer, or,
-    /// with `seen_locally`, in place of exactly those local bytes).
+    /// Offers the home's exact bytes of a session fetched from a peer.
     pub async fn store_copy(
         &self,
         home: &str,
         session_id: &str,
         raw: &[u8],
-        seen_locally: Option<&[u8]>,
     ) -> Result<bool, StoreError> {
         let s = decode_state(session_id, raw)?;
         let body = EnvelopeBody {
@@ -82,24 +117,17 @@ impl Applier {
             deleted: false,
             events: Vec::new(),
         };
-        self.apply(&body, &message(0, &body), None, seen_locally)
-            .await
+        self.offer(&body, &message(0, &body), None).await
     }
 
-    /// Removes a copy the home no longer has, if it is still exactly `seen_locally`.
-    pub async fn drop_copy(
-        &self,
-        home: &str,
-        session_id: &str,
-        seen_locally: &[u8],
-    ) -> Result<bool, StoreError> {
+    /// Offers the deletion of a copy its home no longer has.
+    pub async fn drop_copy(&self, home: &str, session_id: &str) -> Result<bool, StoreError> {
         let raw = encode_deletion(home, session_id);
         let body: EnvelopeBody = rmp_serde::from_slice(&raw).map_err(|e| StoreError::Corrupt {
             session_id: session_id.to_owned(),
             reason: e.to_string(),
         })?;
-        self.apply(&body, &message(0, &body), None, Some(seen_locally))
-            .await
+        self.offer(&body, &message(0, &body), None).await
     }
 }
 

@@ -56,7 +56,7 @@ async fn applied_seq(r: &Regional, home: &str) -> Result<u64, String> {
 /// Follows `home` until `stop`.
 pub async fn follow(r: Arc<Regional>, home: String, stop: CancellationToken) {
     let mut checks = 0u32;
-    let mut backoff = 100u64;
+    let mut backoff = 50u64;
     while !stop.is_cancelled() {
         if !hold_lease(&r, &home).await {
             tokio::select! {
@@ -79,14 +79,17 @@ pub async fn follow(r: Arc<Regional>, home: String, stop: CancellationToken) {
             End::NotLeader => continue,
             End::Lost(why) => {
                 tracing::debug!(home, %why, "relay link lost; reconnecting");
-                if started.elapsed() > Duration::from_secs(5) {
-                    backoff = 100;
+                // A link that carried frames for a while starts backing off afresh. The
+                // ceiling stays low: a healed partition must be followed at once (a dead
+                // home costs one attempt per link timeout anyway).
+                if started.elapsed() > Duration::from_secs(1) {
+                    backoff = 50;
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_millis(backoff)) => {}
                     _ = stop.cancelled() => return,
                 }
-                backoff = (backoff * 2).min(2_000);
+                backoff = (backoff * 2).min(400);
             }
         }
     }
@@ -210,7 +213,7 @@ async fn record_applied(r: &Regional, home: &str, seq: u64) -> Result<(), String
 async fn apply(r: &Regional, seq: u64, payload: &[u8]) -> Result<(), String> {
     let (_, body) = decode_envelope(payload)?;
     r.applier
-        .apply(&body, payload, Some(seq), None)
+        .offer(&body, payload, Some(seq))
         .await
         .map_err(|e| e.to_string())?;
     if !body.deleted {

@@ -12,6 +12,7 @@ pub mod follower;
 pub mod frame;
 pub mod reconcile;
 pub mod source;
+pub mod verdict;
 
 use std::sync::Arc;
 

@@ -104,9 +104,8 @@ async fn repair_page(
         if resp.status != StatusCode::OK {
             continue; // deleted meanwhile; the log carries the deletion
         }
-        let seen = mine.unwrap_or_default();
         if r.applier
-            .store_copy(home, id, &resp.body, Some(&seen))
+            .store_copy(home, id, &resp.body)
             .await
             .map_err(|e| e.to_string())?
         {
@@ -164,7 +163,7 @@ async fn drop_missing(
                         .map_err(|e| e.to_string())?;
                     if probe.status == StatusCode::NOT_FOUND
                         && r.applier
-                            .drop_copy(home, id, &bytes)
+                            .drop_copy(home, id)
                             .await
                             .map_err(|e| e.to_string())?
                     {

@@ -5,7 +5,8 @@
 -- ARGV[1] session id, ARGV[2] fan-out channel, ARGV[3] envelope body (msgpack)
 -- ARGV[4] '1' when audit is on, ARGV[5] handling region, ARGV[6] time epoch ms
 -- ARGV[7] '1' when the relay log is on, ARGV[8] its cap
--- Returns 1 if the session existed, else 0 (the deletion is broadcast either way).
+-- Returns 1 if the session existed, else 0 (local watchers are told either way; the
+-- audit outbox and the relay log only hear of real deletions).
 local existed = redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 local seq = redis.call('INCR', KEYS[3])
@@ -17,7 +18,7 @@ redis.call('PUBLISH', ARGV[2], cmsgpack.pack(seq) .. ARGV[3])
 if existed == 1 and ARGV[4] == '1' then
   redis.call('XADD', KEYS[4], '*', 'q', seq, 'b', ARGV[3], 'o', ARGV[5], 't', ARGV[6])
 end
-if ARGV[7] == '1' then
+if existed == 1 and ARGV[7] == '1' then
   redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[8], string.format('%d-0', seq), 'b', ARGV[3])
 end
 return existed
