@@ -198,7 +198,7 @@ B fanout --url "$SRV_URL" --sessions "$FAN_S" --watchers "$FAN_W" --duration "$F
 B idle --url "$SRV_URL" --pid "$SRV_PID" --connections "$IDLE_N" --hold "$IDLE_HOLD" "${COMMON[@]}"
 B deadline --url "$SRV_URL" --sessions "$DL_N" --grace "$DL_GRACE" "${COMMON[@]}"
 
-# ---------------------------------------------------------------- Redis store (two instances, one redis-server)
+# ---------------------------------------------------------------- Redis store (three instances, one redis-server)
 if [[ $REAL == 0 ]]; then
     note "redis: skipped (no real server)"
 elif ! command -v redis-server >/dev/null; then
@@ -209,16 +209,21 @@ else
     start redis bash -c "cd '$TMP/redis' && exec redis-server --port $RPORT --save '' --appendonly no --daemonize no"
     REDIS_PID=$LAST_PID
     for _ in $(seq 50); do port_free "$RPORT" || break; sleep 0.1; done
-    P1=$(free_port); P2=$(free_port)
+    P1=$(free_port); P2=$(free_port); P3=$(free_port)
     if start_server server-redis-1 "$P1" REDIS_URL="redis://127.0.0.1:$RPORT" &&
         "$BENCH" probe --url "http://127.0.0.1:$P1" --path /ready --wait 5 >/dev/null 2>&1; then
         R1_PID=$LAST_PID
         start_server server-redis-2 "$P2" REDIS_URL="redis://127.0.0.1:$RPORT" || true
-        note "redis: two instances ($P1, $P2) on one redis-server ($RPORT)"
+        start_server server-redis-3 "$P3" REDIS_URL="redis://127.0.0.1:$RPORT" || true
+        note "redis: three instances ($P1, $P2, $P3) on one redis-server ($RPORT)"
         B switch --mode closed --name switch-closed-redis --url "http://127.0.0.1:$P1" --pid "$R1_PID" \
             --connections "$CONNS" --sessions "$SESS" --duration "$DUR" --warmup "$WARM" "${COMMON[@]}"
+        B switch --mode open --rate "${GOAL_RATE:-15000}" --name switch-open-goal-redis --url "http://127.0.0.1:$P1" \
+            --pid "$R1_PID" --connections "$((CONNS * 2))" --sessions "$SESS" --duration "$DUR" --warmup "$WARM" "${COMMON[@]}"
+        # 1,000 watchers (20 sessions x 50) spread over the three instances; writes via the first.
         B fanout --name fanout-redis --url "http://127.0.0.1:$P1" --ws-url "http://127.0.0.1:$P1" \
-            --ws-url "http://127.0.0.1:$P2" --sessions "$FAN_S" --watchers "$FAN_W" --duration "$FAN_DUR" "${COMMON[@]}"
+            --ws-url "http://127.0.0.1:$P2" --ws-url "http://127.0.0.1:$P3" --sessions 20 --watchers 50 \
+            --duration "$FAN_DUR" "${COMMON[@]}"
     else
         note "redis: skipped (the server did not become ready with REDIS_URL; raw/server-redis-1.log)"
     fi
@@ -242,6 +247,21 @@ if [[ -f scripts/dev-regions.sh ]]; then
     REGIONS_UP=0
 else
     note "regions: skipped (scripts/dev-regions.sh does not exist yet)"
+fi
+
+# ---------------------------------------------------------------- measurement tests (full run only)
+# Figures that need real components wired in a particular way live in #[ignore]d tests:
+# Redis memory per idle session and deadline lateness with three instances, the audit
+# writer's throughput and the outbox's cost, the relay and forwarding costs.
+if [[ $QUICK == 0 ]]; then
+    for t in redis_measure audit_bench regions_measure; do
+        log "cargo test --release --test $t -- --ignored --nocapture --test-threads=1"
+        if cargo test --release --test "$t" -- --ignored --nocapture --test-threads=1 >"$OUT/$t.txt" 2>&1; then
+            note "$t: see $t.txt (\`cargo test --release --test $t -- --ignored --nocapture --test-threads=1\`)"
+        else
+            note "$t: FAILED, see $t.txt"
+        fi
+    done
 fi
 
 "$BENCH" report --out "$OUT" >/dev/null

@@ -23,6 +23,8 @@ struct Inner {
     entries: VecDeque<RawEntry>,
     next_id: u64,
     seq: u64,
+    /// Entries up to this id were handed out (and wait for their acknowledgement).
+    fetched: u64,
 }
 
 impl MemoryOutbox {
@@ -50,9 +52,21 @@ impl MemoryOutbox {
         seq
     }
 
+    /// The next `max` entries not handed out yet (like a consumer group's `>`).
     fn take(&self, max: usize) -> Vec<RawEntry> {
-        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        g.entries.iter().take(max).cloned().collect()
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let after = g.fetched;
+        let batch: Vec<RawEntry> = g
+            .entries
+            .iter()
+            .filter(|e| e.id.parse::<u64>().is_ok_and(|id| id > after))
+            .take(max)
+            .cloned()
+            .collect();
+        if let Some(last) = batch.last().and_then(|e| e.id.parse().ok()) {
+            g.fetched = last;
+        }
+        batch
     }
 }
 
@@ -88,5 +102,27 @@ impl Outbox for MemoryOutbox {
             len: g.entries.len() as u64,
             oldest: g.entries.front().map(|e| e.at),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn records_are_handed_out_once_and_kept_until_acknowledged() {
+        let o = MemoryOutbox::default();
+        for i in 0..3 {
+            o.append(vec![i], "local", 1_000);
+        }
+        let a = o.fetch(2, 1).await.unwrap();
+        let b = o.fetch(2, 1).await.unwrap();
+        assert_eq!((a.len(), b.len()), (2, 1));
+        assert!(a.iter().all(|x| !b.contains(x)));
+        assert!(a[0].seq < a[1].seq && a[1].seq < b[0].seq);
+        assert_eq!(o.backlog().await.unwrap().len, 3);
+        o.ack(&[a[0].id.clone(), a[1].id.clone()]).await.unwrap();
+        assert_eq!(o.backlog().await.unwrap().len, 1);
+        assert!(o.fetch(2, 1).await.unwrap().is_empty());
     }
 }

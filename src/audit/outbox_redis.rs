@@ -27,6 +27,8 @@ pub struct RedisOutbox {
     group_ready: AtomicBool,
     /// True until this consumer has re-read what it was given before a restart.
     own_pending: AtomicBool,
+    /// Where the re-reading of own pending records continues (an id, `0` at first).
+    pending_from: std::sync::Mutex<String>,
     last_claim: AtomicI64,
 }
 
@@ -73,6 +75,7 @@ impl RedisOutbox {
             claim_idle_ms,
             group_ready: AtomicBool::new(false),
             own_pending: AtomicBool::new(true),
+            pending_from: std::sync::Mutex::new("0".into()),
             last_claim: AtomicI64::new(0),
         }
     }
@@ -192,8 +195,14 @@ impl Outbox for RedisOutbox {
     async fn fetch(&self, max: usize, wait_ms: u64) -> Result<Vec<RawEntry>, AuditError> {
         self.ensure_group().await?;
         if self.own_pending.load(Ordering::Relaxed) {
-            let mine = self.read(max, "0", None).await?;
-            if !mine.is_empty() {
+            let from = self
+                .pending_from
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            let mine = self.read(max, &from, None).await?;
+            if let Some(last) = mine.last() {
+                *self.pending_from.lock().unwrap_or_else(|e| e.into_inner()) = last.id.clone();
                 return Ok(mine);
             }
             self.own_pending.store(false, Ordering::Relaxed);
