@@ -89,28 +89,39 @@ impl Cluster {
             .filter(move |r| *r != self.region)
     }
 
+    /// The raw stored bytes of a session at `region` (`None`: it answered 404).
+    pub async fn fetch_session(
+        &self,
+        region: &str,
+        session_id: &str,
+    ) -> Result<Option<Bytes>, String> {
+        let path = format!("/internal/sessions/{session_id}");
+        let r = self
+            .client
+            .call_region(self, region, hyper::Method::GET, &path, None, Bytes::new())
+            .await
+            .map_err(|e| e.to_string())?;
+        match r.status {
+            hyper::StatusCode::OK => Ok(Some(r.body)),
+            hyper::StatusCode::NOT_FOUND => Ok(None),
+            other => Err(format!("{region} answered {other}")),
+        }
+    }
+
     /// Asks every other region (concurrently) about a session this region does not
     /// have (it may have been created elsewhere a moment ago). The session's home is
     /// authoritative: its 404 means gone, whatever stale copies others still hold; a
     /// copy is returned with its raw bytes (to keep here byte for byte).
     pub async fn lookup(&self, session_id: &str) -> Lookup {
-        let path = format!("/internal/sessions/{session_id}");
-        let asks = self.others().map(|region| {
-            let path = path.clone();
-            async move {
-                let answer = match self
-                    .client
-                    .call_region(self, region, hyper::Method::GET, &path, None, Bytes::new())
-                    .await
-                {
-                    Ok(r) if r.status == hyper::StatusCode::OK => decode_state(session_id, &r.body)
-                        .map(|s| Some((s, r.body)))
-                        .map_err(|_| ()),
-                    Ok(r) if r.status == hyper::StatusCode::NOT_FOUND => Ok(None),
-                    _ => Err(()),
-                };
-                (region, answer)
-            }
+        let asks = self.others().map(|region| async move {
+            let answer = match self.fetch_session(region, session_id).await {
+                Ok(Some(body)) => decode_state(session_id, &body)
+                    .map(|s| Some((s, body)))
+                    .map_err(|_| ()),
+                Ok(None) => Ok(None),
+                Err(_) => Err(()),
+            };
+            (region, answer)
         });
         let answers = futures_util::future::join_all(asks).await;
         let best = answers

@@ -88,24 +88,11 @@ async fn repair_page(
         if same {
             continue;
         }
-        let resp = r
-            .cluster
-            .client
-            .call_region(
-                &r.cluster,
-                home,
-                Method::GET,
-                &format!("/internal/sessions/{id}"),
-                None,
-                Default::default(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        if resp.status != StatusCode::OK {
+        let Some(body) = r.cluster.fetch_session(home, id).await? else {
             continue; // deleted meanwhile; the log carries the deletion
-        }
+        };
         if r.applier
-            .store_copy(home, id, &resp.body)
+            .store_copy(home, id, &body)
             .await
             .map_err(|e| e.to_string())?
         {
@@ -148,20 +135,8 @@ async fn drop_missing(
                 };
                 if s.home_region == home && !seen.contains(id) {
                     // Only if the home still does not know it (it may be brand new).
-                    let probe = r
-                        .cluster
-                        .client
-                        .call_region(
-                            &r.cluster,
-                            home,
-                            Method::GET,
-                            &format!("/internal/sessions/{id}"),
-                            None,
-                            Default::default(),
-                        )
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    if probe.status == StatusCode::NOT_FOUND
+                    let gone = r.cluster.fetch_session(home, id).await?.is_none();
+                    if gone
                         && r.applier
                             .drop_copy(home, id)
                             .await
