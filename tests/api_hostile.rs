@@ -12,9 +12,11 @@ use common::server::{session_body, uuid, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn still_serving(s: &TestServer) {
-    s.http.get("/health").await.expect(200);
-    s.http
-        .post_json("/v1/sessions", &session_body(&uuid(), &[60_000]))
+    // A fresh client: with a short header timeout the server closes idle keep-alive
+    // connections, and a pooled one could race that close.
+    let http = common::http::Client::new(s.addr());
+    http.get("/health").await.expect(200);
+    http.post_json("/v1/sessions", &session_body(&uuid(), &[60_000]))
         .await
         .expect(201);
 }
