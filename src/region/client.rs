@@ -27,6 +27,22 @@ pub enum PeerError {
     Unreachable { region: String, reason: String },
 }
 
+impl PeerError {
+    fn unreachable(region: &str, reason: impl ToString) -> Self {
+        PeerError::Unreachable {
+            region: region.to_owned(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn timeout(region: &str, limit: Duration) -> Self {
+        PeerError::Timeout {
+            region: region.to_owned(),
+            ms: limit.as_millis(),
+        }
+    }
+}
+
 /// What to send to a peer region.
 pub struct PeerRequest<'a> {
     pub method: Method,
@@ -103,32 +119,16 @@ impl PeerClient {
                 }
             }
             let Ok(req) = req.body(Full::new(body.clone())) else {
-                return Err(PeerError::Unreachable {
-                    region: region.into(),
-                    reason: "bad request".into(),
-                });
+                return Err(PeerError::unreachable(region, "bad request"));
             };
             match tokio::time::timeout(timeout, self.http.request(req)).await {
                 Ok(Ok(resp)) => return Ok(resp),
                 Ok(Err(e)) if e.is_connect() => last = e.to_string(),
-                Ok(Err(e)) => {
-                    return Err(PeerError::Unreachable {
-                        region: region.into(),
-                        reason: e.to_string(),
-                    })
-                }
-                Err(_) => {
-                    return Err(PeerError::Timeout {
-                        region: region.into(),
-                        ms: timeout.as_millis(),
-                    })
-                }
+                Ok(Err(e)) => return Err(PeerError::unreachable(region, e)),
+                Err(_) => return Err(PeerError::timeout(region, timeout)),
             }
         }
-        Err(PeerError::Unreachable {
-            region: region.into(),
-            reason: last,
-        })
+        Err(PeerError::unreachable(region, last))
     }
 
     /// A whole request/response exchange with `region`, within the cluster timeout.
@@ -154,18 +154,8 @@ impl PeerClient {
         let left = timeout.saturating_sub(started.elapsed());
         let body = match tokio::time::timeout(left, body.collect()).await {
             Ok(Ok(b)) => b.to_bytes(),
-            Ok(Err(e)) => {
-                return Err(PeerError::Unreachable {
-                    region: region.into(),
-                    reason: e.to_string(),
-                })
-            }
-            Err(_) => {
-                return Err(PeerError::Timeout {
-                    region: region.into(),
-                    ms: timeout.as_millis(),
-                })
-            }
+            Ok(Err(e)) => return Err(PeerError::unreachable(region, e)),
+            Err(_) => return Err(PeerError::timeout(region, timeout)),
         };
         Ok(PeerResponse {
             status: parts.status,
