@@ -2,7 +2,7 @@
 //! section per scenario (with the exact command), machine facts at the top.
 
 use super::table::fmt_num;
-use super::{errors_text, ms, ScenarioReport};
+use super::{errors_text, ms, series_cells, ScenarioReport};
 use anyhow::{Context, Result};
 use std::fmt::Write;
 use std::path::Path;
@@ -98,30 +98,8 @@ fn section(md: &mut String, r: &ScenarioReport, dir: &Path) {
     md.push_str("| target | series | ops/s | count | p50 | p90 | p99 | p99.9 | max | errors |\n|---|---|---|---|---|---|---|---|---|---|\n");
     for t in &r.targets {
         for (i, s) in t.series.iter().enumerate() {
-            let m = &s.summary;
-            let _ = writeln!(
-                md,
-                "| {} ({}) | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                t.label,
-                t.url,
-                s.name,
-                if i == 0 {
-                    t.throughput_rps.map_or("-".into(), |x| format!("{x:.0}"))
-                } else {
-                    "".into()
-                },
-                m.count,
-                ms(m.p50_us),
-                ms(m.p90_us),
-                ms(m.p99_us),
-                ms(m.p999_us),
-                ms(m.max_us),
-                if i == 0 {
-                    errors_text(&t.errors)
-                } else {
-                    "".into()
-                }
-            );
+            let cells = series_cells(t, i, s).join(" | ");
+            let _ = writeln!(md, "| {} ({}) | {cells} |", t.label, t.url);
         }
     }
     let extras: Vec<_> = r

@@ -153,6 +153,25 @@ pub fn finish(mut report: ScenarioReport, out: &Path) -> Result<()> {
 }
 
 /// Formats µs as milliseconds with 3 decimals.
+/// The cells of one series row after the target: series, ops/s and errors (on the
+/// target's first row only), count and the latency percentiles. Shared by the terminal
+/// table and the Markdown summary.
+pub fn series_cells(t: &TargetResult, i: usize, s: &Series) -> Vec<String> {
+    let m = &s.summary;
+    let first = |text: String| if i == 0 { text } else { String::new() };
+    vec![
+        s.name.clone(),
+        first(t.throughput_rps.map_or("-".into(), |x| format!("{x:.0}"))),
+        m.count.to_string(),
+        ms(m.p50_us),
+        ms(m.p90_us),
+        ms(m.p99_us),
+        ms(m.p999_us),
+        ms(m.max_us),
+        first(errors_text(&t.errors)),
+    ]
+}
+
 pub fn ms(us: u64) -> String {
     format!("{:.3}", us as f64 / 1000.0)
 }

@@ -1,7 +1,7 @@
 //! The terminal table printed at the end of a scenario: one row per target and
 //! latency series, then the scenario's extra figures and the compare ratios.
 
-use super::{errors_text, ms, ScenarioReport};
+use super::{series_cells, ScenarioReport};
 use std::fmt::Write;
 
 /// Renders rows as left-aligned, space-padded columns.
@@ -48,24 +48,9 @@ pub fn render(r: &ScenarioReport) -> String {
             ]);
         }
         for (i, s) in t.series.iter().enumerate() {
-            let m = &s.summary;
-            rows.push(vec![
-                r.scenario.clone(),
-                t.label.clone(),
-                s.name.clone(),
-                if i == 0 { rps.clone() } else { "".into() },
-                m.count.to_string(),
-                ms(m.p50_us),
-                ms(m.p90_us),
-                ms(m.p99_us),
-                ms(m.p999_us),
-                ms(m.max_us),
-                if i == 0 {
-                    errors_text(&t.errors)
-                } else {
-                    "".into()
-                },
-            ]);
+            let mut row = vec![r.scenario.clone(), t.label.clone()];
+            row.extend(series_cells(t, i, s));
+            rows.push(row);
         }
     }
     let mut out = format!("\n== {} ({:.1} s) ==\n", r.title, r.duration_s);
