@@ -126,17 +126,6 @@ fn client_key(ctx: &Ctx, req: &Request<Incoming>, peer: SocketAddr) -> String {
         .unwrap_or_else(|| peer.ip().to_string())
 }
 
-async fn general_limit(ctx: &Ctx, client: &str, rate: &mut RateHeaders) -> Result<(), ApiError> {
-    let (result, decision) = match limits::check(ctx, Bucket::General, client).await {
-        Ok(d) => (Ok(()), d),
-        Err((e, d)) => (Err(e), d),
-    };
-    if let Some(d) = decision {
-        rate.extend(d.headers());
-    }
-    result
-}
-
 async fn unmatched(
     ctx: &Ctx,
     m: Matched<'_>,
@@ -145,7 +134,7 @@ async fn unmatched(
     client: &str,
     rate: &mut RateHeaders,
 ) -> Resp {
-    if let Err(e) = general_limit(ctx, client, rate).await {
+    if let Err(e) = limits::apply(ctx, Bucket::General, client, rate).await {
         return http::error(&e);
     }
     if m == Matched::MethodNotAllowed {
@@ -176,7 +165,7 @@ async fn dispatch(
         Route::WebSocket => Ok(ws::upgrade(ctx, req)),
         _ => {
             let limited = match via {
-                Via::Public => general_limit(ctx, client, rate).await,
+                Via::Public => limits::apply(ctx, Bucket::General, client, rate).await,
                 Via::Forwarded { .. } => Ok(()),
             };
             match limited {

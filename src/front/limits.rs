@@ -45,3 +45,24 @@ pub async fn check(
     e.retry_after = Some(d.reset_secs.max(1));
     Err((e, Some(d)))
 }
+
+/// Counts one hit and records the limiter's headers for the response. The switch
+/// limiter runs last on its route and its headers replace the general limiter's (v2).
+pub async fn apply(
+    ctx: &Ctx,
+    bucket: Bucket,
+    key: &str,
+    headers: &mut Vec<(&'static str, String)>,
+) -> Result<(), ApiError> {
+    let (result, decision) = match check(ctx, bucket, key).await {
+        Ok(d) => (Ok(()), d),
+        Err((e, d)) => (Err(e), d),
+    };
+    if let Some(d) = decision {
+        if bucket == Bucket::Switch {
+            headers.clear();
+        }
+        headers.extend(d.headers());
+    }
+    result
+}

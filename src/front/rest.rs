@@ -76,24 +76,6 @@ pub async fn delete(ctx: &Ctx, id: &str, call: &Call) -> Result<Resp, ApiError> 
     Ok(http::empty(StatusCode::NO_CONTENT))
 }
 
-/// The switch limiter, after param and body validation (v2 order). Its headers win
-/// over the general limiter's on this route.
-async fn switch_limit(
-    ctx: &Ctx,
-    id: &str,
-    headers: &mut Vec<(&'static str, String)>,
-) -> Result<(), ApiError> {
-    let (result, decision) = match limits::check(ctx, Bucket::Switch, id).await {
-        Ok(d) => (Ok(()), d),
-        Err((e, d)) => (Err(e), d),
-    };
-    if let Some(d) = decision {
-        headers.clear();
-        headers.extend(d.headers());
-    }
-    result
-}
-
 pub async fn operation(
     ctx: &Arc<Ctx>,
     id: &str,
@@ -110,9 +92,10 @@ pub async fn operation(
         SessionOp::Complete => Op::Complete,
         SessionOp::Switch => {
             let (next, current) = validate::switch_body(body).map_err(ApiError::validation)?;
-            // Counted at every hop: the home's count covers all regions' switches, an
-            // edge's only its own, so an edge is never stricter than the home.
-            switch_limit(ctx, id, rate_headers).await?;
+            // The switch limiter, after param and body validation (v2 order). Counted
+            // at every hop: the home's count covers all regions' switches, an edge's
+            // only its own, so an edge is never stricter than the home.
+            limits::apply(ctx, Bucket::Switch, id, rate_headers).await?;
             Op::Switch { next, current }
         }
     };
