@@ -23,7 +23,6 @@ pub mod close {
     /// Bad `sessionId`, or message rate abuse (terminal).
     pub const POLICY: u16 = 1008;
     pub const TOO_BIG: u16 = 1009;
-    pub const INTERNAL: u16 = 1011;
     /// Slow consumer or overload: reconnect after a moment.
     pub const TRY_AGAIN_LATER: u16 = 1013;
 }

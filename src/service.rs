@@ -64,10 +64,6 @@ impl Sessions {
         &self.store
     }
 
-    pub fn region(&self) -> &str {
-        &self.region
-    }
-
     fn commit_of<'a>(&self, s: &'a Session, events: &'a [Event], origin: &'a str) -> Commit<'a> {
         Commit {
             session: s,

@@ -83,15 +83,6 @@ impl MemoryStore {
             events: commit.events.into(),
         });
     }
-
-    /// Number of sessions held (for tests and metrics).
-    pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).len()).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[async_trait]

@@ -102,10 +102,6 @@ impl RedisStore {
         }
     }
 
-    pub fn primary(&self) -> ConnectionManager {
-        self.primary.clone()
-    }
-
     pub fn shards(&self) -> u32 {
         self.shards
     }
