@@ -9,33 +9,24 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::backends::{backends, regional, start_audit, Backends};
+use crate::backends::{backends, regional, start_audit, Backends, StartError};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::front::{self, Ctx};
+use crate::gateway::{Gateway, Remote};
 use crate::hub::Hub;
 use crate::metrics;
 use crate::protocol::close;
-use crate::scheduler::{self, SchedulerConfig, Wakeup};
+use crate::relay::follower;
+use crate::scheduler::{self, SchedulerConfig};
 use crate::service::Sessions;
 use crate::store::Store;
-
-#[derive(Debug, Error)]
-pub enum AppError {
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: String,
-        source: std::io::Error,
-    },
-    #[error("{0}")]
-    Setup(String),
-}
+use crate::wakeup::Wakeup;
 
 /// A running instance.
 pub struct Server {
@@ -71,28 +62,26 @@ impl Server {
 }
 
 /// Binds `server.bind:server.port` and starts.
-pub async fn start(cfg: Config) -> Result<Server, AppError> {
+pub async fn start(cfg: Config) -> Result<Server, StartError> {
     let listener = bind(&cfg.server.bind, cfg.server.port).await?;
     start_on(cfg, listener).await
 }
 
 /// Binds `host:port`; `host` is an IP address (v4, or v6 such as Fly's `::`) or a name.
-async fn bind(host: &str, port: u16) -> Result<TcpListener, AppError> {
+async fn bind(host: &str, port: u16) -> Result<TcpListener, StartError> {
     let result = match host.parse::<std::net::IpAddr>() {
         Ok(ip) => TcpListener::bind(SocketAddr::new(ip, port)).await,
         Err(_) => TcpListener::bind((host, port)).await,
     };
-    result.map_err(|source| AppError::Bind {
+    result.map_err(|source| StartError::Bind {
         addr: format!("{host} port {port}"),
         source,
     })
 }
 
 /// Starts on an already bound listener (tests bind port 0).
-pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, AppError> {
-    let addr = listener
-        .local_addr()
-        .map_err(|e| AppError::Setup(e.to_string()))?;
+pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, StartError> {
+    let addr = listener.local_addr().map_err(StartError::LocalAddr)?;
     let cfg = Arc::new(cfg);
     let handle = metrics::install(&cfg.region);
     metrics::ws_connections(0.0);
@@ -105,14 +94,14 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, AppE
         outbox,
         redis,
     } = backends(&cfg, &hub, &wakeup, &background)?;
-    let region = regional(&cfg, redis.as_ref());
+    let relay = regional(&cfg, redis.as_ref());
     let bg = TaskTracker::new();
     tracing::info!(
         region = %cfg.region,
         store = store.kind(),
         %addr,
         "synckairos starting: {}",
-        match (store.kind(), &region) {
+        match (store.kind(), &relay) {
             ("memory", _) => "embedded memory store, single node (set REDIS_URL for Redis)",
             (_, None) => "Redis store, stateless instance, single region",
             (_, Some(_)) => "Redis store, stateless instance, multi-region",
@@ -133,19 +122,30 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, AppE
         &cfg.region,
         cfg.sessions.ttl_secs,
         wakeup.clone(),
-        region.is_some(),
+        relay.is_some(),
+    ));
+    let remote = relay.as_ref().map(|r| Remote {
+        cluster: r.cluster.clone(),
+        copies: r.copies.clone(),
+    });
+    let gateway = Arc::new(Gateway::new(
+        &cfg.region,
+        sessions.clone(),
+        hub.clone(),
+        cfg.sessions.ttl_secs,
+        remote,
     ));
     let draining = CancellationToken::new();
     let ctx = Arc::new(Ctx {
         cfg: cfg.clone(),
-        sessions: sessions.clone(),
+        gateway,
         hub: hub.clone(),
         limiter,
         metrics: handle.clone(),
         draining: draining.clone(),
         ws_tasks: TaskTracker::new(),
         audit,
-        region: region.clone(),
+        relay: relay.clone(),
     });
     bg.spawn(scheduler::run(
         sessions,
@@ -160,13 +160,13 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, AppE
     bg.spawn(housekeeping(store, background.clone()));
     bg.spawn(metrics::upkeep(handle, background.clone()));
     let http_tasks = TaskTracker::new();
-    if let Some(r) = &region {
+    if let Some(r) = &relay {
         let l = bind(&cfg.cluster.internal_bind, cfg.cluster.internal_port).await?;
-        let internal = l.local_addr().map_err(|e| AppError::Setup(e.to_string()))?;
+        let internal = l.local_addr().map_err(StartError::LocalAddr)?;
         tracing::info!(addr = %internal, peers = ?r.cluster.others().collect::<Vec<_>>(), "internal API listening");
         tokio::spawn(front::serve_internal(l, ctx.clone(), http_tasks.clone()));
         // Followers stop as soon as draining starts, so another instance takes the lease.
-        r.start_followers(&bg, &draining);
+        follower::start_all(r, &bg, &draining);
     }
     let listening = tokio::spawn(front::serve(listener, ctx.clone(), http_tasks.clone()));
     let done = tokio::spawn(shutdown_sequence(
@@ -217,7 +217,7 @@ async fn housekeeping(store: Arc<dyn Store>, stop: CancellationToken) {
         tokio::select! {
             _ = every.tick() => {
                 if let Err(e) = store.housekeeping(now_ms()).await {
-                    tracing::warn!(error = %e, "housekeeping failed");
+                    tracing::warn!(error = %crate::cause::chain(&e), "housekeeping failed");
                 }
             }
             _ = stop.cancelled() => return,

@@ -1,6 +1,6 @@
 //! Building the backends an instance runs on from its configuration: the store, the
 //! rate limiter and the audit outbox (Redis, or the embedded memory twins), the audit
-//! writer, and, in a multi-region deployment, the region layer and the relay.
+//! writer, and, in a multi-region deployment, the cluster and the relay.
 //!
 //! Must not: serve requests (`app` wires these into the fronts).
 
@@ -8,28 +8,46 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
+use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::app::AppError;
 use crate::audit::outbox::Outbox;
 use crate::audit::outbox_memory::MemoryOutbox;
 use crate::audit::outbox_redis::RedisOutbox;
 use crate::audit::writer::WriterConfig;
 use crate::audit::{self, AuditStats};
 use crate::config::Config;
+use crate::fanout::redis::{self as redis_fanout, FeedTargets};
 use crate::front::AuditHandle;
 use crate::hub::Hub;
 use crate::ratelimit::memory::MemoryRateLimiter;
 use crate::ratelimit::redis::RedisRateLimiter;
 use crate::ratelimit::RateLimiter;
-use crate::region::Cluster;
-use crate::relay::apply::Applier;
-use crate::relay::Regional;
-use crate::scheduler::Wakeup;
+use crate::region::cluster::Cluster;
+use crate::relay::context::RelayContext;
+use crate::relay::copies::Copies;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::{self as redis_store, RedisStore};
-use crate::store::{feed, Store, StoreError};
+use crate::store::{AuditAppend, Store, StoreError};
+use crate::wakeup::Wakeup;
+
+/// Why an instance could not start.
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot reach the address of a bound listener")]
+    LocalAddr(#[source] std::io::Error),
+    #[error("Redis configuration")]
+    Redis(#[source] StoreError),
+    #[error("audit database configuration")]
+    Audit(#[source] crate::audit::AuditError),
+}
 
 pub struct Backends {
     pub store: Arc<dyn Store>,
@@ -47,18 +65,19 @@ pub fn backends(
     hub: &Arc<Hub>,
     wakeup: &Arc<Wakeup>,
     stop: &CancellationToken,
-) -> Result<Backends, AppError> {
+) -> Result<Backends, StartError> {
     let audit = cfg.audit.database_url.is_some();
     let Some(url) = cfg.redis.url.as_deref() else {
         let outbox = audit.then(|| Arc::new(MemoryOutbox::default()));
+        let appender = outbox.clone().map(|o| o as Arc<dyn AuditAppend>);
         return Ok(Backends {
-            store: Arc::new(MemoryStore::new(hub.clone(), outbox.clone())),
+            store: Arc::new(MemoryStore::new(hub.clone(), appender)),
             limiter: Arc::new(MemoryRateLimiter::default()),
             outbox: outbox.map(|o| o as Arc<dyn Outbox>),
             redis: None,
         });
     };
-    let setup = |e: StoreError| AppError::Setup(format!("redis: {e}"));
+    let setup = StartError::Redis;
     let timeout = Duration::from_millis(cfg.redis.timeout_ms);
     let primary = redis_store::connect(url, redis_store::command_config(timeout)).map_err(setup)?;
     let replica = match cfg.redis.replica_url.as_deref() {
@@ -77,16 +96,19 @@ pub fn backends(
         relay_log,
     ));
     let store: Arc<dyn Store> = redis.clone();
-    feed::start(
+    let feed = redis_fanout::start(
         url,
         cfg.redis.fanout_shards,
         timeout,
-        hub.clone(),
-        store.clone(),
-        wakeup.clone(),
+        FeedTargets {
+            audience: hub.clone(),
+            store: store.clone(),
+            wakeup: wakeup.clone(),
+        },
         stop.clone(),
     )
     .map_err(setup)?;
+    hub.set_interest(feed);
     let outbox = if audit {
         // Its own connection: blocking stream reads must not stall shared commands.
         let blocking = timeout + Duration::from_millis(cfg.audit.batch_wait_ms);
@@ -116,10 +138,9 @@ pub fn start_audit(
     outbox: Arc<dyn Outbox>,
     bg: &TaskTracker,
     stop: &CancellationToken,
-) -> Result<AuditHandle, AppError> {
+) -> Result<AuditHandle, StartError> {
     let url = cfg.audit.database_url.as_deref().unwrap_or_default();
-    let pool =
-        audit::pg::pool(url, cfg.audit.pool_size).map_err(|e| AppError::Setup(e.to_string()))?;
+    let pool = audit::pg::pool(url, cfg.audit.pool_size).map_err(StartError::Audit)?;
     let stats = Arc::new(AuditStats::default());
     let writer = WriterConfig {
         batch_max: cfg.audit.batch_max,
@@ -156,13 +177,17 @@ pub fn start_audit(
 pub fn regional(
     cfg: &Config,
     redis: Option<&(Arc<RedisStore>, ConnectionManager)>,
-) -> Option<Arc<Regional>> {
+) -> Option<Arc<RelayContext>> {
     let (store, conn) = redis?;
     let cluster = Cluster::new(cfg, conn.clone())?;
-    Some(Arc::new(Regional {
+    Some(Arc::new(RelayContext {
         cluster,
         store: store.clone(),
-        applier: Applier::new(conn.clone(), store.shards(), cfg.sessions.ttl_secs),
+        copies: Arc::new(Copies::new(
+            conn.clone(),
+            store.shards(),
+            cfg.sessions.ttl_secs,
+        )),
         conn: conn.clone(),
         redis_url: cfg.redis.url.clone().unwrap_or_default(),
         cfg: cfg.relay.clone(),

@@ -1,9 +1,15 @@
-//! The error every client-facing path ends in: which HTTP status and `error.code`,
-//! the message, optional details, who is to blame and whether to retry. Rendered in
-//! the contract's envelope `{"error":{"code","message","details"?}}`; never a stack.
+//! The error every client-facing path ends in, in pingora's model: what kind it is
+//! (HTTP status and the contract's `error.code`), who is to blame (client, upstream,
+//! us), whether and when to retry (`Retry-After`), and the cause that produced it (kept
+//! for the log, never shown to the client). Rendered in the contract's envelope
+//! `{"error":{"code","message","details"?}}`; never a stack.
 //!
 //! Owns: the mapping from module errors (domain, store, service) to the contract's
 //! codes (CONTRACT.md §2.4). Must not: log (callers decide what is worth logging).
+
+use std::borrow::Cow;
+use std::error::Error;
+use std::sync::Arc;
 
 use hyper::StatusCode;
 use serde_json::{json, Value};
@@ -20,20 +26,48 @@ pub enum Blame {
     Internal,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    /// The contract's code (`Cow`: a code relayed from another region is owned).
+    pub code: Cow<'static, str>,
     pub message: String,
     /// Boxed: errors travel through every `Result` on the request path.
     pub details: Option<Box<Value>>,
     /// Seconds a client should wait (`Retry-After`), for 429 and 503.
     pub retry_after: Option<u64>,
     pub blame: Blame,
+    /// What produced this error, for the log (`crate::cause::chain`).
+    pub cause: Option<Arc<dyn Error + Send + Sync>>,
+}
+
+/// Equal when a client would see the same answer (the cause is not compared).
+impl PartialEq for ApiError {
+    fn eq(&self, o: &Self) -> bool {
+        (
+            self.status,
+            &self.code,
+            &self.message,
+            &self.details,
+            self.retry_after,
+            self.blame,
+        ) == (
+            o.status,
+            &o.code,
+            &o.message,
+            &o.details,
+            o.retry_after,
+            o.blame,
+        )
+    }
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
         let blame = if status.is_server_error() {
             Blame::Internal
         } else {
@@ -41,17 +75,32 @@ impl ApiError {
         };
         ApiError {
             status,
-            code,
+            code: code.into(),
             message: message.into(),
             details: None,
             retry_after: None,
             blame,
+            cause: None,
         }
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
         self.details = Some(Box::new(details));
         self
+    }
+
+    /// Keeps `cause` for the log.
+    pub fn caused_by(mut self, cause: impl Error + Send + Sync + 'static) -> Self {
+        self.cause = Some(Arc::new(cause));
+        self
+    }
+
+    /// The cause chain for the log (empty when there is none).
+    pub fn cause_chain(&self) -> String {
+        self.cause
+            .as_deref()
+            .map(|c| crate::cause::chain(c))
+            .unwrap_or_default()
     }
 
     pub fn validation(issues: Vec<FieldIssue>) -> Self {
@@ -125,7 +174,7 @@ impl ApiError {
 
     /// The JSON body of this error.
     pub fn body(&self) -> Value {
-        let mut err = json!({"code": self.code, "message": self.message});
+        let mut err = json!({"code": &*self.code, "message": self.message});
         if let Some(d) = &self.details {
             err["details"] = (**d).clone();
         }
@@ -171,14 +220,16 @@ impl From<StoreError> for ApiError {
             ),
             StoreError::NotFound { session_id } => ApiError::not_found(&session_id),
             StoreError::Conflict { expected, actual } => ApiError::conflict(expected, actual),
-            StoreError::Corrupt { session_id, .. } => ApiError::new(
+            StoreError::Corrupt { ref session_id, .. } => ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "STATE_DESERIALIZATION_ERROR",
                 "Failed to deserialize session state",
             )
-            .with_details(json!({ "session_id": session_id })),
-            StoreError::Unavailable(_) => {
+            .with_details(json!({ "session_id": session_id }))
+            .caused_by(e),
+            StoreError::Unavailable { .. } => {
                 ApiError::unavailable("Session storage is unavailable, please retry", 1)
+                    .caused_by(e)
             }
         }
     }
@@ -190,8 +241,12 @@ impl From<ServiceError> for ApiError {
             ServiceError::Domain(d) => d.into(),
             ServiceError::Store(s) => s.into(),
             ServiceError::NotFound(id) => ApiError::not_found(&id),
-            // Callers forward these; reaching here means forwarding was not possible.
-            ServiceError::RemoteHome(home) => crate::region::forward::home_unreachable(&home),
+            // The gateway forwards these; reaching here means a caller skipped it.
+            ServiceError::RemoteHome(ref home) => ApiError::unavailable(
+                format!("This session is homed in region {home}; please retry"),
+                1,
+            )
+            .caused_by(e),
         }
     }
 }

@@ -13,19 +13,10 @@ use tokio::sync::watch;
 
 use crate::clock::now_ms;
 use crate::domain::Session;
+use crate::fanout::{Audience, Interest};
 use crate::mailbox::Mailbox;
 use crate::protocol::{self, close};
 use crate::store::{Update, UpdateSink};
-
-/// Told when this instance starts or stops watching a session (the Redis fan-out
-/// subscribes to the session's shard channel only while someone here watches it).
-pub trait Interest: Send + Sync {
-    fn watch(&self, session_id: &str);
-    fn unwatch(&self, session_id: &str);
-    /// Becomes true once updates for the session are flowing to this instance;
-    /// `None` when there is nothing to wait for.
-    fn ready(&self, session_id: &str) -> Option<watch::Receiver<bool>>;
-}
 
 #[derive(Default)]
 struct Topic {
@@ -130,18 +121,9 @@ impl Hub {
         }
     }
 
-    pub fn is_watched(&self, session_id: &str) -> bool {
-        self.topics().contains_key(session_id)
-    }
-
     /// The newest state this instance has delivered for a watched session.
     pub fn latest(&self, session_id: &str) -> Option<Arc<Session>> {
         self.topics().get(session_id).and_then(|t| t.latest.clone())
-    }
-
-    /// Sessions watched here (for re-subscribing after a broker reconnect).
-    pub fn watched(&self) -> Vec<String> {
-        self.topics().keys().cloned().collect()
     }
 
     pub fn connection_count(&self) -> usize {
@@ -177,6 +159,16 @@ impl Hub {
             Update::Deleted { .. } => topic.latest = None,
         }
         topic.subscribers.iter().map(|(_, m)| m.clone()).collect()
+    }
+}
+
+impl Audience for Hub {
+    fn is_watched(&self, session_id: &str) -> bool {
+        self.topics().contains_key(session_id)
+    }
+
+    fn watched(&self) -> Vec<String> {
+        self.topics().keys().cloned().collect()
     }
 }
 

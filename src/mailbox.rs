@@ -16,7 +16,7 @@ use crate::domain::Stamp;
 use crate::protocol::close;
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outgoing {
+pub enum Queued {
     /// A full-state message; coalesced.
     State { stamp: Stamp, frame: Bytes },
     /// Any other message; never coalesced.
@@ -26,7 +26,7 @@ pub enum Outgoing {
 }
 
 struct Inner {
-    queue: VecDeque<Outgoing>,
+    queue: VecDeque<Queued>,
     last_state: Stamp,
     closing: bool,
 }
@@ -71,8 +71,8 @@ impl Mailbox {
                 return true;
             }
             m.last_state = stamp;
-            m.queue.retain(|o| !matches!(o, Outgoing::State { .. }));
-            m.queue.push_back(Outgoing::State { stamp, frame });
+            m.queue.retain(|o| !matches!(o, Queued::State { .. }));
+            m.queue.push_back(Queued::State { stamp, frame });
             overflow_check(m, cap)
         })
     }
@@ -87,8 +87,8 @@ impl Mailbox {
             }
             m.last_state = m.last_state.max(stamp);
             m.queue
-                .retain(|o| !matches!(o, Outgoing::State { stamp: v, .. } if *v <= stamp));
-            m.queue.push_back(Outgoing::Message(frame));
+                .retain(|o| !matches!(o, Queued::State { stamp: v, .. } if *v <= stamp));
+            m.queue.push_back(Queued::Message(frame));
             overflow_check(m, cap)
         })
     }
@@ -100,7 +100,7 @@ impl Mailbox {
             if m.closing {
                 return false;
             }
-            m.queue.push_back(Outgoing::Message(frame));
+            m.queue.push_back(Queued::Message(frame));
             overflow_check(m, cap)
         })
     }
@@ -110,7 +110,7 @@ impl Mailbox {
         self.with(|m| {
             if !m.closing {
                 m.closing = true;
-                m.queue.push_back(Outgoing::Close(code, reason));
+                m.queue.push_back(Queued::Close(code, reason));
             }
         })
     }
@@ -124,7 +124,7 @@ impl Mailbox {
     }
 
     /// Takes everything queued, waiting until there is something.
-    pub async fn next_batch(&self, into: &mut Vec<Outgoing>) {
+    pub async fn next_batch(&self, into: &mut Vec<Queued>) {
         loop {
             let notified = self.notify.notified();
             {
@@ -145,7 +145,7 @@ fn overflow_check(m: &mut Inner, cap: usize) -> bool {
     }
     m.queue.clear();
     m.closing = true;
-    m.queue.push_back(Outgoing::Close(
+    m.queue.push_back(Queued::Close(
         close::TRY_AGAIN_LATER,
         "Slow consumer, please reconnect",
     ));
@@ -156,7 +156,7 @@ fn overflow_check(m: &mut Inner, cap: usize) -> bool {
 mod tests {
     use super::*;
 
-    fn drain(m: &Mailbox) -> Vec<Outgoing> {
+    fn drain(m: &Mailbox) -> Vec<Queued> {
         let mut g = m.inner.lock().unwrap();
         g.queue.drain(..).collect()
     }
@@ -173,8 +173,8 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                Outgoing::Message(Bytes::from_static(b"evt")),
-                Outgoing::State {
+                Queued::Message(Bytes::from_static(b"evt")),
+                Queued::State {
                     stamp: (10, 3),
                     frame: Bytes::from_static(b"v3")
                 },
@@ -199,7 +199,7 @@ mod tests {
         assert!(m.push_state((10, 3), Bytes::from_static(b"v3")));
         assert_eq!(
             drain(&m),
-            vec![Outgoing::Message(Bytes::from_static(b"sync v3"))]
+            vec![Queued::Message(Bytes::from_static(b"sync v3"))]
         );
     }
 
@@ -212,7 +212,7 @@ mod tests {
         assert!(!m.push(Bytes::from_static(b"d")));
         assert_eq!(
             drain(&m),
-            vec![Outgoing::Close(
+            vec![Queued::Close(
                 close::TRY_AGAIN_LATER,
                 "Slow consumer, please reconnect"
             )]

@@ -7,11 +7,9 @@
 //! never both apply it; a claimer that dies leaves a lease that runs out and is
 //! claimed again. Must not: decide what a deadline does (the domain does).
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::now_ms;
@@ -19,37 +17,7 @@ use crate::domain::{Event, Millis};
 use crate::metrics;
 use crate::service::Sessions;
 use crate::store::Store;
-
-/// Lets writers wake the scheduler when they index a deadline earlier than the one it
-/// is sleeping towards.
-pub struct Wakeup {
-    target: AtomicI64,
-    notify: Notify,
-}
-
-impl Default for Wakeup {
-    fn default() -> Self {
-        Wakeup {
-            target: AtomicI64::new(Millis::MAX),
-            notify: Notify::new(),
-        }
-    }
-}
-
-impl Wakeup {
-    pub fn hint(&self, deadline: Option<Millis>) {
-        if let Some(d) = deadline {
-            if d < self.target.load(Ordering::Acquire) {
-                self.target.store(d, Ordering::Release);
-                self.notify.notify_one();
-            }
-        }
-    }
-
-    fn sleeping_until(&self, t: Millis) {
-        self.target.store(t, Ordering::Release);
-    }
-}
+use crate::wakeup::Wakeup;
 
 pub struct SchedulerConfig {
     pub poll: Duration,
@@ -94,7 +62,7 @@ pub async fn run(
         let wait = Duration::from_millis((target - now).max(0) as u64);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = wakeup.notify.notified() => {}
+            _ = wakeup.hinted() => {}
             _ = stop.cancelled() => return,
         }
     }

@@ -15,8 +15,8 @@ use thiserror::Error;
 
 use crate::clock::now_ms;
 use crate::domain::{self, lifetime, DomainError, Event, NewSession, Op, Outcome, Session};
-use crate::scheduler::Wakeup;
 use crate::store::{Commit, Store, StoreError};
+use crate::wakeup::Wakeup;
 
 #[derive(Debug, Error)]
 pub enum ServiceError {
@@ -100,9 +100,9 @@ impl Sessions {
             .ok_or_else(|| ServiceError::NotFound(session_id.to_owned()))
     }
 
-    /// Applies a client operation with compare-and-set on `version`; `RemoteHome` when
-    /// the session must be written in another region.
-    pub async fn apply(
+    /// Performs a client operation with compare-and-set on `version`; `RemoteHome`
+    /// when the session must be written in another region.
+    pub async fn write(
         &self,
         session_id: &str,
         op: &Op,
@@ -114,7 +114,7 @@ impl Sessions {
         }
         let first = (current.version, current.client_version);
         for attempt in 0..=TICK_RETRIES {
-            let out = domain::apply(&current, op, now_ms())?;
+            let out = domain::perform(&current, op, now_ms())?;
             let commit = self.commit_of(&out.session, &out.events, origin);
             let deadline = commit.deadline;
             match self.store.commit(current.version, commit).await {

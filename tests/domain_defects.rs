@@ -69,7 +69,7 @@ fn create_rejects_a_session_without_participants() {
     let req = request(SyncMode::PerParticipant, TimeoutAction::Continue, &[]);
     let created = create_session(req, "eu-west", 0);
     if let Ok(s) = &created {
-        let start = std::panic::catch_unwind(|| apply(s, &Op::Start, 0).map(|_| ()));
+        let start = std::panic::catch_unwind(|| perform(s, &Op::Start, 0).map(|_| ()));
         assert!(
             start.is_ok(),
             "start panicked on a session without participants"

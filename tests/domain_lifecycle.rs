@@ -36,7 +36,7 @@ fn start_activates_array_position_zero() {
         }]
     );
     assert_eq!(next_deadline(s), Some(6_000));
-    let again = apply(s, &Op::Start, 2_000).unwrap_err();
+    let again = perform(s, &Op::Start, 2_000).unwrap_err();
     assert_eq!(
         again.to_string(),
         format!("Session {SID} cannot be started (current status: running)")
@@ -69,12 +69,12 @@ fn pause_and_resume_do_not_charge_paused_time() {
     assert_eq!(next_deadline(p), None);
     assert!(tick(p, 1_000_000).is_none());
     assert_eq!(remaining_at(p, 0, 1_000_000), 7_000);
-    let pause_again = apply(p, &Op::Pause, 5_000).unwrap_err();
+    let pause_again = perform(p, &Op::Pause, 5_000).unwrap_err();
     assert_eq!(
         pause_again.to_string(),
         format!("Session {SID} cannot be paused (current status: paused)")
     );
-    let switch_paused = apply(p, &switch(), 5_000).unwrap_err();
+    let switch_paused = perform(p, &switch(), 5_000).unwrap_err();
     assert_eq!(
         switch_paused,
         DomainError::NotRunning {
@@ -99,7 +99,7 @@ fn pause_and_resume_do_not_charge_paused_time() {
     let sw = ok(r, switch(), 1_002_000).session;
     // 3000 before the pause + 2000 after the resume, then the increment.
     assert_eq!(clocks(&sw)[0], (5_500, 5_000, 1, false, false));
-    let resume_running = apply(&sw, &Op::Resume, 1_003_000).unwrap_err();
+    let resume_running = perform(&sw, &Op::Resume, 1_003_000).unwrap_err();
     assert_eq!(
         resume_running.to_string(),
         format!("Session {SID} cannot be resumed (current status: running)")
@@ -201,7 +201,7 @@ fn cancelled_sessions_accept_only_complete() {
     ];
     for (op, text) in cases {
         assert_eq!(
-            apply(&s, &op, 5_000).unwrap_err().to_string(),
+            perform(&s, &op, 5_000).unwrap_err().to_string(),
             format!("Session {SID} {text} (current status: cancelled)")
         );
     }

@@ -43,8 +43,8 @@ fn compare_schedules(scn: &Scenario) {
                 }
             }
             Action::Op(op) => {
-                let ra = apply(&a, op, clock);
-                let rb = apply(&b, op, clock);
+                let ra = perform(&a, op, clock);
+                let rb = perform(&b, op, clock);
                 match (ra, rb) {
                     (Ok(oa), Ok(ob)) => {
                         assert_eq!(
@@ -111,7 +111,7 @@ proptest! {
         for step in &scn.steps {
             clock += step.gap as Millis;
             if let Action::Op(op) = &step.action {
-                if let Ok(out) = apply(&s, op, clock) {
+                if let Ok(out) = perform(&s, op, clock) {
                     s = out.session;
                 }
             }

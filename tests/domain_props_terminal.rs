@@ -33,7 +33,7 @@ proptest! {
         for step in &scn.steps {
             clock += step.gap as Millis;
             if let Action::Op(op) = &step.action {
-                if let Ok(out) = apply(&s, op, clock) {
+                if let Ok(out) = perform(&s, op, clock) {
                     s = out.session;
                 }
             }
@@ -53,7 +53,7 @@ proptest! {
             prop_assert_eq!(s.status, Status::Expired);
         } else if !s.status.is_terminal() {
             clock += 1;
-            s = apply(&s, &Op::Complete, clock).unwrap().session;
+            s = perform(&s, &Op::Complete, clock).unwrap().session;
         }
         prop_assert!(s.status.is_terminal());
         for (gap, op) in later {
@@ -62,7 +62,7 @@ proptest! {
             prop_assert_eq!(next_deadline(&s), None);
             prop_assert!(tick(&s, clock).is_none());
             let sid = s.session_id.clone();
-            match (apply(&s, &op, clock), &op) {
+            match (perform(&s, &op, clock), &op) {
                 (Ok(out), Op::Complete) => {
                     prop_assert_eq!(out.session.status, Status::Completed);
                     prop_assert_eq!(out.session.session_completed_at, Some(clock.max(s.updated_at)));

@@ -58,7 +58,7 @@ proptest! {
                 }
                 Action::Op(op) => {
                     let want = model.apply(op, now, &ids);
-                    match (apply(&s, op, now), want) {
+                    match (perform(&s, op, now), want) {
                         (Ok(out), Ok(expired)) => {
                             prop_assert_eq!(out.expired_participant_id, expired.map(pid));
                             s = out.session;

@@ -35,7 +35,7 @@ proptest! {
     ) {
         let s = create(&req, t0);
         let budget = s.participants[0].total_time_ms;
-        let s = apply(&s, &Op::Start, t0).unwrap().session;
+        let s = perform(&s, &Op::Start, t0).unwrap().session;
         let pause = pause.map(|(f, len)| (t0 + (f * budget as f64) as Millis, len as Millis));
         // Instants at which something is called: ticks, plus the pause and resume.
         let span = budget as f64;
@@ -61,7 +61,7 @@ proptest! {
                     None => continue,
                 },
                 Some(op) => {
-                    let o = apply(&cur, op, t).unwrap();
+                    let o = perform(&cur, op, t).unwrap();
                     (o.session, o.events)
                 }
             };

@@ -59,7 +59,7 @@ fn switch_refusals_carry_v2_messages() {
         next: Some(UNKNOWN.to_owned()),
         current: None,
     };
-    let e = apply(&s, &unknown, 1_000).unwrap_err();
+    let e = perform(&s, &unknown, 1_000).unwrap_err();
     assert_eq!(e, DomainError::UnknownParticipant(UNKNOWN.to_owned()));
     assert_eq!(
         e.to_string(),
@@ -69,7 +69,7 @@ fn switch_refusals_carry_v2_messages() {
         next: None,
         current: Some(pid(1)),
     };
-    let e = apply(&s, &stale, 1_000).unwrap_err();
+    let e = perform(&s, &stale, 1_000).unwrap_err();
     assert_eq!(
         e.to_string(),
         format!(
@@ -92,7 +92,7 @@ fn switch_refusals_carry_v2_messages() {
         &[1_000],
     ));
     assert_eq!(
-        apply(&pending, &switch(), 0).unwrap_err().to_string(),
+        perform(&pending, &switch(), 0).unwrap_err().to_string(),
         format!("Session {SID} not running (current status: pending)")
     );
 }

@@ -143,7 +143,7 @@ fn end_action_expires_the_session_at_the_deadline() {
         (s.version + 1, s.client_version, 9_000)
     );
     // A switch that arrives after the deadline finds the session expired.
-    let late = apply(&s, &switch(), 5_000).unwrap_err();
+    let late = perform(&s, &switch(), 5_000).unwrap_err();
     assert_eq!(
         late.to_string(),
         format!("Session {SID} not running (current status: expired)")

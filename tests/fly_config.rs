@@ -13,7 +13,7 @@ use figment::value::Value as FigValue;
 use figment::Figment;
 use hyper::Method;
 use synckairos::config::Config;
-use synckairos::front::router::{route, Matched, Route};
+use synckairos::front::routes::{route, Matched, Route};
 use toml::{Table, Value};
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";

@@ -8,8 +8,9 @@
 //!   answer is returned unchanged; later writes through any region land at that home;
 //! - the internal API answers only on `cluster.internal_port` and only with the secret
 //!   (none, empty, wrong, prefix → 403, nothing committed); `/internal/...` on the
-//!   public port is 404, secret or not; a forwarded write sent to a region that is not
-//!   the home is refused (503), never committed there nor forwarded a second time;
+//!   public port is 404, secret or not; public routes are not served on the internal
+//!   port; a typed call sent to a region that is not the session's home is refused
+//!   (503 in the reply), never committed there nor forwarded a second time;
 //! - `DELETE` through a remote region deletes at the home; watchers in all three
 //!   regions get `SESSION_DELETED` and close 1000; every region then answers 404.
 
@@ -22,6 +23,8 @@ use std::time::Duration;
 use hyper::Method;
 use regions_support::{World, REGIONS, SECRET, SERIAL};
 use serde_json::json;
+use synckairos::domain::Op;
+use synckairos::region::wire::{self, PeerCall, PeerReply, CALL_PATH};
 
 const STALE: &str = "x-synckairos-stale";
 const SECRET_HEADER: &str = "x-synckairos-secret";
@@ -106,7 +109,7 @@ async fn internal_api_needs_the_secret_and_is_not_on_the_public_port() {
             (Method::GET, raw_path.as_str()),
             (Method::GET, "/internal/digest?cursor=0"),
             (Method::GET, "/internal/relay?since=0"),
-            (Method::POST, start_path.as_str()),
+            (Method::POST, CALL_PATH),
         ] {
             let r = internal.send(method.clone(), path, &headers, "{}").await;
             assert_eq!(
@@ -143,26 +146,50 @@ async fn internal_api_needs_the_secret_and_is_not_on_the_public_port() {
         }
     }
 
-    // A forwarded write to a region that holds only a copy: refused (503), neither
-    // committed there nor forwarded a second time.
-    w.converge(&[&id], Duration::from_secs(5))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let lhr_internal = w.internal("lhr", 0);
-    let r = lhr_internal
+    // Public routes are not served on the internal port, secret or not.
+    let r = internal
         .send(
             Method::POST,
             &start_path,
             &[
                 (SECRET_HEADER, SECRET),
                 ("content-type", "application/json"),
-                ("x-synckairos-origin", "nrt"),
             ],
             "{}",
         )
         .await;
-    assert_eq!(r.status, 503, "{}", r.text());
-    assert!(r.header("retry-after").is_some());
+    assert_eq!(r.status, 404, "{}", r.text());
+
+    // A typed call to a region that holds only a copy: refused (503), neither
+    // committed there nor forwarded a second time.
+    w.converge(&[&id], Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lhr_internal = w.internal("lhr", 0);
+    let call = PeerCall::Apply {
+        origin: "nrt".into(),
+        session_id: id.clone(),
+        op: Op::Start,
+    };
+    let r = lhr_internal
+        .send(
+            Method::POST,
+            CALL_PATH,
+            &[
+                (SECRET_HEADER, SECRET),
+                ("content-type", "application/msgpack"),
+            ],
+            wire::encode(&call),
+        )
+        .await
+        .expect(200);
+    match wire::decode::<PeerReply>(&r.body).expect("a typed reply") {
+        PeerReply::Refused(e) => {
+            assert_eq!(e.status, 503, "{e:?}");
+            assert!(e.retry_after.is_some(), "{e:?}");
+        }
+        other => panic!("a copy must refuse the call: {other:?}"),
+    }
     tokio::time::sleep(Duration::from_millis(300)).await;
     for r in REGIONS {
         assert_eq!(w.region(r).version(&id), Some(1), "{r}");

@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use super::outbox::{Backlog, Outbox, RawEntry};
 use super::AuditError;
 use crate::domain::Millis;
+use crate::store::AuditAppend;
 
 #[derive(Default)]
 pub struct MemoryOutbox {
@@ -67,6 +68,12 @@ impl MemoryOutbox {
             g.fetched = last;
         }
         batch
+    }
+}
+
+impl AuditAppend for MemoryOutbox {
+    fn record(&self, body: Vec<u8>, origin: &str, at: Millis) {
+        self.append(body, origin, at);
     }
 }
 

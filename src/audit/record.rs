@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 
 use super::outbox::RawEntry;
 use crate::domain::{Event, Millis, Session, Status};
-use crate::store::codec::{decode_state, EnvelopeBody};
+use crate::store::decode_state;
+use crate::store::envelope::EnvelopeBody;
 use crate::view::SessionView;
 
 #[derive(Clone, Debug, PartialEq)]

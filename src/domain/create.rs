@@ -5,6 +5,8 @@
 
 use std::collections::HashSet;
 
+use serde::{Deserialize, Serialize};
+
 use super::error::{DomainError, FieldIssue};
 use super::model::{Millis, Participant, Session, Status, SyncMode, TimeoutAction};
 
@@ -14,7 +16,7 @@ pub const MAX_INCREMENT_MS: u64 = 60_000;
 pub const MAX_PARTICIPANTS: usize = 1_000;
 pub const MAX_WARNING_THRESHOLDS: usize = 8;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewParticipant {
     pub participant_id: String,
     pub participant_index: u32,
@@ -22,7 +24,8 @@ pub struct NewParticipant {
     pub group_id: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A validated create request (also the typed call a region sends to the home).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewSession {
     pub session_id: String,
     pub sync_mode: SyncMode,

@@ -22,4 +22,4 @@ pub use deadline::{next_deadline, remaining_at};
 pub use error::{DomainError, FieldIssue};
 pub use event::Event;
 pub use model::{Millis, Participant, Session, Stamp, Status, SyncMode, TimeoutAction};
-pub use transition::{apply, tick, Op, Outcome};
+pub use transition::{perform, tick, Op, Outcome};

@@ -1,4 +1,4 @@
-//! Transitions: `apply(session, op, now)` for client operations and `tick(session, now)`
+//! Transitions: `perform(session, op, now)` for client operations and `tick(session, now)`
 //! for the server's deadlines. Each returns the next session value (version + 1) and
 //! the events it produced; the caller commits it with a compare-and-set on `version`.
 //!
@@ -7,13 +7,16 @@
 //! budget, and time never runs backwards within a session (`now` is floored at
 //! `updated_at`, so clock skew between instances cannot produce negative elapsed time).
 
+use serde::{Deserialize, Serialize};
+
 use super::budget::{activate, add_increment, charge, deactivate_all};
 use super::error::DomainError;
 use super::event::Event;
 use super::model::{Millis, Session, Status, TimeoutAction};
 use super::settle::{next_with_time, settle};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A client operation (also carried by the typed call a region sends to the home).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Op {
     Start,
     Switch {
@@ -47,8 +50,8 @@ pub struct Outcome {
     pub expired_participant_id: Option<String>,
 }
 
-/// Applies a client operation at `now`.
-pub fn apply(s: &Session, op: &Op, now: Millis) -> Result<Outcome, DomainError> {
+/// Performs a client operation at `now`.
+pub fn perform(s: &Session, op: &Op, now: Millis) -> Result<Outcome, DomainError> {
     let now = now.max(s.updated_at);
     let mut n = s.clone();
     let mut events = Vec::new();

@@ -8,14 +8,15 @@ use tokio_util::task::TaskTracker;
 
 use crate::audit::AuditStats;
 use crate::config::Config;
+use crate::gateway::Gateway;
 use crate::hub::Hub;
 use crate::ratelimit::RateLimiter;
-use crate::relay::Regional;
-use crate::service::Sessions;
+use crate::relay::context::RelayContext;
 
 pub struct Ctx {
     pub cfg: Arc<Config>,
-    pub sessions: Arc<Sessions>,
+    /// Every session read and write goes through it.
+    pub gateway: Arc<Gateway>,
     pub hub: Arc<Hub>,
     pub limiter: Arc<dyn RateLimiter>,
     pub metrics: PrometheusHandle,
@@ -25,8 +26,9 @@ pub struct Ctx {
     pub ws_tasks: TaskTracker,
     /// The audit trail, when `DATABASE_URL` is set.
     pub audit: Option<AuditHandle>,
-    /// Multi-region: peers, forwarding, the relay. `None` when single-region.
-    pub region: Option<Arc<Regional>>,
+    /// Multi-region: what the internal API serves to peers (relay stream, digest,
+    /// raw states). `None` when single-region.
+    pub relay: Option<Arc<RelayContext>>,
 }
 
 pub struct AuditHandle {

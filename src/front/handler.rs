@@ -1,60 +1,27 @@
-//! One HTTP request, start to end, in v2's middleware order: CORS preflight →
+//! One public HTTP request, start to end, in v2's middleware order: CORS preflight →
 //! operational routes → general rate limiter (also for unknown routes) → route →
 //! error envelope; then CORS and rate-limit headers and metrics on every response.
-//! The same path serves writes another region forwarded here (`Via::Forwarded`):
-//! those skip the general limiter (the edge applied it) and are never forwarded again.
+//! A 5xx is logged with its cause chain.
+//!
+//! Must not: serve peers (the internal API is `internal`) or know where sessions live.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ACCESS_CONTROL_REQUEST_HEADERS, CONTENT_TYPE, ORIGIN};
 use hyper::{Method, Request};
 
+use super::ctx::Ctx;
 use super::http::{self, Resp};
-use super::router::{self, Matched, Route};
-use super::{body, history, limits, ops, rest, ws, Ctx};
+use super::limits::{self, RateHeaders};
+use super::routes::{self, Matched, Route};
+use super::{body, history, ops, rest, ws};
 use crate::error::{ApiError, Blame};
 use crate::metrics;
 use crate::ratelimit::Bucket;
-
-type RateHeaders = Vec<(&'static str, String)>;
-
-/// How a request reached this instance.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Via {
-    /// From a client.
-    Public,
-    /// From another region, which received it from a client (`origin`).
-    Forwarded { origin: String },
-}
-
-/// A request as the route handlers see it: enough to handle it here or to send it on
-/// to the session's home region unchanged.
-pub struct Call {
-    pub via: Via,
-    pub method: Method,
-    pub path_and_query: String,
-    pub content_type: Option<HeaderValue>,
-    pub body: Bytes,
-}
-
-impl Call {
-    /// The region that handled the client's request.
-    pub fn origin<'a>(&'a self, ctx: &'a Ctx) -> &'a str {
-        match &self.via {
-            Via::Public => &ctx.cfg.region,
-            Via::Forwarded { origin } => origin,
-        }
-    }
-
-    pub fn forwarded(&self) -> bool {
-        matches!(self.via, Via::Forwarded { .. })
-    }
-}
 
 /// The public listener's service function.
 pub async fn handle(
@@ -62,24 +29,24 @@ pub async fn handle(
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Resp, Infallible> {
-    Ok(serve(ctx, peer, req, Via::Public).await)
+    Ok(serve(ctx, peer, req).await)
 }
 
-pub async fn serve(ctx: Arc<Ctx>, peer: SocketAddr, req: Request<Incoming>, via: Via) -> Resp {
+async fn serve(ctx: Arc<Ctx>, peer: SocketAddr, req: Request<Incoming>) -> Resp {
     let started = Instant::now();
     let method = req.method().clone();
     let origin = req.headers().get(ORIGIN).cloned();
     let path = req.uri().path().to_owned();
-    let mut rate: RateHeaders = Vec::new();
+    let mut rate = RateHeaders::new();
     let (label, mut resp) = if method == Method::OPTIONS {
         let requested = req.headers().get(ACCESS_CONTROL_REQUEST_HEADERS).cloned();
         ("preflight", http::preflight(requested.as_ref()))
     } else {
         let client = client_key(&ctx, &req, peer);
-        match router::route(&method, &path) {
+        match routes::route(&method, &path) {
             Matched::Route(route) => (
                 route.label(),
-                dispatch(&ctx, route, req, &client, &mut rate, via).await,
+                dispatch(&ctx, route, req, &client, &mut rate).await,
             ),
             other => (
                 "unmatched",
@@ -134,17 +101,31 @@ async fn unmatched(
     client: &str,
     rate: &mut RateHeaders,
 ) -> Resp {
-    if let Err(e) = limits::apply(ctx, Bucket::General, client, rate).await {
-        return http::error(&e);
+    if let Err(e) = limits::count(ctx, Bucket::General, client, rate).await {
+        return failure(&e);
     }
     if m == Matched::MethodNotAllowed {
         let mut resp = http::error(&ApiError::method_not_allowed(method.as_str(), path));
-        if let Ok(v) = HeaderValue::from_str(&router::allowed(path)) {
+        if let Ok(v) = HeaderValue::from_str(&routes::allowed(path)) {
             resp.headers_mut().insert(hyper::header::ALLOW, v);
         }
         return resp;
     }
     http::error(&ApiError::route_not_found(method.as_str(), path))
+}
+
+/// The error response; failures that are not the client's are logged with their cause.
+fn failure(e: &ApiError) -> Resp {
+    if e.blame != Blame::Client {
+        tracing::warn!(
+            code = %e.code,
+            status = e.status.as_u16(),
+            message = %e.message,
+            cause = %e.cause_chain(),
+            "request failed"
+        );
+    }
+    http::error(e)
 }
 
 async fn dispatch(
@@ -153,7 +134,6 @@ async fn dispatch(
     req: Request<Incoming>,
     client: &str,
     rate: &mut RateHeaders,
-    via: Via,
 ) -> Resp {
     let result = match route {
         Route::Health => Ok(ops::health()),
@@ -163,81 +143,40 @@ async fn dispatch(
         Route::ApiDocs => Ok(ops::api_docs()),
         Route::Dashboard => Ok(ops::dashboard()),
         Route::WebSocket => Ok(ws::upgrade(ctx, req)),
-        _ => {
-            let limited = match via {
-                Via::Public => limits::apply(ctx, Bucket::General, client, rate).await,
-                Via::Forwarded { .. } => Ok(()),
-            };
-            match limited {
-                Err(e) => Err(e),
-                Ok(()) => limited_route(ctx, route, req, rate, via).await,
-            }
-        }
+        _ => match limits::count(ctx, Bucket::General, client, rate).await {
+            Err(e) => Err(e),
+            Ok(()) => limited_route(ctx, route, req, rate).await,
+        },
     };
-    result.unwrap_or_else(|e| {
-        if e.blame != Blame::Client {
-            tracing::warn!(code = e.code, status = e.status.as_u16(), message = %e.message, "request failed");
-        }
-        http::error(&e)
-    })
-}
-
-/// Reads the body (POST routes) and packs the request into a `Call`.
-async fn call_of(
-    ctx: &Ctx,
-    req: Request<Incoming>,
-    via: Via,
-    with_body: bool,
-) -> Result<Call, ApiError> {
-    let method = req.method().clone();
-    let path_and_query = req
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_owned();
-    let content_type = req.headers().get(CONTENT_TYPE).cloned();
-    let body = if with_body {
-        body::read(req, ctx.cfg.server.body_limit_bytes).await?.1
-    } else {
-        Bytes::new()
-    };
-    Ok(Call {
-        via,
-        method,
-        path_and_query,
-        content_type,
-        body,
-    })
+    result.unwrap_or_else(|e| failure(&e))
 }
 
 async fn limited_route(
-    ctx: &Arc<Ctx>,
+    ctx: &Ctx,
     route: Route<'_>,
     req: Request<Incoming>,
     rate: &mut RateHeaders,
-    via: Via,
 ) -> Result<Resp, ApiError> {
     match route {
         Route::Time => Ok(ops::time()),
         Route::Events(id) => history::events(ctx, id, req.uri().query()).await,
-        Route::GetSession(id) => {
-            let call = call_of(ctx, req, via, false).await?;
-            rest::get(ctx, id, &call).await
-        }
-        Route::DeleteSession(id) => {
-            let call = call_of(ctx, req, via, false).await?;
-            rest::delete(ctx, id, &call).await
-        }
+        Route::GetSession(id) => rest::get(ctx, id).await,
+        Route::DeleteSession(id) => rest::delete(ctx, id).await,
         Route::CreateSession => {
-            let call = call_of(ctx, req, via, true).await?;
-            let json = body::json(call.content_type.as_ref(), &call.body)?;
-            rest::create(ctx, &json, &call).await
+            let json = json_body(ctx, req).await?;
+            rest::create(ctx, &json).await
         }
         Route::Op(id, op) => {
-            let call = call_of(ctx, req, via, true).await?;
-            let json = body::json(call.content_type.as_ref(), &call.body)?;
-            rest::operation(ctx, id, op, &json, rate, &call).await
+            let json = json_body(ctx, req).await?;
+            rest::operation(ctx, id, op, &json, rate).await
         }
         _ => Ok(http::error(&ApiError::internal())),
     }
+}
+
+/// Reads the body within the size limit and parses it as JSON.
+async fn json_body(ctx: &Ctx, req: Request<Incoming>) -> Result<serde_json::Value, ApiError> {
+    let content_type = req.headers().get(CONTENT_TYPE).cloned();
+    let (_, bytes) = body::read(req, ctx.cfg.server.body_limit_bytes).await?;
+    body::json(content_type.as_ref(), &bytes)
 }

@@ -4,9 +4,9 @@
 
 use hyper::StatusCode;
 
+use super::ctx::Ctx;
 use super::http::{self, Resp};
 use super::validate;
-use super::Ctx;
 use crate::audit::history::{self, Cursor, Order, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::FieldIssue;
 use crate::error::ApiError;

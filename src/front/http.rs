@@ -8,11 +8,13 @@ use hyper::{HeaderMap, Response, StatusCode};
 use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::ratelimit::Decision;
 
 pub type Resp = Response<Full<Bytes>>;
 
 const JSON: &str = "application/json; charset=utf-8";
+
+/// Response header telling a client the data came from a copy whose home is unreachable.
+pub const STALE_HEADER: &str = "x-synckairos-stale";
 
 pub fn bytes(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Resp {
     let mut r = Response::new(Full::new(body.into()));
@@ -64,12 +66,14 @@ pub fn error(e: &ApiError) -> Resp {
     r
 }
 
-pub fn set_rate_headers(headers: &mut HeaderMap, d: &Decision) {
-    for (name, value) in d.headers() {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            headers.insert(HeaderName::from_static(name), v);
-        }
+/// Fly's proxy replays the request in `home` (an empty 409 carrying `fly-replay`).
+pub fn fly_replay(home: &str) -> Resp {
+    let mut r = empty(StatusCode::CONFLICT);
+    if let Ok(v) = HeaderValue::from_str(&format!("region={home}")) {
+        r.headers_mut()
+            .insert(HeaderName::from_static("fly-replay"), v);
     }
+    r
 }
 
 /// CORS for every response. With the default `*`, any origin may read responses but

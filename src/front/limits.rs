@@ -1,16 +1,26 @@
-//! Applying the two rate limiters of the contract (§6.1) to a request: counts the hit,
-//! and on refusal builds the 429 error with v2's message and `Retry-After`.
+//! Counting a request against one of the contract's two rate limiters (§6.1) and, on
+//! refusal, the 429 error with v2's message and `Retry-After`.
+//!
+//! A limiter that cannot count (its Redis is unreachable) fails *closed*: the request
+//! gets 503 with `Retry-After: 1` and `synckairos_rate_limiter_unavailable_total`
+//! counts it. A limit that cannot be checked is not waived; with one Redis per region
+//! the store is unreachable too, so nothing that would have succeeded is refused.
+//!
+//! Must not: decide which routes are limited (the handler and the routes do).
 
 use hyper::StatusCode;
 
-use super::Ctx;
+use super::ctx::Ctx;
 use crate::error::ApiError;
 use crate::metrics;
 use crate::ratelimit::{Bucket, Decision};
 
-/// Counts one hit on `key` in `bucket`. `Ok(None)` when that limiter is disabled or
-/// unreachable (fail open);
-/// `Ok(Some(decision))` when allowed (its headers go on the response).
+/// Rate-limit headers collected for a response (`(name, value)`).
+pub type RateHeaders = Vec<(&'static str, String)>;
+
+/// Counts one hit on `key` in `bucket`. `Ok(None)` when that limiter is disabled;
+/// `Ok(Some(decision))` when allowed (its headers go on the response); on refusal the
+/// error and, for a 429, the decision.
 pub async fn check(
     ctx: &Ctx,
     bucket: Bucket,
@@ -23,11 +33,10 @@ pub async fn check(
     if limit == 0 {
         return Ok(None);
     }
-    let d = ctx.limiter.hit(bucket, key, limit).await.map_err(|_| {
-        (
-            ApiError::unavailable("Rate limiter unavailable, please retry", 1),
-            None,
-        )
+    let d = ctx.limiter.hit(bucket, key, limit).await.map_err(|e| {
+        metrics::rate_limiter_unavailable();
+        let e = ApiError::unavailable("Rate limiter unavailable, please retry", 1).caused_by(e);
+        (e, None)
     })?;
     if d.allowed {
         return Ok(Some(d));
@@ -48,11 +57,11 @@ pub async fn check(
 
 /// Counts one hit and records the limiter's headers for the response. The switch
 /// limiter runs last on its route and its headers replace the general limiter's (v2).
-pub async fn apply(
+pub async fn count(
     ctx: &Ctx,
     bucket: Bucket,
     key: &str,
-    headers: &mut Vec<(&'static str, String)>,
+    headers: &mut RateHeaders,
 ) -> Result<(), ApiError> {
     let (result, decision) = match check(ctx, bucket, key).await {
         Ok(d) => (Ok(()), d),

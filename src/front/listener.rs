@@ -12,7 +12,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio_util::task::TaskTracker;
 
-use super::{handler, Ctx};
+use super::ctx::Ctx;
+use super::{handler, internal};
 
 /// Serves the public API until `ctx.draining` is cancelled; connection tasks go into
 /// `tracker`.
@@ -22,7 +23,7 @@ pub async fn serve(listener: TcpListener, ctx: Arc<Ctx>, tracker: TaskTracker) {
 
 /// Serves the internal (peer) API.
 pub async fn serve_internal(listener: TcpListener, ctx: Arc<Ctx>, tracker: TaskTracker) {
-    serve_with(listener, ctx, tracker, crate::region::internal::handle).await
+    serve_with(listener, ctx, tracker, internal::handle).await
 }
 
 async fn serve_with<H, F, B>(listener: TcpListener, ctx: Arc<Ctx>, tracker: TaskTracker, handle: H)

@@ -1,25 +1,27 @@
-//! The edge: HTTP/1.1 on hyper and WebSocket on fastwebsockets, routed by hand.
+//! The edges: HTTP/1.1 on hyper and WebSocket on fastwebsockets for clients, routed by
+//! hand, and the internal API for peer regions on its own listener.
 //!
-//! Owns: turning bytes on a socket into service calls and back, with the contract's
+//! Owns: turning bytes on a socket into gateway calls and back, with the contract's
 //! shapes, codes, limits and headers. Must not: hold session state (instances are
-//! stateless) or apply domain rules itself.
+//! stateless), know where a session lives, or apply domain rules itself.
 
 pub mod body;
 pub mod ctx;
 pub mod handler;
 mod history;
 pub mod http;
+pub mod internal;
 mod limits;
 pub mod listener;
 pub mod ops;
 pub mod rest;
-pub mod router;
-mod routing;
+pub mod routes;
 pub mod validate;
 pub mod ws;
 mod ws_command;
 mod ws_conn;
 mod ws_msg;
+mod ws_rate;
 
 pub use ctx::{AuditHandle, Ctx};
 pub use listener::{serve, serve_internal};

@@ -3,8 +3,8 @@
 use hyper::StatusCode;
 use serde_json::json;
 
+use super::ctx::Ctx;
 use super::http::{self, Resp};
-use super::Ctx;
 use crate::clock::now_ms;
 use crate::metrics;
 
@@ -23,8 +23,8 @@ pub async fn ready(ctx: &Ctx) -> Resp {
     if ctx.draining.is_cancelled() {
         return not_ready("shutting down".into());
     }
-    if let Err(e) = ctx.sessions.store().ping().await {
-        return not_ready(e.to_string());
+    if let Err(e) = ctx.gateway.storage_ready().await {
+        return not_ready(crate::cause::chain(&e));
     }
     if let Some(audit) = &ctx.audit {
         let a = &ctx.cfg.audit;

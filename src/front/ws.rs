@@ -10,8 +10,9 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 
+use super::ctx::Ctx;
 use super::http::{self, Resp};
-use super::{ws_conn, Ctx};
+use super::ws_conn;
 use crate::domain::uuid::is_loose_uuid;
 use crate::error::ApiError;
 

@@ -14,10 +14,11 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 
-use super::ws_msg::{handle_text, MessageRate, Verdict};
-use super::Ctx;
+use super::ctx::Ctx;
+use super::ws_msg::handle_text;
+use super::ws_rate::{MessageRate, RateVerdict};
 use crate::clock::now_ms;
-use crate::mailbox::{Mailbox, Outgoing};
+use crate::mailbox::{Mailbox, Queued};
 use crate::metrics;
 use crate::protocol::{self, close};
 
@@ -97,10 +98,10 @@ async fn write_loop(
             _ = mailbox.next_batch(&mut batch) => {
                 for out in batch.drain(..) {
                     let sent = match &out {
-                        Outgoing::State { frame, .. } | Outgoing::Message(frame) => {
+                        Queued::State { frame, .. } | Queued::Message(frame) => {
                             send(&mut tx, Frame::text(Payload::Borrowed(frame)), write_timeout).await.map(|()| false)
                         }
-                        Outgoing::Close(code, reason) => {
+                        Queued::Close(code, reason) => {
                             if *code == close::TRY_AGAIN_LATER {
                                 metrics::ws_slow_consumer_closed();
                             }
@@ -217,8 +218,8 @@ async fn read_loop(
             return;
         }
         match rate.check(received) {
-            Verdict::Allow => {}
-            Verdict::Refuse { first } => {
+            RateVerdict::Allow => {}
+            RateVerdict::Refuse { first } => {
                 if first {
                     mailbox.push(protocol::error(
                         "RATE_LIMIT_EXCEEDED",
@@ -228,7 +229,7 @@ async fn read_loop(
                 }
                 continue;
             }
-            Verdict::Abuse => {
+            RateVerdict::Abuse => {
                 let _ = owed
                     .send(close_frame(close::POLICY, "Message rate limit exceeded"))
                     .await;

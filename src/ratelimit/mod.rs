@@ -13,8 +13,8 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum RateLimitError {
-    #[error("rate limiter unavailable: {0}")]
-    Unavailable(String),
+    #[error("rate limiter unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

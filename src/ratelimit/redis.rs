@@ -6,7 +6,7 @@ use redis::aio::ConnectionManager;
 use redis::Script;
 
 use super::{Bucket, Decision, RateLimitError, RateLimiter};
-use crate::store::keys;
+use crate::store::{keys, scripts};
 
 pub struct RedisRateLimiter {
     conn: ConnectionManager,
@@ -17,7 +17,7 @@ impl RedisRateLimiter {
     pub fn new(conn: ConnectionManager) -> Self {
         RedisRateLimiter {
             conn,
-            script: Script::new(include_str!("../store/lua/rate_limit.lua")),
+            script: scripts::rate_limit(),
         }
     }
 }
@@ -37,7 +37,7 @@ impl RateLimiter for RedisRateLimiter {
             .arg(window_ms)
             .invoke_async(&mut conn)
             .await
-            .map_err(|e| RateLimitError::Unavailable(e.to_string()))?;
+            .map_err(|e| RateLimitError::Unavailable(e.into()))?;
         let count = u32::try_from(count).unwrap_or(u32::MAX);
         Ok(Decision {
             allowed: count <= limit,

@@ -1,6 +1,8 @@
 //! HTTP client for peer regions: keep-alive connections (a forwarded switch must cost
 //! one round trip, not a handshake too), the shared secret on every request, a
-//! timeout, and failover across a region's instances.
+//! timeout, and failover across a region's instances for requests that never left.
+//!
+//! Must not: know what is asked (callers build the request) or which regions exist.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -15,32 +17,57 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use thiserror::Error;
 
-use super::{Cluster, SECRET_HEADER};
+use super::wire::SECRET_HEADER;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, Error)]
 pub enum PeerError {
-    #[error("no known instance of region {0}")]
-    NoInstances(String),
+    #[error("no known instance of region {region}")]
+    NoInstances { region: String },
     #[error("region {region} did not answer within {ms} ms")]
     Timeout { region: String, ms: u128 },
-    #[error("region {region} unreachable: {reason}")]
-    Unreachable { region: String, reason: String },
+    /// No instance of the region accepted a connection: the request was never sent.
+    #[error("cannot connect to region {region}")]
+    Connect {
+        region: String,
+        #[source]
+        source: BoxError,
+    },
+    /// The exchange failed after the request was sent: it may have been applied.
+    #[error("exchange with region {region} failed")]
+    Exchange {
+        region: String,
+        #[source]
+        source: BoxError,
+    },
+    #[error("region {region} answered {status}")]
+    Status { region: String, status: StatusCode },
+    #[error("region {region} sent an answer that cannot be decoded")]
+    Decode {
+        region: String,
+        #[source]
+        source: BoxError,
+    },
 }
 
 impl PeerError {
-    fn unreachable(region: &str, reason: impl ToString) -> Self {
-        PeerError::Unreachable {
-            region: region.to_owned(),
-            reason: reason.to_string(),
-        }
+    /// Whether the request certainly did not reach the peer, so sending it again (to
+    /// another instance, or later) cannot apply it twice.
+    pub fn never_sent(&self) -> bool {
+        matches!(
+            self,
+            PeerError::NoInstances { .. } | PeerError::Connect { .. }
+        )
     }
+}
 
-    fn timeout(region: &str, limit: Duration) -> Self {
-        PeerError::Timeout {
-            region: region.to_owned(),
-            ms: limit.as_millis(),
-        }
-    }
+/// Where a request goes: a region's name (for errors), its instances' base URLs and
+/// the cluster secret.
+pub struct Target<'a> {
+    pub region: &'a str,
+    pub urls: &'a [String],
+    pub secret: &'a str,
 }
 
 /// What to send to a peer region.
@@ -84,78 +111,89 @@ impl PeerClient {
         }
     }
 
-    /// Sends a request to one instance of `region` (failing over to the next on a
-    /// connection error) and returns the response head with its streaming body.
-    pub async fn open_region(
+    /// Sends a request to one instance of the target region (failing over to the next
+    /// when a connection cannot be made) and returns the response head with its
+    /// streaming body.
+    pub async fn open(
         &self,
-        cluster: &Cluster,
-        region: &str,
+        to: &Target<'_>,
         req: PeerRequest<'_>,
         timeout: Duration,
     ) -> Result<Response<Incoming>, PeerError> {
-        let PeerRequest {
-            method,
-            path,
-            headers,
-            body,
-        } = req;
-        let urls = cluster.peers.urls(region).await;
-        if urls.is_empty() {
-            return Err(PeerError::NoInstances(region.to_owned()));
+        let region = to.region.to_owned();
+        if to.urls.is_empty() {
+            return Err(PeerError::NoInstances { region });
         }
         let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let mut last = String::new();
-        for k in 0..urls.len() {
-            let base = &urls[(start + k) % urls.len()];
-            let mut req = Request::builder()
-                .method(method.clone())
-                .uri(format!("{base}{path}"));
-            if let Some(h) = req.headers_mut() {
-                if let Some(extra) = headers {
+        let mut last: Option<BoxError> = None;
+        for k in 0..to.urls.len() {
+            let base = &to.urls[(start + k) % to.urls.len()];
+            let mut builder = Request::builder()
+                .method(req.method.clone())
+                .uri(format!("{base}{}", req.path));
+            if let Some(h) = builder.headers_mut() {
+                if let Some(extra) = req.headers {
                     h.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
                 }
-                if let Ok(v) = HeaderValue::from_str(cluster.secret()) {
+                if let Ok(v) = HeaderValue::from_str(to.secret) {
                     h.insert(HeaderName::from_static(SECRET_HEADER), v);
                 }
             }
-            let Ok(req) = req.body(Full::new(body.clone())) else {
-                return Err(PeerError::unreachable(region, "bad request"));
-            };
-            match tokio::time::timeout(timeout, self.http.request(req)).await {
+            let request =
+                builder
+                    .body(Full::new(req.body.clone()))
+                    .map_err(|e| PeerError::Exchange {
+                        region: region.clone(),
+                        source: e.into(),
+                    })?;
+            match tokio::time::timeout(timeout, self.http.request(request)).await {
                 Ok(Ok(resp)) => return Ok(resp),
-                Ok(Err(e)) if e.is_connect() => last = e.to_string(),
-                Ok(Err(e)) => return Err(PeerError::unreachable(region, e)),
-                Err(_) => return Err(PeerError::timeout(region, timeout)),
+                Ok(Err(e)) if e.is_connect() => last = Some(e.into()),
+                Ok(Err(e)) => {
+                    return Err(PeerError::Exchange {
+                        region,
+                        source: e.into(),
+                    })
+                }
+                Err(_) => {
+                    return Err(PeerError::Timeout {
+                        region,
+                        ms: timeout.as_millis(),
+                    })
+                }
             }
         }
-        Err(PeerError::unreachable(region, last))
+        Err(PeerError::Connect {
+            region,
+            source: last.unwrap_or_else(|| "no instance accepted".into()),
+        })
     }
 
-    /// A whole request/response exchange with `region`, within the cluster timeout.
-    pub async fn call_region(
+    /// A whole request/response exchange within `timeout`.
+    pub async fn call(
         &self,
-        cluster: &Cluster,
-        region: &str,
-        method: Method,
-        path: &str,
-        headers: Option<&HeaderMap>,
-        body: Bytes,
+        to: &Target<'_>,
+        req: PeerRequest<'_>,
+        timeout: Duration,
     ) -> Result<PeerResponse, PeerError> {
-        let timeout = cluster.timeout;
         let started = tokio::time::Instant::now();
-        let req = PeerRequest {
-            method,
-            path,
-            headers,
-            body,
-        };
-        let resp = self.open_region(cluster, region, req, timeout).await?;
+        let resp = self.open(to, req, timeout).await?;
         let (parts, body) = resp.into_parts();
         let left = timeout.saturating_sub(started.elapsed());
         let body = match tokio::time::timeout(left, body.collect()).await {
             Ok(Ok(b)) => b.to_bytes(),
-            Ok(Err(e)) => return Err(PeerError::unreachable(region, e)),
-            Err(_) => return Err(PeerError::timeout(region, timeout)),
+            Ok(Err(e)) => {
+                return Err(PeerError::Exchange {
+                    region: to.region.to_owned(),
+                    source: e.into(),
+                })
+            }
+            Err(_) => {
+                return Err(PeerError::Timeout {
+                    region: to.region.to_owned(),
+                    ms: timeout.as_millis(),
+                })
+            }
         };
         Ok(PeerResponse {
             status: parts.status,

@@ -10,30 +10,40 @@ use std::time::Duration;
 
 use http_body_util::BodyExt;
 use hyper::Method;
-use redis::Script;
 use tokio::time::{timeout, Instant};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
+use super::context::RelayContext;
+use super::error::RelayError;
 use super::frame::{Frame, Reader};
-use super::{reconcile, Regional};
+use super::reconcile;
 use crate::clock::now_ms;
 use crate::metrics;
 use crate::region::client::PeerRequest;
-use crate::store::codec::{decode_envelope, decode_state};
-use crate::store::keys;
+use crate::region::wire;
+use crate::store::envelope::Envelope;
+use crate::store::{decode_state, keys, scripts};
 
 enum End {
     /// Stream closed or failed; reconnect.
-    Lost(String),
+    Lost(RelayError),
     /// The lease went to another instance.
     NotLeader,
     Stopped,
 }
 
-async fn hold_lease(r: &Regional, home: &str) -> bool {
+/// Starts one follower per other region.
+pub fn start_all(r: &Arc<RelayContext>, tasks: &TaskTracker, stop: &CancellationToken) {
+    for home in r.cluster.others() {
+        tasks.spawn(follow(r.clone(), home.to_owned(), stop.clone()));
+    }
+}
+
+async fn hold_lease(r: &RelayContext, home: &str) -> bool {
     let lease_ms = r.cfg.link_timeout_ms.max(1_000) * 2;
     let mut conn = r.conn.clone();
-    Script::new(include_str!("../store/lua/lease.lua"))
+    scripts::lease()
         .key(keys::relay_leader(home))
         .arg(&r.instance_id)
         .arg(lease_ms)
@@ -43,18 +53,18 @@ async fn hold_lease(r: &Regional, home: &str) -> bool {
         .unwrap_or(false)
 }
 
-async fn applied_seq(r: &Regional, home: &str) -> Result<u64, String> {
+async fn applied_seq(r: &RelayContext, home: &str) -> Result<u64, RelayError> {
     let mut conn = r.conn.clone();
     let v: Option<u64> = redis::cmd("GET")
         .arg(keys::relay_applied(home))
         .query_async(&mut conn)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(RelayError::redis("read the applied sequence"))?;
     Ok(v.unwrap_or(0))
 }
 
 /// Follows `home` until `stop`.
-pub async fn follow(r: Arc<Regional>, home: String, stop: CancellationToken) {
+pub async fn follow(r: Arc<RelayContext>, home: String, stop: CancellationToken) {
     let mut checks = 0u32;
     let mut backoff = 50u64;
     while !stop.is_cancelled() {
@@ -78,7 +88,7 @@ pub async fn follow(r: Arc<Regional>, home: String, stop: CancellationToken) {
             End::Stopped => return,
             End::NotLeader => continue,
             End::Lost(why) => {
-                tracing::debug!(home, %why, "relay link lost; reconnecting");
+                tracing::debug!(home, error = %crate::cause::chain(&why), "relay link lost; reconnecting");
                 // A link that carried frames for a while starts backing off afresh. The
                 // ceiling stays low: a healed partition must be followed at once (a dead
                 // home costs one attempt per link timeout anyway).
@@ -96,19 +106,17 @@ pub async fn follow(r: Arc<Regional>, home: String, stop: CancellationToken) {
 }
 
 async fn run(
-    r: &Arc<Regional>,
+    r: &Arc<RelayContext>,
     home: &str,
     since: u64,
     checks: &mut u32,
     stop: &CancellationToken,
 ) -> End {
     let link_timeout = Duration::from_millis(r.cfg.link_timeout_ms);
-    let path = format!("/internal/relay?since={since}");
+    let path = wire::relay_path(since);
     let resp = match r
         .cluster
-        .client
-        .open_region(
-            &r.cluster,
+        .open(
             home,
             PeerRequest {
                 method: Method::GET,
@@ -121,8 +129,13 @@ async fn run(
         .await
     {
         Ok(resp) if resp.status().is_success() => resp,
-        Ok(resp) => return End::Lost(format!("relay answered {}", resp.status())),
-        Err(e) => return End::Lost(e.to_string()),
+        Ok(resp) => {
+            return End::Lost(RelayError::Peer(crate::region::client::PeerError::Status {
+                region: home.to_owned(),
+                status: resp.status(),
+            }))
+        }
+        Err(e) => return End::Lost(e.into()),
     };
     let mut body = resp.into_body();
     let mut reader = Reader::default();
@@ -136,7 +149,7 @@ async fn run(
             let (r2, h2) = (r.clone(), home.to_owned());
             tokio::spawn(async move {
                 if let Err(e) = reconcile::full_check(&r2, &h2).await {
-                    tracing::warn!(home = %h2, error = %e, "reconciliation failed; will retry");
+                    tracing::warn!(home = %h2, error = %crate::cause::chain(&e), "reconciliation failed; will retry");
                 }
             });
         }
@@ -157,10 +170,21 @@ async fn run(
             c = timeout(link_timeout, body.frame()) => c,
             _ = stop.cancelled() => return End::Stopped,
         };
+        let ended = |why| {
+            End::Lost(RelayError::Ended {
+                home: home.to_owned(),
+                why,
+            })
+        };
         let data = match chunk {
-            Err(_) => return End::Lost("no frame within the link timeout".into()),
-            Ok(None) => return End::Lost("stream ended".into()),
-            Ok(Some(Err(e))) => return End::Lost(e.to_string()),
+            Err(_) => return ended("no frame within the link timeout"),
+            Ok(None) => return ended("the home closed it"),
+            Ok(Some(Err(source))) => {
+                return End::Lost(RelayError::Body {
+                    home: home.to_owned(),
+                    source,
+                })
+            }
             Ok(Some(Ok(frame))) => match frame.into_data() {
                 Ok(d) => d,
                 Err(_) => continue,
@@ -172,7 +196,7 @@ async fn run(
             let frame = match reader.next_frame() {
                 Ok(Some(f)) => f,
                 Ok(None) => break,
-                Err(e) => return End::Lost(e),
+                Err(e) => return End::Lost(e.into()),
             };
             match frame {
                 Frame::Heartbeat { head } => {
@@ -191,7 +215,7 @@ async fn run(
                         needs_full = true;
                     }
                     expected = seq;
-                    if let Err(e) = apply(r, seq, &payload).await {
+                    if let Err(e) = take(r, &payload).await {
                         return End::Lost(e);
                     }
                 }
@@ -200,22 +224,21 @@ async fn run(
     }
 }
 
-async fn record_applied(r: &Regional, home: &str, seq: u64) -> Result<(), String> {
+async fn record_applied(r: &RelayContext, home: &str, seq: u64) -> Result<(), RelayError> {
     let mut conn = r.conn.clone();
     redis::cmd("SET")
         .arg(keys::relay_applied(home))
         .arg(seq)
         .query_async::<()>(&mut conn)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(RelayError::redis("record the applied sequence"))
 }
 
-async fn apply(r: &Regional, seq: u64, payload: &[u8]) -> Result<(), String> {
-    let (_, body) = decode_envelope(payload)?;
-    r.applier
-        .offer(&body, payload, Some(seq))
-        .await
-        .map_err(|e| e.to_string())?;
+/// Offers one envelope from the home's log to this region's copy.
+async fn take(r: &RelayContext, payload: &[u8]) -> Result<(), RelayError> {
+    let envelope = Envelope::decode(payload)?;
+    r.copies.offer(&envelope, payload).await?;
+    let body = &envelope.body;
     if !body.deleted {
         if let Ok(s) = decode_state(&body.session_id, &body.state) {
             metrics::relay_latency(&body.home, (now_ms() - s.updated_at).max(0) as f64);

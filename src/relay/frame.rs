@@ -3,6 +3,15 @@
 //! (`msgpack(seq)` + `msgpack(body)`), so a receiving region can republish them as is.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum FrameError {
+    #[error("bad relay frame length {0}")]
+    Length(usize),
+    #[error("unknown relay frame kind {0}")]
+    Kind(u8),
+}
 
 /// Frames larger than this are a protocol error (a session state is a few KB at most).
 pub const MAX_FRAME: usize = 4 * 1024 * 1024;
@@ -60,13 +69,13 @@ impl Reader {
     }
 
     /// The next complete frame, `Ok(None)` if more bytes are needed.
-    pub fn next_frame(&mut self) -> Result<Option<Frame>, String> {
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
         if self.buf.len() < 4 {
             return Ok(None);
         }
         let len = u32::from_be_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]) as usize;
         if !(9..=MAX_FRAME).contains(&len) {
-            return Err(format!("bad relay frame length {len}"));
+            return Err(FrameError::Length(len));
         }
         if self.buf.len() < 4 + len {
             return Ok(None);
@@ -85,7 +94,7 @@ impl Reader {
                 log_start: a,
                 head: f.get_u64(),
             })),
-            k => Err(format!("unknown relay frame kind {k}")),
+            k => Err(FrameError::Kind(k)),
         }
     }
 }

@@ -6,15 +6,16 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use hyper::{Method, StatusCode};
-
+use super::context::RelayContext;
+use super::error::RelayError;
 use super::source::DigestPage;
-use super::Regional;
-use crate::store::codec::decode_state;
-use crate::store::keys;
+use crate::region::client::PeerError;
+use crate::region::wire;
+use crate::store::{decode_state, keys};
 
+/// What one full check found and did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Outcome {
+pub struct CheckReport {
     pub checked: usize,
     pub repaired: usize,
     pub dropped: usize,
@@ -22,29 +23,23 @@ pub struct Outcome {
 
 /// One full comparison with `home`. Errors (an unreachable home) end it early; the next
 /// check starts over.
-pub async fn full_check(r: &Arc<Regional>, home: &str) -> Result<Outcome, String> {
-    let mut out = Outcome::default();
+pub async fn full_check(r: &Arc<RelayContext>, home: &str) -> Result<CheckReport, RelayError> {
+    let mut out = CheckReport::default();
     let mut seen = HashSet::new();
     let mut cursor = "0".to_owned();
     loop {
-        let path = format!("/internal/digest?cursor={cursor}");
-        let resp = r
+        let body = r
             .cluster
-            .client
-            .call_region(
-                &r.cluster,
-                home,
-                Method::GET,
-                &path,
-                None,
-                Default::default(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        if resp.status != StatusCode::OK {
-            return Err(format!("digest answered {}", resp.status));
-        }
-        let page: DigestPage = rmp_serde::from_slice(&resp.body).map_err(|e| e.to_string())?;
+            .get(home, &wire::digest_path(&cursor))
+            .await?
+            .ok_or_else(|| PeerError::Status {
+                region: home.to_owned(),
+                status: hyper::StatusCode::NOT_FOUND,
+            })?;
+        let page: DigestPage = wire::decode(&body).map_err(|e| PeerError::Decode {
+            region: home.to_owned(),
+            source: e.into(),
+        })?;
         repair_page(r, home, &page, &mut out).await?;
         seen.extend(page.items.into_iter().map(|(id, _, _)| id));
         if page.cursor == "0" {
@@ -60,11 +55,11 @@ pub async fn full_check(r: &Arc<Regional>, home: &str) -> Result<Outcome, String
 }
 
 async fn repair_page(
-    r: &Arc<Regional>,
+    r: &Arc<RelayContext>,
     home: &str,
     page: &DigestPage,
-    out: &mut Outcome,
-) -> Result<(), String> {
+    out: &mut CheckReport,
+) -> Result<(), RelayError> {
     if page.items.is_empty() {
         return Ok(());
     }
@@ -78,7 +73,7 @@ async fn repair_page(
         .arg(&keys)
         .query_async(&mut conn)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(RelayError::redis("read local copies"))?;
     for ((id, version, created), mine) in page.items.iter().zip(local) {
         out.checked += 1;
         let same = mine
@@ -91,11 +86,7 @@ async fn repair_page(
         let Some(body) = r.cluster.fetch_session(home, id).await? else {
             continue; // deleted meanwhile; the log carries the deletion
         };
-        if r.applier
-            .store_copy(home, id, &body)
-            .await
-            .map_err(|e| e.to_string())?
-        {
+        if r.copies.store_copy(home, id, &body).await? {
             out.repaired += 1;
         }
     }
@@ -104,10 +95,10 @@ async fn repair_page(
 
 /// Drops local copies of `home`'s sessions that the home's digest did not list.
 async fn drop_missing(
-    r: &Arc<Regional>,
+    r: &Arc<RelayContext>,
     home: &str,
     seen: &HashSet<String>,
-) -> Result<usize, String> {
+) -> Result<usize, RelayError> {
     let mut conn = r.conn.clone();
     let mut cursor = "0".to_owned();
     let mut dropped = 0;
@@ -120,13 +111,13 @@ async fn drop_missing(
             .arg(500)
             .query_async(&mut conn)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(RelayError::redis("scan local copies"))?;
         if !found.is_empty() {
             let values: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
                 .arg(&found)
                 .query_async(&mut conn)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(RelayError::redis("read local copies"))?;
             for (key, value) in found.iter().zip(values) {
                 let id = key.trim_start_matches("s:");
                 let Some(bytes) = value else { continue };
@@ -136,12 +127,7 @@ async fn drop_missing(
                 if s.home_region == home && !seen.contains(id) {
                     // Only if the home still does not know it (it may be brand new).
                     let gone = r.cluster.fetch_session(home, id).await?.is_none();
-                    if gone
-                        && r.applier
-                            .drop_copy(home, id)
-                            .await
-                            .map_err(|e| e.to_string())?
-                    {
+                    if gone && r.copies.drop_copy(home, id).await? {
                         dropped += 1;
                     }
                 }

@@ -13,8 +13,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::frame::{encode, Frame};
-use crate::store::codec::decode_state;
-use crate::store::keys;
+use crate::store::{decode_state, keys};
 
 fn seq_of(id: &str) -> Option<u64> {
     id.split('-').next()?.parse().ok()
@@ -105,15 +104,12 @@ async fn stream_inner(
                 .filter_map(|e| {
                     let seq = seq_of(&e.id)?;
                     last = last.max(seq);
-                    match e.map.get("b") {
-                        Some(Value::BulkString(b)) => {
-                            let mut payload = rmp_serde::to_vec(&seq).ok()?;
-                            payload.extend_from_slice(b);
-                            Some(encode(&Frame::Envelope {
-                                seq,
-                                payload: payload.into(),
-                            }))
-                        }
+                    // The entry holds the envelope exactly as the commit published it.
+                    match e.map.get("e") {
+                        Some(Value::BulkString(envelope)) => Some(encode(&Frame::Envelope {
+                            seq,
+                            payload: Bytes::copy_from_slice(envelope),
+                        })),
                         _ => None,
                     }
                 })

@@ -1,18 +1,27 @@
-//! Binary encodings shared by the Redis store, the fan-out and (later) the relay:
+//! The stored state of a session: `[format=1][version: u64 BE][MessagePack of Session]`.
+//! The version up front lets the Lua scripts compare-and-set without decoding
+//! MessagePack (`state_version` in `lua/lib.lua` mirrors `stored_version` here: the
+//! header is read in those two functions only).
 //!
-//! - stored state: `[format=1][version: u64 BE][MessagePack of Session]`; the version
-//!   up front lets the Lua scripts compare-and-set without decoding MessagePack.
-//! - envelope: `MessagePack(seq: u64)` followed by `MessagePack(EnvelopeBody)`; the
-//!   commit script prepends the region sequence number it assigned.
-//!
-//! Must not: know about connections or keys.
+//! Must not: know about connections, keys or envelopes (`envelope` carries states).
 
-use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
-use super::{Commit, StoreError};
-use crate::domain::{Event, Session};
+use crate::domain::Session;
 
 const FORMAT: u8 = 1;
+const HEADER: usize = 9;
+
+/// Why bytes are not a session state or an envelope.
+#[derive(Debug, Error)]
+pub enum CodecError {
+    #[error("empty value")]
+    Empty,
+    #[error("unknown format {0}, or a value shorter than its header")]
+    Format(u8),
+    #[error("undecodable MessagePack")]
+    MessagePack(#[from] rmp_serde::decode::Error),
+}
 
 pub fn encode_state(s: &Session) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
@@ -23,80 +32,35 @@ pub fn encode_state(s: &Session) -> Vec<u8> {
     out
 }
 
-pub fn decode_state(session_id: &str, bytes: &[u8]) -> Result<Session, StoreError> {
-    let corrupt = |reason: String| StoreError::Corrupt {
-        session_id: session_id.to_owned(),
-        reason,
-    };
+/// The version in a stored value's header, without decoding the rest.
+pub fn stored_version(bytes: &[u8]) -> Result<u64, CodecError> {
     match bytes.first() {
-        Some(&FORMAT) if bytes.len() > 9 => {
-            let mut s: Session =
-                rmp_serde::from_slice(&bytes[9..]).map_err(|e| corrupt(e.to_string()))?;
-            s.session_id = session_id.to_owned();
-            Ok(s)
+        Some(&FORMAT) if bytes.len() > HEADER => {
+            let mut v = [0u8; 8];
+            v.copy_from_slice(&bytes[1..HEADER]);
+            Ok(u64::from_be_bytes(v))
         }
-        Some(f) => Err(corrupt(format!("unknown format {f} or truncated value"))),
-        None => Err(corrupt("empty value".into())),
+        Some(&f) => Err(CodecError::Format(f)),
+        None => Err(CodecError::Empty),
     }
 }
 
-/// What a committed change tells the instances (and regions) watching the session.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EnvelopeBody {
-    /// The session's home region (the writer).
-    pub home: String,
-    pub session_id: String,
-    pub version: u64,
-    /// The encoded state (`encode_state`), absent for a deletion.
-    #[serde(with = "serde_bytes")]
-    pub state: Vec<u8>,
-    pub deleted: bool,
-    pub events: Vec<Event>,
-}
-
-pub fn encode_body(body: &EnvelopeBody) -> Vec<u8> {
-    rmp_serde::to_vec(body).unwrap_or_default()
-}
-
-/// The encoded state and the encoded envelope body of a commit.
-pub fn encode_commit(c: &Commit<'_>) -> (Vec<u8>, Vec<u8>) {
-    let s = c.session;
-    let state = encode_state(s);
-    let body = encode_body(&EnvelopeBody {
-        home: s.home_region.clone(),
-        session_id: s.session_id.clone(),
-        version: s.version,
-        state: state.clone(),
-        deleted: false,
-        events: c.events.to_vec(),
-    });
-    (state, body)
-}
-
-/// The encoded envelope body of a deletion.
-pub fn encode_deletion(home: &str, session_id: &str) -> Vec<u8> {
-    encode_body(&EnvelopeBody {
-        home: home.to_owned(),
-        session_id: session_id.to_owned(),
-        version: 0,
-        state: Vec::new(),
-        deleted: true,
-        events: Vec::new(),
-    })
-}
-
-/// Splits a published envelope into the home's sequence number and the body.
-pub fn decode_envelope(bytes: &[u8]) -> Result<(u64, EnvelopeBody), String> {
-    let mut de = rmp_serde::Deserializer::new(bytes);
-    let seq = u64::deserialize(&mut de).map_err(|e| format!("sequence: {e}"))?;
-    let body = EnvelopeBody::deserialize(&mut de).map_err(|e| format!("body: {e}"))?;
-    Ok((seq, body))
+/// The session in a stored value; `session_id` comes from the key (it is not stored).
+pub fn decode_state_bytes(session_id: &str, bytes: &[u8]) -> Result<Session, CodecError> {
+    stored_version(bytes)?;
+    let mut s: Session = rmp_serde::from_slice(&bytes[HEADER..])?;
+    s.session_id = session_id.to_owned();
+    Ok(s)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::{create_session, NewParticipant, NewSession, SyncMode, TimeoutAction};
+
+    fn decode_state(id: &str, b: &[u8]) -> Result<Session, CodecError> {
+        decode_state_bytes(id, b)
+    }
 
     fn session() -> Session {
         let p = |i: u32| NewParticipant {
@@ -142,22 +106,5 @@ mod tests {
         assert!(decode_state("x", &[1, 0, 0]).is_err());
         assert!(decode_state("x", &[9; 40]).is_err());
         assert!(decode_state("x", &[1, 0, 0, 0, 0, 0, 0, 0, 1, 0xc1]).is_err());
-    }
-
-    #[test]
-    fn envelope_round_trips() {
-        let s = session();
-        let body = EnvelopeBody {
-            home: "iad".into(),
-            session_id: s.session_id.clone(),
-            version: 1,
-            state: encode_state(&s),
-            deleted: false,
-            events: vec![Event::Created],
-        };
-        let mut wire = rmp_serde::to_vec(&42u64).unwrap();
-        wire.extend(encode_body(&body));
-        assert_eq!(decode_envelope(&wire).unwrap(), (42, body));
-        assert!(decode_envelope(b"garbage").is_err());
     }
 }

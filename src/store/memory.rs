@@ -11,9 +11,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use super::codec::{encode_commit, encode_deletion};
-use super::{Commit, Store, StoreError, Update, UpdateSink};
-use crate::audit::outbox_memory::MemoryOutbox;
+use super::envelope::EnvelopeBody;
+use super::{AuditAppend, Commit, Store, StoreError, Update, UpdateSink};
 use crate::clock::now_ms;
 use crate::domain::{Millis, Session};
 
@@ -48,7 +47,7 @@ pub struct MemoryStore {
     deadlines: Mutex<DeadlineIndex>,
     sink: Arc<dyn UpdateSink>,
     /// The audit outbox twin, appended in the same critical section as the commit.
-    outbox: Option<Arc<MemoryOutbox>>,
+    outbox: Option<Arc<dyn AuditAppend>>,
 }
 
 /// A poisoned lock only means another thread panicked mid-update of plain data;
@@ -58,7 +57,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl MemoryStore {
-    pub fn new(sink: Arc<dyn UpdateSink>, outbox: Option<Arc<MemoryOutbox>>) -> Self {
+    pub fn new(sink: Arc<dyn UpdateSink>, outbox: Option<Arc<dyn AuditAppend>>) -> Self {
         MemoryStore {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             hasher: RandomState::new(),
@@ -75,8 +74,8 @@ impl MemoryStore {
 
     fn publish(&self, commit: &Commit<'_>, session: &Arc<Session>) {
         if let Some(outbox) = &self.outbox {
-            let (_, body) = encode_commit(commit);
-            outbox.append(body, commit.origin, session.updated_at);
+            let (_, body) = EnvelopeBody::of_commit(commit);
+            outbox.record(body.encode(), commit.origin, session.updated_at);
         }
         self.sink.deliver(Update::State {
             session: session.clone(),
@@ -146,8 +145,8 @@ impl Store for MemoryStore {
         let removed = shard.remove(session_id);
         let existed = removed.is_some();
         if let (Some(outbox), Some(e)) = (&self.outbox, removed) {
-            let body = encode_deletion(&e.session.home_region, session_id);
-            outbox.append(body, origin, now_ms());
+            let body = EnvelopeBody::deletion(&e.session.home_region, session_id);
+            outbox.record(body.encode(), origin, now_ms());
         }
         lock(&self.deadlines).set(session_id, None);
         self.sink.deliver(Update::Deleted {

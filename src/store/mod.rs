@@ -8,10 +8,11 @@
 //! (updates go to an `UpdateSink`).
 
 pub mod codec;
-pub mod feed;
+pub mod envelope;
 pub mod keys;
 pub mod memory;
 pub mod redis;
+pub mod scripts;
 
 use std::sync::Arc;
 
@@ -19,6 +20,10 @@ use async_trait::async_trait;
 use thiserror::Error;
 
 use crate::domain::{Event, Millis, Session};
+use codec::CodecError;
+
+/// Any error a backend reports, kept as the cause of an `Unavailable`.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -28,10 +33,37 @@ pub enum StoreError {
     NotFound { session_id: String },
     #[error("version conflict: expected {expected}, found {actual}")]
     Conflict { expected: u64, actual: u64 },
-    #[error("stored state of session {session_id} is unreadable: {reason}")]
-    Corrupt { session_id: String, reason: String },
-    #[error("storage unavailable: {0}")]
-    Unavailable(String),
+    #[error("stored state of session {session_id} is unreadable")]
+    Corrupt {
+        session_id: String,
+        #[source]
+        source: CodecError,
+    },
+    /// The backend failed or could not be reached during `op`; retrying may succeed.
+    #[error("storage unavailable during {op}")]
+    Unavailable {
+        op: &'static str,
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl StoreError {
+    /// `Unavailable` during `op`, for `map_err`.
+    pub fn unavailable<E: Into<BoxError>>(op: &'static str) -> impl FnOnce(E) -> StoreError {
+        move |e| StoreError::Unavailable {
+            op,
+            source: e.into(),
+        }
+    }
+}
+
+/// The session in a stored value; `Corrupt` (naming the session) when it is not one.
+pub fn decode_state(session_id: &str, bytes: &[u8]) -> Result<Session, StoreError> {
+    codec::decode_state_bytes(session_id, bytes).map_err(|source| StoreError::Corrupt {
+        session_id: session_id.to_owned(),
+        source,
+    })
 }
 
 /// One state change to commit: the new value plus what the commit must do alongside.
@@ -67,9 +99,16 @@ impl Update {
     }
 }
 
-/// Receives committed updates for local delivery (implemented by `crate::hub::Hub`).
+/// Receives committed updates for local delivery (the hub; see `crate::fanout`).
 pub trait UpdateSink: Send + Sync + 'static {
     fn deliver(&self, update: Update);
+}
+
+/// Where the memory store appends a commit's audit record inside the commit's critical
+/// section (the embedded twin of the Redis outbox stream; `crate::audit` drains it).
+pub trait AuditAppend: Send + Sync + 'static {
+    /// `body` is the commit's encoded envelope body; `origin` the handling region.
+    fn record(&self, body: Vec<u8>, origin: &str, at: Millis);
 }
 
 #[async_trait]

@@ -15,8 +15,8 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{IntoConnectionInfo, Script, Value};
 
-use super::codec::{decode_state, encode_commit, encode_deletion};
-use super::{keys, Commit, Store, StoreError};
+use super::envelope::EnvelopeBody;
+use super::{decode_state, keys, scripts, Commit, Store, StoreError};
 use crate::domain::{Millis, Session};
 
 /// Entries kept in the recent-version cache before it is cleared.
@@ -39,19 +39,18 @@ pub struct RedisStore {
     recent: Mutex<HashMap<String, u64>>,
 }
 
-pub(crate) fn unavailable(e: redis::RedisError) -> StoreError {
-    StoreError::Unavailable(e.to_string())
-}
-
 /// A lazily connecting, self-reconnecting connection; commands fail fast (→ 503) while
 /// Redis is unreachable instead of queueing without bound.
 pub fn connect(
     url: &str,
     config: ConnectionManagerConfig,
 ) -> Result<ConnectionManager, StoreError> {
-    let info = url.into_connection_info().map_err(unavailable)?;
-    let client = redis::Client::open(info).map_err(unavailable)?;
-    ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)
+    let info = url
+        .into_connection_info()
+        .map_err(StoreError::unavailable("parse the Redis URL"))?;
+    let client = redis::Client::open(info).map_err(StoreError::unavailable("open a client"))?;
+    ConnectionManager::new_lazy_with_config(client, config)
+        .map_err(StoreError::unavailable("connect"))
 }
 
 pub fn command_config(timeout: Duration) -> ConnectionManagerConfig {
@@ -94,10 +93,10 @@ impl RedisStore {
             home_region: home_region.to_owned(),
             audit,
             relay_log,
-            commit: Script::new(include_str!("lua/commit.lua")),
-            delete: Script::new(include_str!("lua/delete.lua")),
-            claim: Script::new(include_str!("lua/claim.lua")),
-            reschedule: Script::new(include_str!("lua/reschedule.lua")),
+            commit: scripts::commit(),
+            delete: scripts::delete(),
+            claim: scripts::claim(),
+            reschedule: scripts::reschedule(),
             recent: Mutex::new(HashMap::new()),
         }
     }
@@ -113,7 +112,7 @@ impl RedisStore {
             .arg(keys::session(session_id))
             .query_async(&mut conn)
             .await
-            .map_err(unavailable)
+            .map_err(StoreError::unavailable("read raw state"))
     }
 
     fn note_version(&self, session_id: &str, version: u64) {
@@ -139,13 +138,13 @@ impl RedisStore {
             .arg(keys::session(session_id))
             .query_async(&mut conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(StoreError::unavailable("load"))?;
         raw.map(|b| decode_state(session_id, &b)).transpose()
     }
 
     async fn run_commit(&self, expected: u64, c: &Commit<'_>) -> Result<(), StoreError> {
         let s = c.session;
-        let (state, body) = encode_commit(c);
+        let (state, body) = EnvelopeBody::of_commit(c);
         let deadline = c.deadline.map(|d| d.to_string()).unwrap_or_default();
         let shard = keys::fanout_shard(&s.session_id, self.shards);
         let mut conn = self.primary.clone();
@@ -162,7 +161,7 @@ impl RedisStore {
             .arg(deadline)
             .arg(&s.session_id)
             .arg(keys::fanout_channel(shard))
-            .arg(body)
+            .arg(body.encode())
             .arg(keys::DEADLINE_WAKE)
             .arg(if self.audit { "1" } else { "0" })
             .arg(c.origin)
@@ -171,7 +170,7 @@ impl RedisStore {
             .arg(self.relay_log.unwrap_or(0))
             .invoke_async(&mut conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(StoreError::unavailable("commit"))?;
         match (reply.first().and_then(as_str), reply.get(1)) {
             (Some(b"OK"), _) => {
                 self.note_version(&s.session_id, s.version);
@@ -185,9 +184,10 @@ impl RedisStore {
                 expected,
                 actual: as_u64(actual).unwrap_or(0),
             }),
-            _ => Err(StoreError::Unavailable(format!(
-                "unexpected commit reply {reply:?}"
-            ))),
+            _ => Err(StoreError::Unavailable {
+                op: "commit",
+                source: format!("unexpected reply {reply:?}").into(),
+            }),
         }
     }
 }
@@ -227,7 +227,7 @@ impl Store for RedisStore {
     }
 
     async fn delete(&self, session_id: &str, origin: &str) -> Result<bool, StoreError> {
-        let body = encode_deletion(&self.home_region, session_id);
+        let body = EnvelopeBody::deletion(&self.home_region, session_id).encode();
         let shard = keys::fanout_shard(session_id, self.shards);
         let mut conn = self.primary.clone();
         let existed: i64 = self
@@ -247,7 +247,7 @@ impl Store for RedisStore {
             .arg(self.relay_log.unwrap_or(0))
             .invoke_async(&mut conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(StoreError::unavailable("delete"))?;
         self.recent
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -269,7 +269,7 @@ impl Store for RedisStore {
             .arg(limit)
             .invoke_async(&mut conn)
             .await
-            .map_err(unavailable)
+            .map_err(StoreError::unavailable("claim deadlines"))
     }
 
     async fn reschedule(
@@ -288,7 +288,7 @@ impl Store for RedisStore {
             .arg(session_id)
             .invoke_async(&mut conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(StoreError::unavailable("reschedule"))?;
         Ok(())
     }
 
@@ -301,7 +301,7 @@ impl Store for RedisStore {
             .arg("WITHSCORES")
             .query_async(&mut conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(StoreError::unavailable("read the next deadline"))?;
         Ok(first.first().map(|(_, score)| *score as Millis))
     }
 
@@ -310,7 +310,7 @@ impl Store for RedisStore {
         let _: String = redis::cmd("PING")
             .query_async(&mut conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(StoreError::unavailable("ping"))?;
         Ok(())
     }
 }

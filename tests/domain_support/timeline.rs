@@ -40,11 +40,11 @@ pub fn create(req: NewSession) -> Session {
 }
 
 pub fn started(req: NewSession) -> Session {
-    apply(&create(req), &Op::Start, 0).unwrap().session
+    perform(&create(req), &Op::Start, 0).unwrap().session
 }
 
 pub fn ok(s: &Session, op: Op, now: Millis) -> Outcome {
-    apply(s, &op, now).unwrap_or_else(|e| panic!("{op:?} at {now}: {e}"))
+    perform(s, &op, now).unwrap_or_else(|e| panic!("{op:?} at {now}: {e}"))
 }
 
 pub fn switch() -> Op {

@@ -1,6 +1,7 @@
 -- Commit one state change atomically: compare-and-set on version, write with its
 -- lifetime, maintain the deadline index, bump the region sequence, publish the
--- fan-out envelope (msgpack(seq) .. body), wake schedulers for an earlier deadline.
+-- fan-out envelope, wake schedulers for an earlier deadline, append the audit record
+-- and the relay log entry. (`lib.lua` is prepended: state_version, envelope, next_seq.)
 -- KEYS[1] session key, KEYS[2] deadline zset, KEYS[3] sequence key, KEYS[4] audit outbox
 -- stream, KEYS[5] relay log stream
 -- ARGV[1] expected version (0 = the session must not exist)
@@ -21,7 +22,7 @@ if expected == 0 then
   if cur then return {'EXISTS'} end
 else
   if not cur then return {'NOTFOUND'} end
-  local actual = struct.unpack('>I8', string.sub(cur, 2, 9))
+  local actual = state_version(cur)
   if actual ~= expected then return {'CONFLICT', actual} end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
@@ -35,18 +36,13 @@ else
     redis.call('PUBLISH', ARGV[8], ARGV[4])
   end
 end
-local seq = redis.call('INCR', KEYS[3])
-if seq == 1 then
-  -- A fresh (or lost) sequence starts at commit-time x 1000, above any earlier epoch,
-  -- so event ids "<home>:<seq>" never repeat after Redis loses its data.
-  seq = tonumber(ARGV[11]) * 1000
-  redis.call('SET', KEYS[3], seq)
-end
-redis.call('PUBLISH', ARGV[6], cmsgpack.pack(seq) .. ARGV[7])
+local seq = next_seq(KEYS[3], ARGV[11])
+local env = envelope(seq, ARGV[7])
+redis.call('PUBLISH', ARGV[6], env)
 if ARGV[9] == '1' then
   redis.call('XADD', KEYS[4], '*', 'q', seq, 'b', ARGV[7], 'o', ARGV[10], 't', ARGV[11])
 end
 if ARGV[12] == '1' then
-  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[13], string.format('%d-0', seq), 'b', ARGV[7])
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[13], string.format('%d-0', seq), 'e', env)
 end
 return {'OK', seq}

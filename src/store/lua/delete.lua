@@ -1,5 +1,6 @@
 -- Delete a session: remove state and deadline, bump the sequence, publish the
 -- deletion envelope, and (if it existed and audit is on) append `session_deleted`.
+-- (`lib.lua` is prepended: envelope, next_seq.)
 -- KEYS[1] session key, KEYS[2] deadline zset, KEYS[3] sequence key, KEYS[4] outbox,
 -- KEYS[5] relay log
 -- ARGV[1] session id, ARGV[2] fan-out channel, ARGV[3] envelope body (msgpack)
@@ -9,16 +10,13 @@
 -- audit outbox and the relay log only hear of real deletions).
 local existed = redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-local seq = redis.call('INCR', KEYS[3])
-if seq == 1 then
-  seq = tonumber(ARGV[6]) * 1000
-  redis.call('SET', KEYS[3], seq)
-end
-redis.call('PUBLISH', ARGV[2], cmsgpack.pack(seq) .. ARGV[3])
+local seq = next_seq(KEYS[3], ARGV[6])
+local env = envelope(seq, ARGV[3])
+redis.call('PUBLISH', ARGV[2], env)
 if existed == 1 and ARGV[4] == '1' then
   redis.call('XADD', KEYS[4], '*', 'q', seq, 'b', ARGV[3], 'o', ARGV[5], 't', ARGV[6])
 end
 if existed == 1 and ARGV[7] == '1' then
-  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[8], string.format('%d-0', seq), 'b', ARGV[3])
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[8], string.format('%d-0', seq), 'e', env)
 end
 return existed

@@ -54,7 +54,7 @@ impl Checker {
         match action {
             Action::Op(op) => {
                 let settled = tick(prev, now).map_or_else(|| prev.clone(), |o| o.session);
-                let result = apply(prev, op, now);
+                let result = perform(prev, op, now);
                 assert_eq!(prev, &before, "apply must not change its input");
                 match (result, expected_refusal(&settled, op)) {
                     (Err(e), Some(want)) => {

@@ -6,7 +6,7 @@
 //! After a disconnection, watched sessions are re-read so nothing missed while pub/sub
 //! was down (it is at-most-once) stays missed.
 //!
-//! Must not: write anything.
+//! Must not: write anything, or know who the audience is beyond `Audience`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,10 +17,11 @@ use redis::{IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, Value};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::codec::{decode_envelope, decode_state};
-use super::{keys, Store, StoreError, Update, UpdateSink};
-use crate::hub::{Hub, Interest};
-use crate::scheduler::Wakeup;
+use super::{Audience, Interest};
+use crate::store::envelope::Envelope;
+use crate::store::redis::command_config;
+use crate::store::{decode_state, keys, Store, StoreError, Update};
+use crate::wakeup::Wakeup;
 
 struct Shard {
     sessions: usize,
@@ -84,42 +85,50 @@ impl Interest for RedisFeed {
     }
 }
 
-/// Connects the subscriber, registers the feed with the hub and starts its tasks.
+/// Where a started feed delivers, and what it reads back after a reconnect.
+pub struct FeedTargets {
+    pub audience: Arc<dyn Audience>,
+    pub store: Arc<dyn Store>,
+    pub wakeup: Arc<Wakeup>,
+}
+
+/// Connects the subscriber and starts its tasks; the returned feed is the audience's
+/// `Interest` (the caller registers it with the hub).
 pub fn start(
     url: &str,
     shards: u32,
     timeout: Duration,
-    hub: Arc<Hub>,
-    store: Arc<dyn Store>,
-    wakeup: Arc<Wakeup>,
+    targets: FeedTargets,
     stop: CancellationToken,
 ) -> Result<Arc<RedisFeed>, StoreError> {
-    let unavailable = super::redis::unavailable;
-    let info = url.into_connection_info().map_err(unavailable)?;
+    let info = url
+        .into_connection_info()
+        .map_err(StoreError::unavailable("parse the Redis URL"))?;
     let settings = info
         .redis_settings()
         .clone()
         .set_protocol(ProtocolVersion::RESP3);
-    let client = redis::Client::open(info.set_redis_settings(settings)).map_err(unavailable)?;
+    let client = redis::Client::open(info.set_redis_settings(settings))
+        .map_err(StoreError::unavailable("open a client"))?;
     let (push_tx, push_rx) = mpsc::unbounded_channel::<PushInfo>();
-    let config = super::redis::command_config(timeout)
+    let config = command_config(timeout)
         .set_push_sender(push_tx)
         .set_automatic_resubscription();
-    let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)?;
+    let conn = ConnectionManager::new_lazy_with_config(client, config)
+        .map_err(StoreError::unavailable("subscribe"))?;
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let feed = Arc::new(RedisFeed {
         shards,
         state: Mutex::new(HashMap::new()),
         commands,
     });
-    hub.set_interest(feed.clone());
     tokio::spawn(subscriptions(
         conn.clone(),
         feed.clone(),
         commands_rx,
         stop.clone(),
     ));
-    tokio::spawn(deliveries(conn, push_rx, hub, store, wakeup, stop));
+    tokio::spawn(deliveries(conn, push_rx, targets, stop));
     Ok(feed)
 }
 
@@ -169,18 +178,21 @@ async fn subscriptions(
 async fn deliveries(
     mut conn: ConnectionManager,
     mut pushes: mpsc::UnboundedReceiver<PushInfo>,
-    hub: Arc<Hub>,
-    store: Arc<dyn Store>,
-    wakeup: Arc<Wakeup>,
+    targets: FeedTargets,
     stop: CancellationToken,
 ) {
+    let FeedTargets {
+        audience,
+        store,
+        wakeup,
+    } = targets;
     loop {
         let push = tokio::select! {
             p = pushes.recv() => match p { Some(p) => p, None => return },
             _ = stop.cancelled() => return,
         };
         match push.kind {
-            PushKind::Message => on_message(&push.data, &hub, &wakeup),
+            PushKind::Message => on_message(&push.data, &*audience, &wakeup),
             PushKind::Disconnection => {
                 tracing::warn!("fan-out subscription lost; reconnecting");
                 // Pinging drives the reconnect (which resubscribes every channel).
@@ -195,14 +207,14 @@ async fn deliveries(
                     }
                 }
                 tracing::info!("fan-out subscription restored; re-reading watched sessions");
-                resync(&hub, &store).await;
+                resync(&*audience, &store).await;
             }
             _ => {}
         }
     }
 }
 
-fn on_message(data: &[Value], hub: &Hub, wakeup: &Wakeup) {
+fn on_message(data: &[Value], hub: &dyn Audience, wakeup: &Wakeup) {
     let (Some(Value::BulkString(channel)), Some(Value::BulkString(payload))) =
         (data.first(), data.get(1))
     else {
@@ -215,8 +227,8 @@ fn on_message(data: &[Value], hub: &Hub, wakeup: &Wakeup) {
         wakeup.hint(due);
         return;
     }
-    let (_seq, body) = match decode_envelope(payload) {
-        Ok(e) => e,
+    let body = match Envelope::decode(payload) {
+        Ok(e) => e.body,
         Err(e) => {
             tracing::warn!(error = %e, "dropping an undecodable fan-out envelope");
             return;
@@ -242,7 +254,7 @@ fn on_message(data: &[Value], hub: &Hub, wakeup: &Wakeup) {
 
 /// Re-reads every watched session and delivers it; versions already delivered are
 /// dropped by the mailboxes, so only what was missed goes out.
-async fn resync(hub: &Hub, store: &Arc<dyn Store>) {
+async fn resync(hub: &dyn Audience, store: &Arc<dyn Store>) {
     for id in hub.watched() {
         match store.load(&id).await {
             Ok(Some(session)) => hub.deliver(Update::State {

@@ -1,0 +1,206 @@
+//! The internal API, on its own listener (`cluster.internal_port`, never public): every
+//! request must carry the shared secret, anything else is refused (403). It serves
+//! peer regions: the typed call (a write for a session homed here, straight to the
+//! gateway), raw session bytes, the relay stream and the digest. Nothing here goes
+//! through the public handler.
+//!
+//! Must not: serve public routes, or forward a peer's call further (one hop at most).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::BodyExt;
+use hyper::body::{Body, Frame, Incoming};
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use tokio::sync::mpsc;
+
+use super::ctx::Ctx;
+use super::http;
+use super::limits;
+use crate::domain::Op;
+use crate::error::ApiError;
+use crate::gateway::caller::Caller;
+use crate::gateway::error::to_wire;
+use crate::ratelimit::Bucket;
+use crate::region::cluster::Cluster;
+use crate::region::wire::{self, PeerCall, PeerReply, CALL_PATH, MSGPACK, SECRET_HEADER};
+use crate::relay::context::RelayContext;
+use crate::relay::source;
+use crate::store::codec::encode_state;
+
+pub type InternalBody = BoxBody<Bytes, Infallible>;
+
+fn boxed(r: http::Resp) -> Response<InternalBody> {
+    r.map(|b| b.boxed())
+}
+
+fn bytes(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<InternalBody> {
+    boxed(http::bytes(status, content_type, body))
+}
+
+/// A response body fed from a channel (the relay stream).
+struct ChannelBody(mpsc::Receiver<Bytes>);
+
+impl Body for ChannelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.0.poll_recv(cx).map(|o| o.map(|b| Ok(Frame::data(b))))
+    }
+}
+
+fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
+    query?
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+pub async fn handle(
+    ctx: Arc<Ctx>,
+    _peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Response<InternalBody>, Infallible> {
+    let not_found = || {
+        boxed(http::error(&ApiError::route_not_found(
+            req.method().as_str(),
+            req.uri().path(),
+        )))
+    };
+    let (Some(relay), Some(cluster)) = (ctx.relay.clone(), ctx.gateway.cluster().cloned()) else {
+        return Ok(not_found());
+    };
+    let secret = req.headers().get(SECRET_HEADER).map(|v| v.as_bytes());
+    if !cluster.authorized(secret) {
+        return Ok(boxed(http::error(&ApiError::new(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "Internal endpoint: a valid cluster secret is required",
+        ))));
+    }
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().map(str::to_owned);
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let get = req.method() == Method::GET;
+    Ok(match segs.as_slice() {
+        _ if path == CALL_PATH && req.method() == Method::POST => call(&ctx, &cluster, req).await,
+        ["internal", "sessions", id] if get => match relay.store.raw(id).await {
+            Ok(Some(raw)) => bytes(StatusCode::OK, "application/octet-stream", raw),
+            Ok(None) => bytes(
+                StatusCode::NOT_FOUND,
+                "application/octet-stream",
+                Vec::new(),
+            ),
+            Err(e) => boxed(http::error(&ApiError::from(e))),
+        },
+        ["internal", "relay"] if get => {
+            let since = query_param(query.as_deref(), "since")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            relay_stream(&ctx, &relay, since)
+        }
+        ["internal", "digest"] if get => {
+            let cursor = query_param(query.as_deref(), "cursor").unwrap_or("0");
+            let mut conn = relay.conn.clone();
+            match source::digest_page(&mut conn, &cluster.region, cursor).await {
+                Ok(page) => bytes(StatusCode::OK, MSGPACK, wire::encode(&page)),
+                Err(e) => boxed(http::error(
+                    &ApiError::unavailable("Digest unavailable", 1).caused_by(e),
+                )),
+            }
+        }
+        _ => not_found(),
+    })
+}
+
+fn relay_stream(ctx: &Ctx, relay: &RelayContext, since: u64) -> Response<InternalBody> {
+    let (tx, rx) = mpsc::channel(256);
+    let heartbeat = Duration::from_millis(relay.cfg.heartbeat_ms);
+    tokio::spawn(source::stream(
+        relay.redis_url.clone(),
+        since,
+        heartbeat,
+        tx,
+        ctx.draining.clone(),
+    ));
+    let mut r = Response::new(ChannelBody(rx).boxed());
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-synckairos-relay"),
+    );
+    r
+}
+
+/// Serves a peer's typed call at this (home) region.
+async fn call(ctx: &Ctx, cluster: &Cluster, req: Request<Incoming>) -> Response<InternalBody> {
+    let body = match super::body::read(req, ctx.cfg.server.body_limit_bytes).await {
+        Ok((_, b)) => b,
+        Err(e) => return boxed(http::error(&e)),
+    };
+    let call: PeerCall = match wire::decode(&body) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %crate::cause::chain(&e), "refusing an undecodable internal call");
+            return boxed(http::error(&ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "BAD_INTERNAL_CALL",
+                "The internal call could not be decoded",
+            )));
+        }
+    };
+    // The origin is only recorded (audit); an unknown one is recorded as this region.
+    let origin = Some(call.origin()).filter(|o| cluster.knows(o));
+    let caller = Caller::peer(origin.unwrap_or(ctx.gateway.region()));
+    let reply = match serve_call(ctx, call, &caller).await {
+        Ok(r) => r,
+        Err(e) => {
+            if e.status.is_server_error() {
+                tracing::warn!(
+                    code = %e.code,
+                    cause = %e.cause_chain(),
+                    "internal call failed"
+                );
+            }
+            PeerReply::Refused(to_wire(&e))
+        }
+    };
+    bytes(StatusCode::OK, MSGPACK, wire::encode(&reply))
+}
+
+async fn serve_call(ctx: &Ctx, call: PeerCall, caller: &Caller) -> Result<PeerReply, ApiError> {
+    let gw = &ctx.gateway;
+    match call {
+        PeerCall::Create { session, .. } => {
+            let s = gw.create(session, None, caller).await?;
+            Ok(PeerReply::Created {
+                state: encode_state(&s),
+            })
+        }
+        PeerCall::Apply { session_id, op, .. } => {
+            if matches!(op, Op::Switch { .. }) {
+                // The home counts every region's switches of the session (§6.1).
+                limits::check(ctx, Bucket::Switch, &session_id)
+                    .await
+                    .map_err(|(e, _)| e)?;
+            }
+            let out = gw.apply(&session_id, &op, caller).await?;
+            Ok(PeerReply::Applied {
+                state: encode_state(&out.session),
+                expired_participant_id: out.expired_participant_id,
+            })
+        }
+        PeerCall::Delete { session_id, .. } => Ok(PeerReply::Deleted {
+            existed: gw.delete(&session_id, caller).await?,
+        }),
+    }
+}

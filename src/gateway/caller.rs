@@ -1,0 +1,56 @@
+//! Who asks the gateway: the region whose client sent the request (recorded as the
+//! audit trail's origin), and whether this is the first region to handle it (it may
+//! ask peers and send the request to the session's home) or a home serving a peer's
+//! typed call (it never sends it further: one hop at most).
+//!
+//! Must not: carry transport details beyond the one fly-replay permission.
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hop {
+    /// A client's request, received here. `replay`: plain HTTP, so it may be answered
+    /// with `fly-replay` instead of being forwarded (when the cluster is configured so).
+    Edge { replay: bool },
+    /// A peer region's typed call: this region is supposed to be the home.
+    FromPeer,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The region that received the client's request.
+    pub origin: String,
+    pub hop: Hop,
+}
+
+impl Caller {
+    /// A client's REST request received in `region`.
+    pub fn rest(region: &str) -> Caller {
+        Caller {
+            origin: region.to_owned(),
+            hop: Hop::Edge { replay: true },
+        }
+    }
+
+    /// A client's WebSocket command received in `region` (never fly-replayed).
+    pub fn socket(region: &str) -> Caller {
+        Caller {
+            origin: region.to_owned(),
+            hop: Hop::Edge { replay: false },
+        }
+    }
+
+    /// A typed call from a peer, on behalf of a client of `origin`.
+    pub fn peer(origin: &str) -> Caller {
+        Caller {
+            origin: origin.to_owned(),
+            hop: Hop::FromPeer,
+        }
+    }
+
+    pub fn is_edge(&self) -> bool {
+        matches!(self.hop, Hop::Edge { .. })
+    }
+
+    pub fn may_replay(&self) -> bool {
+        self.hop == Hop::Edge { replay: true }
+    }
+}

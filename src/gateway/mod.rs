@@ -1,0 +1,241 @@
+//! The session gateway: the one place between the fronts (REST, WebSocket, the
+//! internal API a peer region calls) and the service that knows where a session
+//! lives. For every read and write it decides: here (this region is the home, or holds
+//! a copy for reads), elsewhere (send the write to the home as a typed call, or let
+//! Fly replay it), or unknown (ask the peers first, keep what they return). It also
+//! answers reads with "never older than what fan-out delivered here" and marks copies
+//! whose home is silent as stale.
+//!
+//! Owns: routing by home region, peer lookups, forwarding, freshness. Must not: parse
+//! HTTP or WebSocket input, render responses, or apply rate limits (fronts do), nor
+//! commit anything itself (the service does, at the home only).
+
+pub mod caller;
+pub mod error;
+mod fresh;
+mod home;
+mod locate;
+
+use std::sync::Arc;
+
+use crate::domain::{NewSession, Op, Session};
+use crate::hub::Hub;
+use crate::metrics;
+use crate::region::cluster::Cluster;
+use crate::region::wire::PeerCall;
+use crate::relay::copies::Copies;
+use crate::service::{ServiceError, Sessions};
+use crate::store::StoreError;
+use caller::Caller;
+use error::GatewayError;
+use home::Answer;
+
+/// The multi-region parts the gateway needs: the cluster and this region's copies.
+pub struct Remote {
+    pub cluster: Arc<Cluster>,
+    pub copies: Arc<Copies>,
+}
+
+/// A state for a client read.
+pub struct Reading {
+    pub session: Arc<Session>,
+    /// A copy whose home region this region does not currently hear from.
+    pub stale: bool,
+}
+
+/// A committed operation, wherever it was committed.
+pub struct Applied {
+    pub session: Arc<Session>,
+    /// Switch only: the outgoing participant whose budget is at zero (as v2 reported).
+    pub expired_participant_id: Option<String>,
+}
+
+pub struct Gateway {
+    region: String,
+    sessions: Arc<Sessions>,
+    hub: Arc<Hub>,
+    ttl_ms: u64,
+    /// `None` when single-region.
+    remote: Option<Remote>,
+}
+
+impl Gateway {
+    pub fn new(
+        region: &str,
+        sessions: Arc<Sessions>,
+        hub: Arc<Hub>,
+        ttl_secs: u64,
+        remote: Option<Remote>,
+    ) -> Self {
+        Gateway {
+            region: region.to_owned(),
+            sessions,
+            hub,
+            ttl_ms: ttl_secs.saturating_mul(1000),
+            remote,
+        }
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.remote.as_ref().map(|r| &r.cluster)
+    }
+
+    /// Whether this instance's storage answers (for `/ready`).
+    pub async fn storage_ready(&self) -> Result<(), StoreError> {
+        self.sessions.store().ping().await
+    }
+
+    /// Creates a session homed in `home` (this region when `None`).
+    pub async fn create(
+        &self,
+        req: NewSession,
+        home: Option<&str>,
+        caller: &Caller,
+    ) -> Result<Arc<Session>, GatewayError> {
+        if let (Some(home), Some(r)) = (home.filter(|h| *h != self.region), &self.remote) {
+            let id = req.session_id.clone();
+            let call = PeerCall::Create {
+                origin: caller.origin.clone(),
+                session: req,
+            };
+            return match home::send(&r.cluster, home, &id, call, caller).await? {
+                Answer::Committed { session, .. } => Ok(session),
+                Answer::Deleted(_) => Err(unexpected(home)),
+            };
+        }
+        let s = self.sessions.create(req, &caller.origin).await?;
+        metrics::session_created();
+        Ok(Arc::new(s))
+    }
+
+    /// The state a client reads: this region's copy (asking the peers when it has
+    /// none), never older than what was delivered here, marked when stale.
+    pub async fn read(&self, session_id: &str) -> Result<Reading, GatewayError> {
+        let stored = match self.sessions.read(session_id).await {
+            Ok(s) => s,
+            Err(ServiceError::NotFound(_)) => Arc::new(self.ask_peers(session_id).await?),
+            Err(e) => return Err(e.into()),
+        };
+        let session = fresh::newest(stored, self.delivered(session_id));
+        let stale = fresh::stale(self.cluster().map(|c| &**c), &session).await;
+        Ok(Reading { session, stale })
+    }
+
+    /// The newest state delivered here by fan-out, if any (a fallback while storage
+    /// is unavailable).
+    pub fn delivered(&self, session_id: &str) -> Option<Arc<Session>> {
+        fresh::delivered(&self.hub, session_id, self.ttl_ms)
+    }
+
+    /// Applies a client operation at the session's home.
+    pub async fn apply(
+        &self,
+        session_id: &str,
+        op: &Op,
+        caller: &Caller,
+    ) -> Result<Applied, GatewayError> {
+        let home = match self.sessions.write(session_id, op, &caller.origin).await {
+            Ok(out) => {
+                return Ok(Applied {
+                    session: Arc::new(out.session),
+                    expired_participant_id: out.expired_participant_id,
+                })
+            }
+            Err(ServiceError::RemoteHome(home)) => home,
+            Err(ServiceError::NotFound(_)) if self.remote.is_some() && caller.is_edge() => {
+                let s = self.ask_peers(session_id).await?;
+                if s.home_region == self.region {
+                    return Err(GatewayError::NotFound(session_id.to_owned()));
+                }
+                s.home_region
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let call = PeerCall::Apply {
+            origin: caller.origin.clone(),
+            session_id: session_id.to_owned(),
+            op: op.clone(),
+        };
+        match self.send_home(&home, session_id, call, caller).await? {
+            Answer::Committed {
+                session,
+                expired_participant_id,
+            } => Ok(Applied {
+                session,
+                expired_participant_id,
+            }),
+            Answer::Deleted(_) => Err(unexpected(&home)),
+        }
+    }
+
+    /// Deletes a session at its home; true if it existed. Only the home deletes: a
+    /// region holding a copy forwards, one that does not know the session asks its
+    /// peers first (never deletes on a guess).
+    pub async fn delete(&self, session_id: &str, caller: &Caller) -> Result<bool, GatewayError> {
+        if self.remote.is_some() {
+            let home = match self.sessions.get(session_id).await {
+                Ok(s) => Some(s.home_region.clone()),
+                Err(ServiceError::NotFound(_)) if !caller.is_edge() => None,
+                Err(ServiceError::NotFound(_)) => match self.ask_peers(session_id).await {
+                    Ok(s) => Some(s.home_region),
+                    Err(GatewayError::NotFound(_)) => None,
+                    Err(e) => return Err(e),
+                },
+                Err(e) => return Err(e.into()),
+            };
+            if let Some(home) = home.filter(|h| *h != self.region) {
+                let call = PeerCall::Delete {
+                    origin: caller.origin.clone(),
+                    session_id: session_id.to_owned(),
+                };
+                return match self.send_home(&home, session_id, call, caller).await? {
+                    Answer::Deleted(existed) => Ok(existed),
+                    Answer::Committed { .. } => Err(unexpected(&home)),
+                };
+            }
+        }
+        let existed = self.sessions.delete(session_id, &caller.origin).await?;
+        if existed {
+            metrics::session_deleted();
+        }
+        Ok(existed)
+    }
+
+    async fn ask_peers(&self, session_id: &str) -> Result<Session, GatewayError> {
+        match &self.remote {
+            Some(r) => locate::from_peers(&r.cluster, &r.copies, session_id).await,
+            None => Err(GatewayError::NotFound(session_id.to_owned())),
+        }
+    }
+
+    async fn send_home(
+        &self,
+        home: &str,
+        session_id: &str,
+        call: PeerCall,
+        caller: &Caller,
+    ) -> Result<Answer, GatewayError> {
+        match &self.remote {
+            Some(r) => home::send(&r.cluster, home, session_id, call, caller).await,
+            // A session homed elsewhere in a single-region instance: nowhere to send it.
+            None => Err(GatewayError::Misdirected {
+                home: home.to_owned(),
+            }),
+        }
+    }
+}
+
+/// A home answered a call with a reply of another kind (a version mismatch).
+fn unexpected(home: &str) -> GatewayError {
+    GatewayError::HomeUnreachable {
+        home: home.to_owned(),
+        source: crate::region::client::PeerError::Status {
+            region: home.to_owned(),
+            status: hyper::StatusCode::BAD_GATEWAY,
+        },
+    }
+}

@@ -1,0 +1,129 @@
+//! The internal API between regions, as types: the paths, the headers, and the typed
+//! call a region makes to a session's home (`PeerCall` → `PeerReply`, MessagePack),
+//! which the home serves straight from its gateway.
+//!
+//! Owns: the wire shapes (versioned by their paths). Must not: do IO.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::domain::{NewSession, Op};
+
+/// Header carrying the shared secret on every internal request.
+pub const SECRET_HEADER: &str = "x-synckairos-secret";
+/// Content type of a typed call and of its reply.
+pub const MSGPACK: &str = "application/msgpack";
+
+/// The typed call a home region serves (POST, MessagePack `PeerCall`).
+pub const CALL_PATH: &str = "/internal/v1/call";
+/// The raw stored bytes of a session (GET; 404 when absent).
+pub fn session_path(session_id: &str) -> String {
+    format!("/internal/sessions/{session_id}")
+}
+/// The home's relay stream from a position (GET, streaming frames).
+pub fn relay_path(since: u64) -> String {
+    format!("/internal/relay?since={since}")
+}
+/// One page of the home's digest (GET, MessagePack).
+pub fn digest_path(cursor: &str) -> String {
+    format!("/internal/digest?cursor={cursor}")
+}
+
+/// A write for a session homed in the receiving region, on behalf of `origin` (the
+/// region whose client sent it; it is recorded in the audit trail).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum PeerCall {
+    Create {
+        origin: String,
+        session: NewSession,
+    },
+    Apply {
+        origin: String,
+        session_id: String,
+        op: Op,
+    },
+    Delete {
+        origin: String,
+        session_id: String,
+    },
+}
+
+impl PeerCall {
+    pub fn origin(&self) -> &str {
+        match self {
+            PeerCall::Create { origin, .. }
+            | PeerCall::Apply { origin, .. }
+            | PeerCall::Delete { origin, .. } => origin,
+        }
+    }
+}
+
+/// The home's answer. `state` is the committed state exactly as stored there.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum PeerReply {
+    Created {
+        #[serde(with = "serde_bytes")]
+        state: Vec<u8>,
+    },
+    Applied {
+        #[serde(with = "serde_bytes")]
+        state: Vec<u8>,
+        expired_participant_id: Option<String>,
+    },
+    Deleted {
+        existed: bool,
+    },
+    /// The home refused the call with this client-facing error.
+    Refused(WireError),
+}
+
+/// A client-facing error as the home rendered it (the contract's envelope fields).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WireError {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    /// `details` as JSON text.
+    pub details: Option<String>,
+    pub retry_after: Option<u64>,
+}
+
+#[derive(Debug, Error)]
+#[error("undecodable internal message")]
+pub struct WireDecodeError(#[from] rmp_serde::decode::Error);
+
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Plain data structures always serialize.
+    rmp_serde::to_vec_named(value).unwrap_or_default()
+}
+
+pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, WireDecodeError> {
+    Ok(rmp_serde::from_slice(bytes)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_and_replies_round_trip() {
+        let call = PeerCall::Apply {
+            origin: "lhr".into(),
+            session_id: "s".into(),
+            op: Op::Switch {
+                next: Some("p2".into()),
+                current: None,
+            },
+        };
+        assert_eq!(decode::<PeerCall>(&encode(&call)).unwrap(), call);
+        let reply = PeerReply::Refused(WireError {
+            status: 409,
+            code: "CONFLICT".into(),
+            message: "m".into(),
+            details: Some("{\"a\":1}".into()),
+            retry_after: None,
+        });
+        assert_eq!(decode::<PeerReply>(&encode(&reply)).unwrap(), reply);
+        assert!(decode::<PeerReply>(b"\xc1").is_err());
+    }
+}
