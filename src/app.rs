@@ -17,6 +17,7 @@ use tokio_util::task::TaskTracker;
 use crate::backends::{backends, regional, start_audit, Backends, StartError};
 use crate::clock::now_ms;
 use crate::config::Config;
+use crate::domain::RegionId;
 use crate::front::{self, Ctx};
 use crate::gateway::{Gateway, Remote};
 use crate::hub::Hub;
@@ -117,9 +118,10 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
             None
         }
     };
+    let region = RegionId::from(&cfg.region);
     let sessions = Arc::new(Sessions::new(
         store.clone(),
-        &cfg.region,
+        &region,
         cfg.sessions.ttl_secs,
         wakeup.clone(),
         relay.is_some(),
@@ -129,7 +131,7 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         copies: r.copies.clone(),
     });
     let gateway = Arc::new(Gateway::new(
-        &cfg.region,
+        &region,
         sessions.clone(),
         hub.clone(),
         cfg.sessions.ttl_secs,

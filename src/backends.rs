@@ -18,6 +18,7 @@ use crate::audit::outbox_redis::RedisOutbox;
 use crate::audit::writer::WriterConfig;
 use crate::audit::{self, AuditStats};
 use crate::config::Config;
+use crate::domain::RegionId;
 use crate::fanout::redis::{self as redis_fanout, FeedTargets};
 use crate::front::AuditHandle;
 use crate::hub::Hub;
@@ -90,7 +91,7 @@ pub fn backends(
     let redis = Arc::new(RedisStore::new(
         primary.clone(),
         replica,
-        &cfg.region,
+        &RegionId::from(&cfg.region),
         cfg.redis.fanout_shards,
         audit,
         relay_log,

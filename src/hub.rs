@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
 
 use crate::clock::now_ms;
-use crate::domain::Session;
+use crate::domain::{Session, SessionId};
 use crate::fanout::{Audience, Interest};
 use crate::mailbox::Mailbox;
 use crate::protocol::{self, close};
@@ -26,7 +26,7 @@ struct Topic {
 
 #[derive(Default)]
 pub struct Hub {
-    topics: Mutex<HashMap<String, Topic>>,
+    topics: Mutex<HashMap<SessionId, Topic>>,
     next_id: AtomicU64,
     interest: Mutex<Option<Arc<dyn Interest>>>,
 }
@@ -34,7 +34,7 @@ pub struct Hub {
 /// A connection's membership of a session's topic; leaving happens on drop.
 pub struct Subscription {
     hub: Arc<Hub>,
-    session_id: String,
+    session_id: SessionId,
     id: u64,
     pub mailbox: Arc<Mailbox>,
     ready: Option<watch::Receiver<bool>>,
@@ -61,7 +61,7 @@ impl Hub {
         Arc::new(Hub::default())
     }
 
-    fn topics(&self) -> MutexGuard<'_, HashMap<String, Topic>> {
+    fn topics(&self) -> MutexGuard<'_, HashMap<SessionId, Topic>> {
         self.topics.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -78,11 +78,15 @@ impl Hub {
 
     /// Adds `mailbox` to the session's topic; anything already queued in it (the
     /// `CONNECTED` greeting) goes out before any update.
-    pub fn subscribe(self: &Arc<Self>, session_id: &str, mailbox: Arc<Mailbox>) -> Subscription {
+    pub fn subscribe(
+        self: &Arc<Self>,
+        session_id: &SessionId,
+        mailbox: Arc<Mailbox>,
+    ) -> Subscription {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let first = {
             let mut topics = self.topics();
-            let topic = topics.entry(session_id.to_owned()).or_default();
+            let topic = topics.entry(session_id.clone()).or_default();
             topic.subscribers.push((id, mailbox.clone()));
             topic.subscribers.len() == 1
         };
@@ -94,14 +98,14 @@ impl Hub {
         }
         Subscription {
             hub: self.clone(),
-            session_id: session_id.to_owned(),
+            session_id: session_id.clone(),
             id,
             mailbox,
             ready: interest.and_then(|i| i.ready(session_id)),
         }
     }
 
-    fn leave(&self, session_id: &str, id: u64) {
+    fn leave(&self, session_id: &SessionId, id: u64) {
         let last = {
             let mut topics = self.topics();
             let Some(topic) = topics.get_mut(session_id) else {
@@ -122,7 +126,7 @@ impl Hub {
     }
 
     /// The newest state this instance has delivered for a watched session.
-    pub fn latest(&self, session_id: &str) -> Option<Arc<Session>> {
+    pub fn latest(&self, session_id: &SessionId) -> Option<Arc<Session>> {
         self.topics().get(session_id).and_then(|t| t.latest.clone())
     }
 
@@ -163,11 +167,11 @@ impl Hub {
 }
 
 impl Audience for Hub {
-    fn is_watched(&self, session_id: &str) -> bool {
+    fn is_watched(&self, session_id: &SessionId) -> bool {
         self.topics().contains_key(session_id)
     }
 
-    fn watched(&self) -> Vec<String> {
+    fn watched(&self) -> Vec<SessionId> {
         self.topics().keys().cloned().collect()
     }
 }

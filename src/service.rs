@@ -14,7 +14,9 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use crate::clock::now_ms;
-use crate::domain::{self, lifetime, DomainError, Event, NewSession, Op, Outcome, Session};
+use crate::domain::{
+    self, lifetime, DomainError, Event, NewSession, Op, Outcome, RegionId, Session, SessionId,
+};
 use crate::store::{Commit, Store, StoreError};
 use crate::wakeup::Wakeup;
 
@@ -25,10 +27,10 @@ pub enum ServiceError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("session {0} not found")]
-    NotFound(String),
+    NotFound(SessionId),
     /// The session is homed in another region; its writes are committed there.
     #[error("session is homed in region {0}")]
-    RemoteHome(String),
+    RemoteHome(RegionId),
 }
 
 /// Retries of a client write that lost only to deadline writes.
@@ -36,7 +38,7 @@ const TICK_RETRIES: usize = 3;
 
 pub struct Sessions {
     store: Arc<dyn Store>,
-    region: String,
+    region: RegionId,
     /// Multi-region: refuse to commit sessions homed elsewhere.
     guard_home: bool,
     ttl_ms: u64,
@@ -46,14 +48,14 @@ pub struct Sessions {
 impl Sessions {
     pub fn new(
         store: Arc<dyn Store>,
-        region: &str,
+        region: &RegionId,
         ttl_secs: u64,
         wakeup: Arc<Wakeup>,
         guard_home: bool,
     ) -> Self {
         Sessions {
             store,
-            region: region.to_owned(),
+            region: region.clone(),
             guard_home,
             ttl_ms: ttl_secs.saturating_mul(1000),
             wakeup,
@@ -64,7 +66,12 @@ impl Sessions {
         &self.store
     }
 
-    fn commit_of<'a>(&self, s: &'a Session, events: &'a [Event], origin: &'a str) -> Commit<'a> {
+    fn commit_of<'a>(
+        &self,
+        s: &'a Session,
+        events: &'a [Event],
+        origin: &'a RegionId,
+    ) -> Commit<'a> {
         Commit {
             session: s,
             events,
@@ -75,7 +82,11 @@ impl Sessions {
     }
 
     /// Creates a session homed in this region; `origin` handled the client's request.
-    pub async fn create(&self, req: NewSession, origin: &str) -> Result<Session, ServiceError> {
+    pub async fn create(
+        &self,
+        req: NewSession,
+        origin: &RegionId,
+    ) -> Result<Session, ServiceError> {
         let s = domain::create_session(req, &self.region, now_ms())?;
         self.store
             .insert(self.commit_of(&s, &[Event::Created], origin))
@@ -84,29 +95,29 @@ impl Sessions {
     }
 
     /// The authoritative current state (what writes start from).
-    pub async fn get(&self, session_id: &str) -> Result<Arc<Session>, ServiceError> {
+    pub async fn get(&self, session_id: &SessionId) -> Result<Arc<Session>, ServiceError> {
         self.store
             .load(session_id)
             .await?
-            .ok_or_else(|| ServiceError::NotFound(session_id.to_owned()))
+            .ok_or_else(|| ServiceError::NotFound(session_id.clone()))
     }
 
     /// The state for a client read (may be served by a replica, never older than what
     /// this instance has seen).
-    pub async fn read(&self, session_id: &str) -> Result<Arc<Session>, ServiceError> {
+    pub async fn read(&self, session_id: &SessionId) -> Result<Arc<Session>, ServiceError> {
         self.store
             .read(session_id)
             .await?
-            .ok_or_else(|| ServiceError::NotFound(session_id.to_owned()))
+            .ok_or_else(|| ServiceError::NotFound(session_id.clone()))
     }
 
     /// Performs a client operation with compare-and-set on `version`; `RemoteHome`
     /// when the session must be written in another region.
     pub async fn write(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         op: &Op,
-        origin: &str,
+        origin: &RegionId,
     ) -> Result<Outcome, ServiceError> {
         let mut current = self.get(session_id).await?;
         if self.guard_home && current.home_region != self.region {
@@ -139,13 +150,20 @@ impl Sessions {
         unreachable!("the loop returns on its last attempt")
     }
 
-    pub async fn delete(&self, session_id: &str, origin: &str) -> Result<bool, ServiceError> {
+    pub async fn delete(
+        &self,
+        session_id: &SessionId,
+        origin: &RegionId,
+    ) -> Result<bool, ServiceError> {
         Ok(self.store.delete(session_id, origin).await?)
     }
 
     /// Applies whatever deadline events are due for a claimed session. Returns the
     /// committed outcome, or `None` if nothing was due (or another writer won).
-    pub async fn fire_deadline(&self, session_id: &str) -> Result<Option<Outcome>, ServiceError> {
+    pub async fn fire_deadline(
+        &self,
+        session_id: &SessionId,
+    ) -> Result<Option<Outcome>, ServiceError> {
         let Some(current) = self.store.load(session_id).await? else {
             self.store.reschedule(session_id, 0, None).await?;
             return Ok(None);

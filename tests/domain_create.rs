@@ -19,7 +19,7 @@ fn create_builds_a_pending_session_at_version_1() {
     );
     req.increment_ms = 2_000;
     req.max_time_ms = Some(900_000);
-    let s = create_session(req, "us-east", 1_730_196_000_123).unwrap();
+    let s = create_session(req, &"us-east".into(), 1_730_196_000_123).unwrap();
     assert_eq!(s.session_id, SID);
     assert_eq!(s.status, Status::Pending);
     assert_eq!((s.version, s.client_version), (1, 1));
@@ -57,7 +57,7 @@ fn create_rejects_duplicate_participant_ids() {
     );
     req.participants[2].participant_id = pid(0);
     req.participants[3].participant_id = pid(0);
-    let err = create_session(req.clone(), "eu-west", 0).unwrap_err();
+    let err = create_session(req.clone(), &"eu-west".into(), 0).unwrap_err();
     assert_eq!(err.to_string(), "Request validation failed");
     let msg = format!("Duplicate participant_id: {}", pid(0));
     assert_eq!(
@@ -72,9 +72,9 @@ fn create_rejects_duplicate_participant_ids() {
         ]
     );
     // Ids are case-sensitive: upper case is a different participant.
-    req.participants[2].participant_id = pid(0).to_uppercase();
+    req.participants[2].participant_id = pid(0).to_uppercase().into();
     req.participants[3].participant_id = pid(3);
-    assert!(create_session(req, "eu-west", 0).is_ok());
+    assert!(create_session(req, &"eu-west".into(), 0).is_ok());
 }
 
 #[test]
@@ -105,7 +105,7 @@ fn a_per_group_group_shares_its_first_members_budget() {
         participant(5, 10_000, None),
     ];
     // v2 accepted members that disagree; the group's budget is its first member's.
-    let s = create_session(req, "eu-west", 0).unwrap();
+    let s = create_session(req, &"eu-west".into(), 0).unwrap();
     let budgets: Vec<u64> = s.participants.iter().map(|p| p.total_time_ms).collect();
     assert_eq!(
         budgets,
@@ -122,7 +122,7 @@ fn create_reports_every_issue_at_once() {
     );
     req.participants[1].participant_id = pid(0);
     req.participants[2].participant_id = pid(0);
-    let fields: Vec<String> = invalid_fields(create_session(req, "eu-west", 0))
+    let fields: Vec<String> = invalid_fields(create_session(req, &"eu-west".into(), 0))
         .into_iter()
         .map(|(f, _, _)| f)
         .collect();

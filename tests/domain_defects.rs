@@ -67,7 +67,7 @@ fn settle_is_complete_after_long_gaps_in_per_cycle_skip() {
 #[test]
 fn create_rejects_a_session_without_participants() {
     let req = request(SyncMode::PerParticipant, TimeoutAction::Continue, &[]);
-    let created = create_session(req, "eu-west", 0);
+    let created = create_session(req, &"eu-west".into(), 0);
     if let Ok(s) = &created {
         let start = std::panic::catch_unwind(|| perform(s, &Op::Start, 0).map(|_| ()));
         assert!(

@@ -25,7 +25,7 @@ fn keep_until_covers_the_ttl_and_a_running_clock() {
         TimeoutAction::Continue,
         &[7_200_000, 60_000],
     );
-    let pending = create_session(req, "eu-west", 1_000).unwrap();
+    let pending = create_session(req, &"eu-west".into(), 1_000).unwrap();
     assert_eq!(keep_until(&pending, HOUR), 1_000 + 3_600_000);
     // Running: the clock runs out 2 h after start, past the TTL.
     let running = ok(&pending, Op::Start, 2_000).session;

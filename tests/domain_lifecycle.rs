@@ -78,7 +78,7 @@ fn pause_and_resume_do_not_charge_paused_time() {
     assert_eq!(
         switch_paused,
         DomainError::NotRunning {
-            session_id: SID.to_owned(),
+            session_id: SID.into(),
             status: Status::Paused
         }
     );

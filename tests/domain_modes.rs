@@ -48,7 +48,7 @@ fn per_cycle_with_skip_rotates_forever() {
     req.time_per_cycle_ms = Some(1_000);
     let s = started(req);
     let t = tick(&s, 3_500).unwrap();
-    let expired: Vec<(String, Millis)> = t
+    let expired: Vec<(ParticipantId, Millis)> = t
         .events
         .iter()
         .filter_map(|e| match e {

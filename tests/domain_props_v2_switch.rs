@@ -35,7 +35,7 @@ proptest! {
     ) {
         let mut s = create(&scn.req, scn.t0);
         let budgets: Vec<u64> = scn.req.participants.iter().map(|p| p.total_time_ms).collect();
-        let ids: Vec<String> = (0..budgets.len()).map(pid).collect();
+        let ids: Vec<ParticipantId> = (0..budgets.len()).map(pid).collect();
         let mut model = V2Model::new(&budgets, scn.req.increment_ms, scn.t0);
         let mut clock = scn.t0;
         for step in &scn.steps {

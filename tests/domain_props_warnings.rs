@@ -52,7 +52,7 @@ proptest! {
         calls.push((end, None));
 
         let mut cur = s;
-        let mut warnings: Vec<(String, u64, Millis)> = Vec::new();
+        let mut warnings: Vec<(ParticipantId, u64, Millis)> = Vec::new();
         let mut first_turn_over = false;
         for (t, op) in calls {
             let (next, events) = match &op {
@@ -80,7 +80,7 @@ proptest! {
         let mut th = req.warning_thresholds_ms.clone();
         th.sort_unstable();
         th.dedup();
-        let expected: Vec<(String, u64, Millis)> = th
+        let expected: Vec<(ParticipantId, u64, Millis)> = th
             .iter()
             .rev()
             .filter(|&&t| t < budget)

@@ -56,11 +56,11 @@ fn switch_refusals_carry_v2_messages() {
         &[10_000, 10_000],
     ));
     let unknown = Op::Switch {
-        next: Some(UNKNOWN.to_owned()),
+        next: Some(UNKNOWN.into()),
         current: None,
     };
     let e = perform(&s, &unknown, 1_000).unwrap_err();
-    assert_eq!(e, DomainError::UnknownParticipant(UNKNOWN.to_owned()));
+    assert_eq!(e, DomainError::UnknownParticipant(UNKNOWN.into()));
     assert_eq!(
         e.to_string(),
         format!("Participant {UNKNOWN} not found in session")

@@ -168,7 +168,7 @@ async fn internal_api_needs_the_secret_and_is_not_on_the_public_port() {
     let lhr_internal = w.internal("lhr", 0);
     let call = PeerCall::Apply {
         origin: "nrt".into(),
-        session_id: id.clone(),
+        session_id: id.clone().into(),
         op: Op::Start,
     };
     let r = lhr_internal

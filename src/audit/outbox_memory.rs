@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 
 use super::outbox::{Backlog, Outbox, RawEntry};
 use super::AuditError;
-use crate::domain::Millis;
+use crate::domain::{Millis, RegionId};
 use crate::store::AuditAppend;
 
 #[derive(Default)]
@@ -72,7 +72,7 @@ impl MemoryOutbox {
 }
 
 impl AuditAppend for MemoryOutbox {
-    fn record(&self, body: Vec<u8>, origin: &str, at: Millis) {
+    fn record(&self, body: Vec<u8>, origin: &RegionId, at: Millis) {
         self.append(body, origin, at);
     }
 }

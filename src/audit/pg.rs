@@ -135,7 +135,11 @@ pub async fn write_batch(pool: &PgPool, b: &Batch) -> Result<(), AuditError> {
     if !b.sessions.is_empty() {
         let ss: Vec<_> = b.sessions.iter().map(|r| &r.session).collect();
         sqlx::query(UPSERT_SESSIONS)
-            .bind(ss.iter().map(|s| s.session_id.clone()).collect::<Vec<_>>())
+            .bind(
+                ss.iter()
+                    .map(|s| s.session_id.to_string())
+                    .collect::<Vec<_>>(),
+            )
             .bind(ss.iter().map(|s| s.sync_mode.as_str()).collect::<Vec<_>>())
             .bind(
                 ss.iter()
@@ -149,7 +153,11 @@ pub async fn write_batch(pool: &PgPool, b: &Batch) -> Result<(), AuditError> {
                     .map(|s| s.action_on_timeout.as_str())
                     .collect::<Vec<_>>(),
             )
-            .bind(ss.iter().map(|s| s.home_region.clone()).collect::<Vec<_>>())
+            .bind(
+                ss.iter()
+                    .map(|s| s.home_region.to_string())
+                    .collect::<Vec<_>>(),
+            )
             .bind(ss.iter().map(|s| s.created_at).collect::<Vec<_>>())
             .bind(ss.iter().map(|s| s.session_started_at).collect::<Vec<_>>())
             .bind(
@@ -208,12 +216,12 @@ async fn write_participants(
     sqlx::query(UPSERT_PARTICIPANTS)
         .bind(
             rows.iter()
-                .map(|(s, _)| s.session_id.clone())
+                .map(|(s, _)| s.session_id.to_string())
                 .collect::<Vec<_>>(),
         )
         .bind(
             rows.iter()
-                .map(|(_, p)| p.participant_id.clone())
+                .map(|(_, p)| p.participant_id.to_string())
                 .collect::<Vec<_>>(),
         )
         .bind(

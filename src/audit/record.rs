@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 
 use super::outbox::RawEntry;
-use crate::domain::{Event, Millis, Session, Status};
+use crate::domain::{Event, Millis, Session, SessionId, Status};
 use crate::store::decode_state;
 use crate::store::envelope::EnvelopeBody;
 use crate::view::SessionView;
@@ -146,7 +146,7 @@ fn event_rows(entry: &RawEntry, body: &EnvelopeBody, s: &Session) -> Vec<EventRo
             };
             EventRow {
                 event_id: format!("{}:{}:{idx}", body.home, entry.seq),
-                session_id: body.session_id.clone(),
+                session_id: body.session_id.to_string(),
                 event_type: e.kind(),
                 participant_id: f.participant.map(str::to_owned),
                 group_id: p.and_then(|p| p.group_id.clone()),
@@ -160,7 +160,7 @@ fn event_rows(entry: &RawEntry, body: &EnvelopeBody, s: &Session) -> Vec<EventRo
                 version: i(s.version),
                 seq: i(entry.seq),
                 event_index: idx as i32,
-                home_region: body.home.clone(),
+                home_region: body.home.to_string(),
                 handled_region: entry.origin.clone(),
                 occurred_at: f.at.unwrap_or(entry.at),
                 state_snapshot: snapshot.clone(),
@@ -173,7 +173,7 @@ fn event_rows(entry: &RawEntry, body: &EnvelopeBody, s: &Session) -> Vec<EventRo
 fn deletion_row(entry: &RawEntry, body: &EnvelopeBody) -> EventRow {
     EventRow {
         event_id: format!("{}:{}:0", body.home, entry.seq),
-        session_id: body.session_id.clone(),
+        session_id: body.session_id.to_string(),
         event_type: "session_deleted",
         participant_id: None,
         group_id: None,
@@ -183,7 +183,7 @@ fn deletion_row(entry: &RawEntry, body: &EnvelopeBody) -> EventRow {
         version: 0,
         seq: i(entry.seq),
         event_index: 0,
-        home_region: body.home.clone(),
+        home_region: body.home.to_string(),
         handled_region: entry.origin.clone(),
         occurred_at: entry.at,
         state_snapshot: None,
@@ -195,7 +195,7 @@ fn deletion_row(entry: &RawEntry, body: &EnvelopeBody) -> EventRow {
 pub fn build(entries: &[RawEntry]) -> (Batch, Vec<RawEntry>) {
     let mut batch = Batch::default();
     let mut bad = Vec::new();
-    let mut latest: HashMap<String, Session> = HashMap::new();
+    let mut latest: HashMap<SessionId, Session> = HashMap::new();
     for entry in entries {
         let decoded = rmp_serde::from_slice::<EnvelopeBody>(&entry.body)
             .map_err(|e| e.to_string())
@@ -218,7 +218,7 @@ pub fn build(entries: &[RawEntry]) -> (Batch, Vec<RawEntry>) {
             None => {
                 batch.events.push(deletion_row(entry, &body));
                 // The summary keeps the last state; the deletion marks it afterwards.
-                batch.deleted.push((body.session_id.clone(), entry.at));
+                batch.deleted.push((body.session_id.to_string(), entry.at));
             }
             Some(s) => {
                 batch.events.extend(event_rows(entry, &body, &s));

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use super::error::{DomainError, FieldIssue};
+use super::ids::{ParticipantId, RegionId, SessionId};
 use super::model::{Millis, Participant, Session, Status, SyncMode, TimeoutAction};
 
 pub const MIN_BUDGET_MS: u64 = 1_000;
@@ -18,7 +19,7 @@ pub const MAX_WARNING_THRESHOLDS: usize = 8;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewParticipant {
-    pub participant_id: String,
+    pub participant_id: ParticipantId,
     pub participant_index: u32,
     pub total_time_ms: u64,
     pub group_id: Option<String>,
@@ -27,7 +28,7 @@ pub struct NewParticipant {
 /// A validated create request (also the typed call a region sends to the home).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewSession {
-    pub session_id: String,
+    pub session_id: SessionId,
     pub sync_mode: SyncMode,
     pub participants: Vec<NewParticipant>,
     pub total_time_ms: u64,
@@ -88,7 +89,7 @@ fn initial_budget(req: &NewSession, p: &NewParticipant) -> u64 {
 /// A new `pending` session at version 1, homed in `home_region`.
 pub fn create_session(
     req: NewSession,
-    home_region: &str,
+    home_region: &RegionId,
     now: Millis,
 ) -> Result<Session, DomainError> {
     let issues = cross_field_issues(&req);
@@ -135,7 +136,7 @@ pub fn create_session(
         updated_at: now,
         action_on_timeout: req.action_on_timeout,
         warning_thresholds_ms: thresholds,
-        home_region: home_region.to_owned(),
+        home_region: home_region.clone(),
         warned_through: None,
         client_version: 1,
     })

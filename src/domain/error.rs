@@ -6,6 +6,7 @@
 use serde::Serialize;
 use thiserror::Error;
 
+use super::ids::{ParticipantId, SessionId};
 use super::model::Status;
 
 /// One validation problem, shaped like v2's zod issue (`field`, `message`, `code`).
@@ -31,19 +32,31 @@ pub enum DomainError {
     #[error("Request validation failed")]
     Invalid(Vec<FieldIssue>),
     #[error("Session {session_id} cannot be started (current status: {})", status.as_str())]
-    CannotStart { session_id: String, status: Status },
+    CannotStart {
+        session_id: SessionId,
+        status: Status,
+    },
     #[error("Session {session_id} not running (current status: {})", status.as_str())]
-    NotRunning { session_id: String, status: Status },
+    NotRunning {
+        session_id: SessionId,
+        status: Status,
+    },
     #[error("Session {session_id} cannot be paused (current status: {})", status.as_str())]
-    CannotPause { session_id: String, status: Status },
+    CannotPause {
+        session_id: SessionId,
+        status: Status,
+    },
     #[error("Session {session_id} cannot be resumed (current status: {})", status.as_str())]
-    CannotResume { session_id: String, status: Status },
+    CannotResume {
+        session_id: SessionId,
+        status: Status,
+    },
     #[error("Participant {0} not found in session")]
-    UnknownParticipant(String),
+    UnknownParticipant(ParticipantId),
     /// The client said who it believes is active (`current_participant_id`) and it is not.
     #[error("Participant {expected} is not the active participant (active: {})", actual.as_deref().unwrap_or("none"))]
     NotActive {
-        expected: String,
-        actual: Option<String>,
+        expected: ParticipantId,
+        actual: Option<ParticipantId>,
     },
 }

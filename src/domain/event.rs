@@ -5,33 +5,34 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ids::ParticipantId;
 use super::model::{Millis, TimeoutAction};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
     Created,
     Started {
-        participant_id: String,
+        participant_id: ParticipantId,
     },
     Switched {
-        from: Option<String>,
-        to: String,
+        from: Option<ParticipantId>,
+        to: ParticipantId,
         /// Milliseconds this switch charged to the outgoing participant's budget (a
         /// budget that ran out before the switch was charged by its expiry).
         elapsed_ms: u64,
     },
     Paused {
-        participant_id: Option<String>,
+        participant_id: Option<ParticipantId>,
         /// Milliseconds the pause charged to the active participant's budget.
         elapsed_ms: u64,
     },
     Resumed {
-        participant_id: Option<String>,
+        participant_id: Option<ParticipantId>,
     },
     Completed,
     /// A participant's (or its group's) budget reached zero at `at`.
     ParticipantExpired {
-        participant_id: String,
+        participant_id: ParticipantId,
         at: Millis,
         action: TimeoutAction,
     },
@@ -41,7 +42,7 @@ pub enum Event {
     },
     /// The active participant's remaining time crossed `threshold_ms` at `at`.
     TimeWarning {
-        participant_id: String,
+        participant_id: ParticipantId,
         threshold_ms: u64,
         at: Millis,
     },

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::ids::{ParticipantId, RegionId, SessionId};
+
 /// Stores an enum as its position in `ALL` (one byte in MessagePack instead of its
 /// name): the storage encoding of sessions must stay small. Append new variants only.
 macro_rules! serde_as_index {
@@ -178,7 +180,7 @@ impl TimeoutAction {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Participant {
-    pub participant_id: String,
+    pub participant_id: ParticipantId,
     pub participant_index: u32,
     /// Remaining budget at the start of the current cycle (the contract's name).
     pub total_time_ms: u64,
@@ -200,12 +202,12 @@ pub struct Participant {
 pub struct Session {
     /// Not in the stored value (the storage key carries it; decoding restores it).
     #[serde(skip)]
-    pub session_id: String,
+    pub session_id: SessionId,
     pub sync_mode: SyncMode,
     pub status: Status,
     pub version: u64,
     pub participants: Vec<Participant>,
-    pub active_participant_id: Option<String>,
+    pub active_participant_id: Option<ParticipantId>,
     pub total_time_ms: u64,
     pub time_per_cycle_ms: Option<u64>,
     pub cycle_started_at: Option<Millis>,
@@ -219,7 +221,7 @@ pub struct Session {
     /// Ascending-sorted, distinct remaining-time thresholds that emit `TIME_WARNING`.
     pub warning_thresholds_ms: Vec<u64>,
     /// The region whose primary alone commits writes for this session.
-    pub home_region: String,
+    pub home_region: RegionId,
     /// Deadline events (warnings) of the current cycle have been emitted up to here.
     pub warned_through: Option<Millis>,
     /// `version` of the last client-initiated write; server deadline writes leave it.

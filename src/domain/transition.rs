@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::budget::{activate, add_increment, charge, deactivate_all};
 use super::error::DomainError;
 use super::event::Event;
+use super::ids::ParticipantId;
 use super::model::{Millis, Session, Status, TimeoutAction};
 use super::settle::{next_with_time, settle};
 
@@ -21,9 +22,9 @@ pub enum Op {
     Start,
     Switch {
         /// Hand the turn to this participant instead of the next in array order.
-        next: Option<String>,
+        next: Option<ParticipantId>,
         /// If given, the switch only applies while this participant is the active one.
-        current: Option<String>,
+        current: Option<ParticipantId>,
     },
     Pause,
     Resume,
@@ -47,7 +48,7 @@ pub struct Outcome {
     pub session: Session,
     pub events: Vec<Event>,
     /// Switch only: the outgoing participant whose budget is at zero (as v2 reported).
-    pub expired_participant_id: Option<String>,
+    pub expired_participant_id: Option<ParticipantId>,
 }
 
 /// Performs a client operation at `now`.
@@ -58,13 +59,9 @@ pub fn perform(s: &Session, op: &Op, now: Millis) -> Result<Outcome, DomainError
     settle(&mut n, now, &mut events);
     let expired_participant_id = match op {
         Op::Start => start(&mut n, now, &mut events)?,
-        Op::Switch { next, current } => switch(
-            &mut n,
-            next.as_deref(),
-            current.as_deref(),
-            now,
-            &mut events,
-        )?,
+        Op::Switch { next, current } => {
+            switch(&mut n, next.as_ref(), current.as_ref(), now, &mut events)?
+        }
         Op::Pause => pause(&mut n, now, &mut events)?,
         Op::Resume => resume(&mut n, now, &mut events)?,
         Op::Complete => complete(&mut n, now, &mut events),
@@ -97,7 +94,7 @@ pub fn tick(s: &Session, now: Millis) -> Option<Outcome> {
     })
 }
 
-type Step = Result<Option<String>, DomainError>;
+type Step = Result<Option<ParticipantId>, DomainError>;
 
 fn elapsed_since_cycle_start(s: &Session, now: Millis) -> u64 {
     s.cycle_started_at.map_or(0, |t| (now - t).max(0) as u64)
@@ -121,8 +118,8 @@ fn start(s: &mut Session, now: Millis, events: &mut Vec<Event>) -> Step {
 
 fn switch(
     s: &mut Session,
-    next: Option<&str>,
-    current: Option<&str>,
+    next: Option<&ParticipantId>,
+    current: Option<&ParticipantId>,
     now: Millis,
     events: &mut Vec<Event>,
 ) -> Step {
@@ -133,9 +130,9 @@ fn switch(
         });
     }
     if let Some(expected) = current {
-        if s.active_participant_id.as_deref() != Some(expected) {
+        if s.active_participant_id.as_ref() != Some(expected) {
             return Err(DomainError::NotActive {
-                expected: expected.to_owned(),
+                expected: expected.clone(),
                 actual: s.active_participant_id.clone(),
             });
         }
@@ -157,7 +154,7 @@ fn switch(
     let next_idx = match next {
         Some(id) => s
             .index_of(id)
-            .ok_or_else(|| DomainError::UnknownParticipant(id.to_owned()))?,
+            .ok_or_else(|| DomainError::UnknownParticipant(id.clone()))?,
         None => auto_next(s, cur),
     };
     activate(s, next_idx, now);
@@ -217,7 +214,7 @@ fn resume(s: &mut Session, now: Millis, events: &mut Vec<Event>) -> Step {
 }
 
 /// Allowed from any status (v2 behaviour kept); charges a running cycle (v2 did not).
-fn complete(s: &mut Session, now: Millis, events: &mut Vec<Event>) -> Option<String> {
+fn complete(s: &mut Session, now: Millis, events: &mut Vec<Event>) -> Option<ParticipantId> {
     if s.status == Status::Running {
         let elapsed_ms = elapsed_since_cycle_start(s, now);
         if let Some(c) = s.active_index() {

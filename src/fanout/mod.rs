@@ -12,22 +12,23 @@ pub mod redis;
 
 use tokio::sync::watch;
 
+use crate::domain::SessionId;
 use crate::store::UpdateSink;
 
 /// Told when this instance starts or stops watching a session (the Redis fan-out
 /// subscribes to the session's shard channel only while someone here watches it).
 pub trait Interest: Send + Sync {
-    fn watch(&self, session_id: &str);
-    fn unwatch(&self, session_id: &str);
+    fn watch(&self, session_id: &SessionId);
+    fn unwatch(&self, session_id: &SessionId);
     /// Becomes true once updates for the session are flowing to this instance;
     /// `None` when there is nothing to wait for.
-    fn ready(&self, session_id: &str) -> Option<watch::Receiver<bool>>;
+    fn ready(&self, session_id: &SessionId) -> Option<watch::Receiver<bool>>;
 }
 
 /// The local subscribers a broker delivers to (implemented by `crate::hub::Hub`).
 pub trait Audience: UpdateSink {
     /// Whether any local connection watches the session (others are skipped cheaply).
-    fn is_watched(&self, session_id: &str) -> bool;
+    fn is_watched(&self, session_id: &SessionId) -> bool;
     /// Every watched session (re-read after the broker reconnects).
-    fn watched(&self) -> Vec<String>;
+    fn watched(&self) -> Vec<SessionId>;
 }

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::{Audience, Interest};
+use crate::domain::SessionId;
 use crate::store::envelope::Envelope;
 use crate::store::redis::command_config;
 use crate::store::{decode_state, keys, Store, StoreError, Update};
@@ -53,7 +54,7 @@ impl RedisFeed {
 }
 
 impl Interest for RedisFeed {
-    fn watch(&self, session_id: &str) {
+    fn watch(&self, session_id: &SessionId) {
         let shard = keys::fanout_shard(session_id, self.shards);
         let mut state = self.state();
         let entry = state.entry(shard).or_insert_with(|| Shard {
@@ -66,7 +67,7 @@ impl Interest for RedisFeed {
         }
     }
 
-    fn unwatch(&self, session_id: &str) {
+    fn unwatch(&self, session_id: &SessionId) {
         let shard = keys::fanout_shard(session_id, self.shards);
         let mut state = self.state();
         let Some(entry) = state.get_mut(&shard) else {
@@ -79,7 +80,7 @@ impl Interest for RedisFeed {
         }
     }
 
-    fn ready(&self, session_id: &str) -> Option<watch::Receiver<bool>> {
+    fn ready(&self, session_id: &SessionId) -> Option<watch::Receiver<bool>> {
         let shard = keys::fanout_shard(session_id, self.shards);
         self.state().get(&shard).map(|s| s.ready.subscribe())
     }

@@ -94,7 +94,7 @@ pub async fn handle(
     let get = req.method() == Method::GET;
     Ok(match segs.as_slice() {
         _ if path == CALL_PATH && req.method() == Method::POST => call(&ctx, &cluster, req).await,
-        ["internal", "sessions", id] if get => match relay.store.raw(id).await {
+        ["internal", "sessions", id] if get => match relay.store.raw(&(*id).into()).await {
             Ok(Some(raw)) => bytes(StatusCode::OK, "application/octet-stream", raw),
             Ok(None) => bytes(
                 StatusCode::NOT_FOUND,

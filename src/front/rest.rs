@@ -34,15 +34,15 @@ pub async fn create(ctx: &Ctx, body: &Value) -> Result<Resp, ApiError> {
     let req = validate::create_session(body).map_err(ApiError::validation)?;
     let home = validate::home_region(body, &ctx.cfg).map_err(ApiError::validation)?;
     let caller = Caller::rest(ctx.gateway.region());
-    match ctx.gateway.create(req, home.as_deref(), &caller).await {
+    match ctx.gateway.create(req, home.as_ref(), &caller).await {
         Ok(s) => Ok(http::data(StatusCode::CREATED, SessionView::from(&*s))),
         Err(e) => failed(e),
     }
 }
 
 pub async fn get(ctx: &Ctx, id: &str) -> Result<Resp, ApiError> {
-    validate::session_id_param(id).map_err(ApiError::validation)?;
-    let read = ctx.gateway.read(id).await?;
+    let id = validate::session_id_param(id).map_err(ApiError::validation)?;
+    let read = ctx.gateway.read(&id).await?;
     let mut resp = http::data(StatusCode::OK, SessionView::from(&*read.session));
     if read.stale {
         resp.headers_mut()
@@ -52,9 +52,9 @@ pub async fn get(ctx: &Ctx, id: &str) -> Result<Resp, ApiError> {
 }
 
 pub async fn delete(ctx: &Ctx, id: &str) -> Result<Resp, ApiError> {
-    validate::session_id_param(id).map_err(ApiError::validation)?;
+    let id = validate::session_id_param(id).map_err(ApiError::validation)?;
     let caller = Caller::rest(ctx.gateway.region());
-    match ctx.gateway.delete(id, &caller).await {
+    match ctx.gateway.delete(&id, &caller).await {
         Ok(_) => Ok(http::empty(StatusCode::NO_CONTENT)),
         Err(e) => failed(e),
     }
@@ -67,7 +67,7 @@ pub async fn operation(
     body: &Value,
     rate: &mut RateHeaders,
 ) -> Result<Resp, ApiError> {
-    validate::session_id_param(id).map_err(ApiError::validation)?;
+    let id = validate::session_id_param(id).map_err(ApiError::validation)?;
     let op = match op {
         SessionOp::Start => Op::Start,
         SessionOp::Pause => Op::Pause,
@@ -78,14 +78,14 @@ pub async fn operation(
             // The switch limiter, after param and body validation (v2 order). Counted
             // in every region a switch passes: the home's count covers all regions'
             // switches, an edge's only its own, so an edge is never stricter.
-            limits::count(ctx, Bucket::Switch, id, rate).await?;
+            limits::count(ctx, Bucket::Switch, &id, rate).await?;
             Op::Switch { next, current }
         }
     };
     let started = std::time::Instant::now();
     let result = ctx
         .gateway
-        .apply(id, &op, &Caller::rest(ctx.gateway.region()))
+        .apply(&id, &op, &Caller::rest(ctx.gateway.region()))
         .await;
     if matches!(op, Op::Switch { .. }) {
         metrics::switch_duration(started.elapsed().as_secs_f64() * 1000.0);

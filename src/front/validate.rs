@@ -11,7 +11,10 @@ use crate::domain::create::{
     MAX_BUDGET_MS, MAX_INCREMENT_MS, MAX_PARTICIPANTS, MAX_WARNING_THRESHOLDS, MIN_BUDGET_MS,
 };
 use crate::domain::uuid::is_strict_uuid;
-use crate::domain::{FieldIssue, NewParticipant, NewSession, SyncMode, TimeoutAction};
+use crate::domain::{
+    FieldIssue, NewParticipant, NewSession, ParticipantId, RegionId, SessionId, SyncMode,
+    TimeoutAction,
+};
 
 type Issues = Vec<FieldIssue>;
 
@@ -184,7 +187,7 @@ fn participant(v: &Value, i: usize, out: &mut Issues) -> Option<NewParticipant> 
     let group = present(o, "group_id", &f("group_id"), false, "string", out)
         .map(|v| uuid(v, &f("group_id"), "group_id", out));
     Some(NewParticipant {
-        participant_id: id?,
+        participant_id: id?.into(),
         participant_index: index? as u32,
         total_time_ms: total?,
         group_id: match group {
@@ -307,7 +310,7 @@ pub fn create_session(body: &Value) -> Result<NewSession, Issues> {
         )]);
     };
     Ok(NewSession {
-        session_id,
+        session_id: session_id.into(),
         sync_mode,
         participants,
         total_time_ms,
@@ -350,7 +353,7 @@ fn thresholds(v: &Value, out: &mut Issues) -> Option<Vec<u64>> {
 
 /// `POST /v1/sessions/:id/switch` body: `{}` or `{"next_participant_id": uuid}`, plus
 /// the extension `current_participant_id` (apply only while that one is active).
-pub fn switch_body(body: &Value) -> Result<(Option<String>, Option<String>), Issues> {
+pub fn switch_body(body: &Value) -> Result<(Option<ParticipantId>, Option<ParticipantId>), Issues> {
     let mut out = Vec::new();
     let Some(o) = root(body, &mut out) else {
         return Err(out);
@@ -361,16 +364,16 @@ pub fn switch_body(body: &Value) -> Result<(Option<String>, Option<String>), Iss
     let next = id("next_participant_id", &mut out);
     let current = id("current_participant_id", &mut out);
     if out.is_empty() {
-        Ok((next, current))
+        Ok((next.map(Into::into), current.map(Into::into)))
     } else {
         Err(out)
     }
 }
 
 /// The `:id` path parameter.
-pub fn session_id_param(id: &str) -> Result<(), Issues> {
+pub fn session_id_param(id: &str) -> Result<SessionId, Issues> {
     if is_strict_uuid(id) {
-        Ok(())
+        Ok(SessionId::from(id))
     } else {
         Err(vec![FieldIssue::new(
             "id",
@@ -382,7 +385,7 @@ pub fn session_id_param(id: &str) -> Result<(), Issues> {
 
 /// The optional `home_region` of a create body (extension): one of the deployment's
 /// regions (this one when single-region).
-pub fn home_region(body: &Value, cfg: &crate::config::Config) -> Result<Option<String>, Issues> {
+pub fn home_region(body: &Value, cfg: &crate::config::Config) -> Result<Option<RegionId>, Issues> {
     let Some(v) = body.get("home_region") else {
         return Ok(None);
     };
@@ -392,7 +395,7 @@ pub fn home_region(body: &Value, cfg: &crate::config::Config) -> Result<Option<S
         vec![cfg.region.as_str()]
     };
     match v.as_str() {
-        Some(r) if known.contains(&r) => Ok(Some(r.to_owned())),
+        Some(r) if known.contains(&r) => Ok(Some(r.into())),
         Some(r) => Err(vec![FieldIssue::new(
             "home_region",
             "invalid_value",

@@ -14,10 +14,11 @@ use super::ctx::Ctx;
 use super::http::{self, Resp};
 use super::ws_conn;
 use crate::domain::uuid::is_loose_uuid;
+use crate::domain::SessionId;
 use crate::error::ApiError;
 
 /// The `sessionId` query parameter, or the 1008 close reason.
-pub fn session_param(query: Option<&str>) -> Result<String, &'static str> {
+pub fn session_param(query: Option<&str>) -> Result<SessionId, &'static str> {
     let value = query
         .unwrap_or("")
         .split('&')
@@ -26,7 +27,7 @@ pub fn session_param(query: Option<&str>) -> Result<String, &'static str> {
         .map(|(_, v)| v);
     match value {
         None | Some("") => Err("Missing sessionId parameter"),
-        Some(v) if is_loose_uuid(v) => Ok(v.to_owned()),
+        Some(v) if is_loose_uuid(v) => Ok(SessionId::from(v)),
         Some(_) => Err("Invalid sessionId format"),
     }
 }
@@ -67,11 +68,11 @@ mod tests {
         let id = "223e4567-e89b-12d3-a456-426614174001";
         assert_eq!(
             session_param(Some(&format!("sessionId={id}"))),
-            Ok(id.to_owned())
+            Ok(id.into())
         );
         assert_eq!(
             session_param(Some(&format!("x=1&sessionId={id}"))),
-            Ok(id.to_owned())
+            Ok(id.into())
         );
         assert_eq!(session_param(None), Err("Missing sessionId parameter"));
         assert_eq!(

@@ -10,7 +10,7 @@ use hyper::StatusCode;
 use super::ctx::Ctx;
 use super::limits;
 use crate::domain::uuid::is_strict_uuid;
-use crate::domain::Op;
+use crate::domain::{Op, SessionId};
 use crate::error::ApiError;
 use crate::gateway::caller::Caller;
 use crate::mailbox::Mailbox;
@@ -37,14 +37,14 @@ fn check_ids(op: &Op) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub async fn run(ctx: &Ctx, session_id: &str, mailbox: &Mailbox, op: Op, c: Command) {
+pub async fn run(ctx: &Ctx, session_id: &SessionId, mailbox: &Mailbox, op: Op, c: Command) {
     metrics::ws_message_in(op.name());
     let frame = match execute(ctx, session_id, &op).await {
         Ok(version) => protocol::ack(op.name(), version, c.request_id.as_ref()),
         Err(e) => {
             if e.status.is_server_error() {
                 tracing::warn!(
-                    session = session_id,
+                    session = %session_id,
                     code = %e.code,
                     cause = %e.cause_chain(),
                     "websocket command failed"
@@ -56,7 +56,7 @@ pub async fn run(ctx: &Ctx, session_id: &str, mailbox: &Mailbox, op: Op, c: Comm
     mailbox.push(frame);
 }
 
-async fn execute(ctx: &Ctx, session_id: &str, op: &Op) -> Result<u64, ApiError> {
+async fn execute(ctx: &Ctx, session_id: &SessionId, op: &Op) -> Result<u64, ApiError> {
     check_ids(op)?;
     if matches!(op, Op::Switch { .. }) {
         limits::check(ctx, Bucket::Switch, session_id)

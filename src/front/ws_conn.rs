@@ -18,6 +18,7 @@ use super::ctx::Ctx;
 use super::ws_msg::handle_text;
 use super::ws_rate::{MessageRate, RateVerdict};
 use crate::clock::now_ms;
+use crate::domain::SessionId;
 use crate::mailbox::{Mailbox, Queued};
 use crate::metrics;
 use crate::protocol::{self, close};
@@ -26,7 +27,7 @@ type Io = TokioIo<Upgraded>;
 /// A frame the reader owes the peer (pong, close echo), sent by the writer.
 type Owed = (OpCode, Vec<u8>);
 
-pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<String, &'static str>) {
+pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<SessionId, &'static str>) {
     let ws = match fut.await {
         Ok(ws) => ws,
         Err(e) => {
@@ -148,7 +149,7 @@ async fn send(
 async fn read_loop(
     ctx: Arc<Ctx>,
     mut rx: WebSocketRead<ReadHalf<Io>>,
-    session_id: String,
+    session_id: SessionId,
     mailbox: Arc<Mailbox>,
     owed: mpsc::Sender<Owed>,
     last_seen: Arc<AtomicI64>,

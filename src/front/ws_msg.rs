@@ -7,7 +7,7 @@
 //! connection sends what lands in the mailbox).
 
 use crate::clock::now_ms;
-use crate::domain::{Millis, Op};
+use crate::domain::{Millis, Op, SessionId};
 use crate::error::ApiError;
 use crate::mailbox::Mailbox;
 use crate::metrics;
@@ -18,7 +18,7 @@ use super::ws_command;
 
 pub async fn handle_text(
     ctx: &Ctx,
-    session_id: &str,
+    session_id: &SessionId,
     mailbox: &Mailbox,
     text: &[u8],
     received: Millis,
@@ -26,7 +26,7 @@ pub async fn handle_text(
     let Some(msg) = protocol::decode(text) else {
         metrics::ws_message_in("invalid");
         tracing::debug!(
-            session = session_id,
+            session = %session_id,
             "ignoring a non-JSON or untyped websocket message"
         );
         return;
@@ -48,15 +48,15 @@ pub async fn handle_text(
         }
         ClientMessage::Switch(c) => {
             let op = Op::Switch {
-                next: c.next_participant_id.clone(),
-                current: c.current_participant_id.clone(),
+                next: c.next_participant_id.clone().map(Into::into),
+                current: c.current_participant_id.clone().map(Into::into),
             };
             ws_command::run(ctx, session_id, mailbox, op, c).await
         }
         ClientMessage::Unknown => {
             metrics::ws_message_in("unknown");
             tracing::debug!(
-                session = session_id,
+                session = %session_id,
                 "ignoring an unknown websocket message type"
             );
         }
@@ -66,7 +66,7 @@ pub async fn handle_text(
 /// `STATE_SYNC` with the newest state known here (the gateway never answers older
 /// than what fan-out delivered). While storage is unavailable, what was delivered here
 /// still answers, as long as it is not older than what this connection was sent.
-async fn reconnect(ctx: &Ctx, session_id: &str, mailbox: &Mailbox) {
+async fn reconnect(ctx: &Ctx, session_id: &SessionId, mailbox: &Mailbox) {
     let newest = match ctx.gateway.read(session_id).await {
         Ok(read) => read.session,
         Err(e) => {

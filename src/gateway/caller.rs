@@ -5,6 +5,8 @@
 //!
 //! Must not: carry transport details beyond the one fly-replay permission.
 
+use crate::domain::RegionId;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Hop {
     /// A client's request, received here. `replay`: plain HTTP, so it may be answered
@@ -17,31 +19,31 @@ pub enum Hop {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
     /// The region that received the client's request.
-    pub origin: String,
+    pub origin: RegionId,
     pub hop: Hop,
 }
 
 impl Caller {
     /// A client's REST request received in `region`.
-    pub fn rest(region: &str) -> Caller {
+    pub fn rest(region: &RegionId) -> Caller {
         Caller {
-            origin: region.to_owned(),
+            origin: region.clone(),
             hop: Hop::Edge { replay: true },
         }
     }
 
     /// A client's WebSocket command received in `region` (never fly-replayed).
-    pub fn socket(region: &str) -> Caller {
+    pub fn socket(region: &RegionId) -> Caller {
         Caller {
-            origin: region.to_owned(),
+            origin: region.clone(),
             hop: Hop::Edge { replay: false },
         }
     }
 
     /// A typed call from a peer, on behalf of a client of `origin`.
-    pub fn peer(origin: &str) -> Caller {
+    pub fn peer(origin: &RegionId) -> Caller {
         Caller {
-            origin: origin.to_owned(),
+            origin: origin.clone(),
             hop: Hop::FromPeer,
         }
     }

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use hyper::StatusCode;
 use thiserror::Error;
 
+use crate::domain::{RegionId, SessionId};
 use crate::error::ApiError;
 use crate::region::client::PeerError;
 use crate::region::wire::WireError;
@@ -21,27 +22,27 @@ pub enum GatewayError {
     Service(#[from] ServiceError),
     /// Neither this region nor its home has the session.
     #[error("session {0} not found")]
-    NotFound(String),
+    NotFound(SessionId),
     /// This region has not seen the session and some region could not be asked.
     #[error("session {session_id} cannot be looked up while a region is unreachable")]
     Undecidable {
-        session_id: String,
+        session_id: SessionId,
         #[source]
         source: PeerError,
     },
     /// The session's home region could not be reached (never a second writer).
     #[error("the home region {home} is unreachable")]
     HomeUnreachable {
-        home: String,
+        home: RegionId,
         #[source]
         source: PeerError,
     },
     /// A peer sent a write here, but the session lives in `home`.
     #[error("misdirected call: the session is homed in {home}")]
-    Misdirected { home: String },
+    Misdirected { home: RegionId },
     /// A REST edge on Fly: let Fly's proxy replay the request in `home`.
     #[error("replay in region {home}")]
-    Replay { home: String },
+    Replay { home: RegionId },
     /// The home refused the call; the client sees the home's error.
     #[error("the home region refused: {} {}", .0.status, .0.code)]
     Refused(WireError),

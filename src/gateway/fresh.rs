@@ -9,12 +9,12 @@
 use std::sync::Arc;
 
 use crate::clock::now_ms;
-use crate::domain::{lifetime, Session};
+use crate::domain::{lifetime, Session, SessionId};
 use crate::hub::Hub;
 use crate::region::cluster::Cluster;
 
 /// The newest state delivered here for a session still within its lifetime.
-pub fn delivered(hub: &Hub, session_id: &str, ttl_ms: u64) -> Option<Arc<Session>> {
+pub fn delivered(hub: &Hub, session_id: &SessionId, ttl_ms: u64) -> Option<Arc<Session>> {
     // A copy past its lifetime is a session storage has already forgotten (TTL).
     hub.latest(session_id)
         .filter(|c| lifetime::keep_until(c, ttl_ms) > now_ms())

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::caller::Caller;
 use super::error::GatewayError;
-use crate::domain::Session;
+use crate::domain::{ParticipantId, RegionId, Session, SessionId};
 use crate::metrics;
 use crate::region::cluster::Cluster;
 use crate::region::wire::{PeerCall, PeerReply};
@@ -21,7 +21,7 @@ pub enum Answer {
     /// A create or an operation committed at the home.
     Committed {
         session: Arc<Session>,
-        expired_participant_id: Option<String>,
+        expired_participant_id: Option<ParticipantId>,
     },
     Deleted(bool),
 }
@@ -29,21 +29,17 @@ pub enum Answer {
 /// Sends `call` for `session_id` to `home` on behalf of `caller`.
 pub async fn send(
     cluster: &Cluster,
-    home: &str,
-    session_id: &str,
+    home: &RegionId,
+    session_id: &SessionId,
     call: PeerCall,
     caller: &Caller,
 ) -> Result<Answer, GatewayError> {
     if !caller.is_edge() {
-        return Err(GatewayError::Misdirected {
-            home: home.to_owned(),
-        });
+        return Err(GatewayError::Misdirected { home: home.clone() });
     }
     if caller.may_replay() && cluster.fly_replay {
         metrics::forwarded(home, "fly-replay");
-        return Err(GatewayError::Replay {
-            home: home.to_owned(),
-        });
+        return Err(GatewayError::Replay { home: home.clone() });
     }
     metrics::forwarded(home, "forward");
     let reply =
@@ -51,15 +47,15 @@ pub async fn send(
             .call_home(home, &call)
             .await
             .map_err(|source| GatewayError::HomeUnreachable {
-                home: home.to_owned(),
+                home: home.clone(),
                 source,
             })?;
     let committed = |state: Vec<u8>, expired_participant_id| {
         let session =
             decode_state(session_id, &state).map_err(|e| GatewayError::HomeUnreachable {
-                home: home.to_owned(),
+                home: home.clone(),
                 source: crate::region::client::PeerError::Decode {
-                    region: home.to_owned(),
+                    region: home.clone(),
                     source: e.into(),
                 },
             })?;

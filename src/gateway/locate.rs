@@ -4,7 +4,7 @@
 //!
 //! Must not: decide what to do with the session (the gateway does).
 
-use crate::domain::Session;
+use crate::domain::{Session, SessionId};
 use crate::region::cluster::{Cluster, Lookup};
 use crate::relay::copies::Copies;
 
@@ -14,22 +14,22 @@ use super::error::GatewayError;
 pub async fn from_peers(
     cluster: &Cluster,
     copies: &Copies,
-    session_id: &str,
+    session_id: &SessionId,
 ) -> Result<Session, GatewayError> {
     match cluster.lookup(session_id).await {
         Lookup::Found(s, raw) => {
             if let Err(e) = copies.store_copy(&s.home_region, session_id, &raw).await {
                 tracing::debug!(
-                    session = session_id,
+                    session = %session_id,
                     error = %crate::cause::chain(&e),
                     "could not keep the copy found at a peer"
                 );
             }
             Ok(*s)
         }
-        Lookup::Absent => Err(GatewayError::NotFound(session_id.to_owned())),
+        Lookup::Absent => Err(GatewayError::NotFound(session_id.clone())),
         Lookup::Unknown(source) => Err(GatewayError::Undecidable {
-            session_id: session_id.to_owned(),
+            session_id: session_id.clone(),
             source,
         }),
     }

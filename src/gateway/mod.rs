@@ -18,7 +18,7 @@ mod locate;
 
 use std::sync::Arc;
 
-use crate::domain::{NewSession, Op, Session};
+use crate::domain::{NewSession, Op, ParticipantId, RegionId, Session, SessionId};
 use crate::hub::Hub;
 use crate::metrics;
 use crate::region::cluster::Cluster;
@@ -47,11 +47,11 @@ pub struct Reading {
 pub struct Applied {
     pub session: Arc<Session>,
     /// Switch only: the outgoing participant whose budget is at zero (as v2 reported).
-    pub expired_participant_id: Option<String>,
+    pub expired_participant_id: Option<ParticipantId>,
 }
 
 pub struct Gateway {
-    region: String,
+    region: RegionId,
     sessions: Arc<Sessions>,
     hub: Arc<Hub>,
     ttl_ms: u64,
@@ -61,14 +61,14 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn new(
-        region: &str,
+        region: &RegionId,
         sessions: Arc<Sessions>,
         hub: Arc<Hub>,
         ttl_secs: u64,
         remote: Option<Remote>,
     ) -> Self {
         Gateway {
-            region: region.to_owned(),
+            region: region.clone(),
             sessions,
             hub,
             ttl_ms: ttl_secs.saturating_mul(1000),
@@ -76,7 +76,7 @@ impl Gateway {
         }
     }
 
-    pub fn region(&self) -> &str {
+    pub fn region(&self) -> &RegionId {
         &self.region
     }
 
@@ -93,10 +93,10 @@ impl Gateway {
     pub async fn create(
         &self,
         req: NewSession,
-        home: Option<&str>,
+        home: Option<&RegionId>,
         caller: &Caller,
     ) -> Result<Arc<Session>, GatewayError> {
-        if let (Some(home), Some(r)) = (home.filter(|h| *h != self.region), &self.remote) {
+        if let (Some(home), Some(r)) = (home.filter(|h| **h != self.region), &self.remote) {
             let id = req.session_id.clone();
             let call = PeerCall::Create {
                 origin: caller.origin.clone(),
@@ -114,7 +114,7 @@ impl Gateway {
 
     /// The state a client reads: this region's copy (asking the peers when it has
     /// none), never older than what was delivered here, marked when stale.
-    pub async fn read(&self, session_id: &str) -> Result<Reading, GatewayError> {
+    pub async fn read(&self, session_id: &SessionId) -> Result<Reading, GatewayError> {
         let stored = match self.sessions.read(session_id).await {
             Ok(s) => s,
             Err(ServiceError::NotFound(_)) => Arc::new(self.ask_peers(session_id).await?),
@@ -127,14 +127,14 @@ impl Gateway {
 
     /// The newest state delivered here by fan-out, if any (a fallback while storage
     /// is unavailable).
-    pub fn delivered(&self, session_id: &str) -> Option<Arc<Session>> {
+    pub fn delivered(&self, session_id: &SessionId) -> Option<Arc<Session>> {
         fresh::delivered(&self.hub, session_id, self.ttl_ms)
     }
 
     /// Applies a client operation at the session's home.
     pub async fn apply(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         op: &Op,
         caller: &Caller,
     ) -> Result<Applied, GatewayError> {
@@ -149,7 +149,7 @@ impl Gateway {
             Err(ServiceError::NotFound(_)) if self.remote.is_some() && caller.is_edge() => {
                 let s = self.ask_peers(session_id).await?;
                 if s.home_region == self.region {
-                    return Err(GatewayError::NotFound(session_id.to_owned()));
+                    return Err(GatewayError::NotFound(session_id.clone()));
                 }
                 s.home_region
             }
@@ -157,7 +157,7 @@ impl Gateway {
         };
         let call = PeerCall::Apply {
             origin: caller.origin.clone(),
-            session_id: session_id.to_owned(),
+            session_id: session_id.clone(),
             op: op.clone(),
         };
         match self.send_home(&home, session_id, call, caller).await? {
@@ -175,7 +175,11 @@ impl Gateway {
     /// Deletes a session at its home; true if it existed. Only the home deletes: a
     /// region holding a copy forwards, one that does not know the session asks its
     /// peers first (never deletes on a guess).
-    pub async fn delete(&self, session_id: &str, caller: &Caller) -> Result<bool, GatewayError> {
+    pub async fn delete(
+        &self,
+        session_id: &SessionId,
+        caller: &Caller,
+    ) -> Result<bool, GatewayError> {
         if self.remote.is_some() {
             let home = match self.sessions.get(session_id).await {
                 Ok(s) => Some(s.home_region.clone()),
@@ -190,7 +194,7 @@ impl Gateway {
             if let Some(home) = home.filter(|h| *h != self.region) {
                 let call = PeerCall::Delete {
                     origin: caller.origin.clone(),
-                    session_id: session_id.to_owned(),
+                    session_id: session_id.clone(),
                 };
                 return match self.send_home(&home, session_id, call, caller).await? {
                     Answer::Deleted(existed) => Ok(existed),
@@ -205,36 +209,34 @@ impl Gateway {
         Ok(existed)
     }
 
-    async fn ask_peers(&self, session_id: &str) -> Result<Session, GatewayError> {
+    async fn ask_peers(&self, session_id: &SessionId) -> Result<Session, GatewayError> {
         match &self.remote {
             Some(r) => locate::from_peers(&r.cluster, &r.copies, session_id).await,
-            None => Err(GatewayError::NotFound(session_id.to_owned())),
+            None => Err(GatewayError::NotFound(session_id.clone())),
         }
     }
 
     async fn send_home(
         &self,
-        home: &str,
-        session_id: &str,
+        home: &RegionId,
+        session_id: &SessionId,
         call: PeerCall,
         caller: &Caller,
     ) -> Result<Answer, GatewayError> {
         match &self.remote {
             Some(r) => home::send(&r.cluster, home, session_id, call, caller).await,
             // A session homed elsewhere in a single-region instance: nowhere to send it.
-            None => Err(GatewayError::Misdirected {
-                home: home.to_owned(),
-            }),
+            None => Err(GatewayError::Misdirected { home: home.clone() }),
         }
     }
 }
 
 /// A home answered a call with a reply of another kind (a version mismatch).
-fn unexpected(home: &str) -> GatewayError {
+fn unexpected(home: &RegionId) -> GatewayError {
     GatewayError::HomeUnreachable {
-        home: home.to_owned(),
+        home: home.clone(),
         source: crate::region::client::PeerError::Status {
-            region: home.to_owned(),
+            region: home.clone(),
             status: hyper::StatusCode::BAD_GATEWAY,
         },
     }

@@ -18,34 +18,38 @@ use hyper_util::rt::TokioExecutor;
 use thiserror::Error;
 
 use super::wire::SECRET_HEADER;
+use crate::domain::RegionId;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, Error)]
 pub enum PeerError {
     #[error("no known instance of region {region}")]
-    NoInstances { region: String },
+    NoInstances { region: RegionId },
     #[error("region {region} did not answer within {ms} ms")]
-    Timeout { region: String, ms: u128 },
+    Timeout { region: RegionId, ms: u128 },
     /// No instance of the region accepted a connection: the request was never sent.
     #[error("cannot connect to region {region}")]
     Connect {
-        region: String,
+        region: RegionId,
         #[source]
         source: BoxError,
     },
     /// The exchange failed after the request was sent: it may have been applied.
     #[error("exchange with region {region} failed")]
     Exchange {
-        region: String,
+        region: RegionId,
         #[source]
         source: BoxError,
     },
     #[error("region {region} answered {status}")]
-    Status { region: String, status: StatusCode },
+    Status {
+        region: RegionId,
+        status: StatusCode,
+    },
     #[error("region {region} sent an answer that cannot be decoded")]
     Decode {
-        region: String,
+        region: RegionId,
         #[source]
         source: BoxError,
     },
@@ -65,7 +69,7 @@ impl PeerError {
 /// Where a request goes: a region's name (for errors), its instances' base URLs and
 /// the cluster secret.
 pub struct Target<'a> {
-    pub region: &'a str,
+    pub region: &'a RegionId,
     pub urls: &'a [String],
     pub secret: &'a str,
 }
@@ -120,7 +124,7 @@ impl PeerClient {
         req: PeerRequest<'_>,
         timeout: Duration,
     ) -> Result<Response<Incoming>, PeerError> {
-        let region = to.region.to_owned();
+        let region = to.region.clone();
         if to.urls.is_empty() {
             return Err(PeerError::NoInstances { region });
         }
@@ -184,13 +188,13 @@ impl PeerClient {
             Ok(Ok(b)) => b.to_bytes(),
             Ok(Err(e)) => {
                 return Err(PeerError::Exchange {
-                    region: to.region.to_owned(),
+                    region: to.region.clone(),
                     source: e.into(),
                 })
             }
             Err(_) => {
                 return Err(PeerError::Timeout {
-                    region: to.region.to_owned(),
+                    region: to.region.clone(),
                     ms: timeout.as_millis(),
                 })
             }

@@ -20,12 +20,12 @@ use super::peers::Peers;
 use super::precedence::replaces;
 use super::wire::{self, PeerCall, PeerReply, CALL_PATH, MSGPACK};
 use crate::config::Config;
-use crate::domain::Session;
+use crate::domain::{RegionId, Session, SessionId};
 use crate::store::decode_state;
 
 pub struct Cluster {
-    pub region: String,
-    pub regions: Vec<String>,
+    pub region: RegionId,
+    pub regions: Vec<RegionId>,
     secret: String,
     peers: Peers,
     client: PeerClient,
@@ -55,8 +55,8 @@ impl Cluster {
         let c = &cfg.cluster;
         let on_fly = std::env::var_os("FLY_REGION").is_some();
         Some(Arc::new(Cluster {
-            region: cfg.region.clone(),
-            regions: c.regions.clone(),
+            region: RegionId::from(&cfg.region),
+            regions: c.regions.iter().map(RegionId::from).collect(),
             secret: c.secret.clone().unwrap_or_default(),
             peers: Peers::new(c),
             client: PeerClient::new(),
@@ -77,17 +77,14 @@ impl Cluster {
         self.regions.iter().any(|r| r == region)
     }
 
-    pub fn others(&self) -> impl Iterator<Item = &str> {
-        self.regions
-            .iter()
-            .map(String::as_str)
-            .filter(move |r| *r != self.region)
+    pub fn others(&self) -> impl Iterator<Item = &RegionId> {
+        self.regions.iter().filter(move |r| **r != self.region)
     }
 
     /// Opens a request to one instance of `region` (its body streams).
     pub async fn open(
         &self,
-        region: &str,
+        region: &RegionId,
         req: PeerRequest<'_>,
         timeout: Duration,
     ) -> Result<Response<Incoming>, PeerError> {
@@ -103,7 +100,7 @@ impl Cluster {
     /// A whole exchange with `region` within the cluster timeout.
     pub async fn exchange(
         &self,
-        region: &str,
+        region: &RegionId,
         req: PeerRequest<'_>,
     ) -> Result<PeerResponse, PeerError> {
         let urls = self.peers.urls(region).await;
@@ -116,7 +113,7 @@ impl Cluster {
     }
 
     /// GET `path` at `region`, expecting 200 (`None` on 404).
-    pub async fn get(&self, region: &str, path: &str) -> Result<Option<Bytes>, PeerError> {
+    pub async fn get(&self, region: &RegionId, path: &str) -> Result<Option<Bytes>, PeerError> {
         let req = PeerRequest {
             method: Method::GET,
             path,
@@ -128,14 +125,18 @@ impl Cluster {
             StatusCode::OK => Ok(Some(r.body)),
             StatusCode::NOT_FOUND => Ok(None),
             status => Err(PeerError::Status {
-                region: region.to_owned(),
+                region: region.clone(),
                 status,
             }),
         }
     }
 
     /// The typed call to a session's home region.
-    pub async fn call_home(&self, home: &str, call: &PeerCall) -> Result<PeerReply, PeerError> {
+    pub async fn call_home(
+        &self,
+        home: &RegionId,
+        call: &PeerCall,
+    ) -> Result<PeerReply, PeerError> {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(MSGPACK));
         let req = PeerRequest {
@@ -147,12 +148,12 @@ impl Cluster {
         let r = self.exchange(home, req).await?;
         if r.status != StatusCode::OK {
             return Err(PeerError::Status {
-                region: home.to_owned(),
+                region: home.clone(),
                 status: r.status,
             });
         }
         wire::decode(&r.body).map_err(|e| PeerError::Decode {
-            region: home.to_owned(),
+            region: home.clone(),
             source: e.into(),
         })
     }
@@ -160,8 +161,8 @@ impl Cluster {
     /// The raw stored bytes of a session at `region` (`None`: it answered 404).
     pub async fn fetch_session(
         &self,
-        region: &str,
-        session_id: &str,
+        region: &RegionId,
+        session_id: &SessionId,
     ) -> Result<Option<Bytes>, PeerError> {
         self.get(region, &wire::session_path(session_id)).await
     }
@@ -169,13 +170,13 @@ impl Cluster {
     /// Asks every other region (concurrently) about a session this region does not
     /// have (it may have been created elsewhere a moment ago). The session's home is
     /// authoritative: its 404 means gone, whatever stale copies others still hold.
-    pub async fn lookup(&self, session_id: &str) -> Lookup {
+    pub async fn lookup(&self, session_id: &SessionId) -> Lookup {
         let asks = self.others().map(|region| async move {
             let answer = match self.fetch_session(region, session_id).await {
                 Ok(Some(body)) => match decode_state(session_id, &body) {
                     Ok(s) => Ok(Some((s, body))),
                     Err(e) => Err(PeerError::Decode {
-                        region: region.to_owned(),
+                        region: region.clone(),
                         source: e.into(),
                     }),
                 },
@@ -206,7 +207,7 @@ impl Cluster {
             // Our own session, and we do not have it: gone here, gone everywhere.
             return Lookup::Absent;
         }
-        match answers.iter().find(|(r, _)| *r == s.home_region) {
+        match answers.iter().find(|(r, _)| **r == s.home_region) {
             Some((_, Ok(None))) => Lookup::Absent,
             Some((_, Ok(Some((h, hraw))))) => Lookup::Found(Box::new(h.clone()), hraw.clone()),
             _ => Lookup::Found(Box::new(s), raw),

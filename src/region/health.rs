@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use redis::aio::ConnectionManager;
 
 use crate::clock::now_ms;
-use crate::domain::Millis;
+use crate::domain::{Millis, RegionId};
 use crate::store::keys;
 
 const CACHE_FOR: Duration = Duration::from_millis(250);
@@ -17,7 +17,7 @@ const CACHE_FOR: Duration = Duration::from_millis(250);
 pub struct LinkHealth {
     redis: ConnectionManager,
     timeout: Duration,
-    cache: Mutex<HashMap<String, (Instant, bool)>>,
+    cache: Mutex<HashMap<RegionId, (Instant, bool)>>,
 }
 
 impl LinkHealth {
@@ -30,7 +30,7 @@ impl LinkHealth {
     }
 
     /// Records that a frame from `home` just arrived (called by the relay receiver).
-    pub async fn heard(&self, home: &str) {
+    pub async fn heard(&self, home: &RegionId) {
         let mut c = self.redis.clone();
         let ttl = (self.timeout.as_millis() as u64).saturating_mul(10);
         let _: Result<(), _> = redis::cmd("SET")
@@ -43,7 +43,7 @@ impl LinkHealth {
     }
 
     /// True when `home` was heard from within the link timeout.
-    pub async fn is_up(&self, home: &str) -> bool {
+    pub async fn is_up(&self, home: &RegionId) -> bool {
         if let Some((at, up)) = self
             .cache
             .lock()
@@ -64,7 +64,7 @@ impl LinkHealth {
         self.cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(home.to_owned(), (Instant::now(), up));
+            .insert(home.clone(), (Instant::now(), up));
         up
     }
 }

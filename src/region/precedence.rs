@@ -10,7 +10,7 @@
 //!
 //! Pure: no IO.
 
-use crate::domain::Session;
+use crate::domain::{RegionId, Session};
 
 /// Whether `incoming` should replace `local` (absent = no local copy).
 pub fn replaces(incoming: &Session, local: Option<&Session>) -> bool {
@@ -23,8 +23,8 @@ pub fn replaces(incoming: &Session, local: Option<&Session>) -> bool {
 }
 
 /// Whether a deletion committed by `home` removes `local`.
-pub fn deletion_applies(home: &str, local: &Session) -> bool {
-    local.home_region == home
+pub fn deletion_applies(home: &RegionId, local: &Session) -> bool {
+    local.home_region == *home
 }
 
 #[cfg(test)]
@@ -50,7 +50,7 @@ mod tests {
                 action_on_timeout: TimeoutAction::Continue,
                 warning_thresholds_ms: vec![],
             },
-            home,
+            &home.into(),
             created_at,
         )
         .unwrap();
@@ -78,7 +78,7 @@ mod tests {
 
     #[test]
     fn deletions_only_from_the_copys_home() {
-        assert!(deletion_applies("iad", &s("iad", 10, 1)));
-        assert!(!deletion_applies("nrt", &s("iad", 10, 1)));
+        assert!(deletion_applies(&"iad".into(), &s("iad", 10, 1)));
+        assert!(!deletion_applies(&"nrt".into(), &s("iad", 10, 1)));
     }
 }

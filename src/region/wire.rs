@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::domain::{NewSession, Op};
+use crate::domain::{NewSession, Op, ParticipantId, RegionId, SessionId};
 
 /// Header carrying the shared secret on every internal request.
 pub const SECRET_HEADER: &str = "x-synckairos-secret";
@@ -34,22 +34,22 @@ pub fn digest_path(cursor: &str) -> String {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum PeerCall {
     Create {
-        origin: String,
+        origin: RegionId,
         session: NewSession,
     },
     Apply {
-        origin: String,
-        session_id: String,
+        origin: RegionId,
+        session_id: SessionId,
         op: Op,
     },
     Delete {
-        origin: String,
-        session_id: String,
+        origin: RegionId,
+        session_id: SessionId,
     },
 }
 
 impl PeerCall {
-    pub fn origin(&self) -> &str {
+    pub fn origin(&self) -> &RegionId {
         match self {
             PeerCall::Create { origin, .. }
             | PeerCall::Apply { origin, .. }
@@ -68,7 +68,7 @@ pub enum PeerReply {
     Applied {
         #[serde(with = "serde_bytes")]
         state: Vec<u8>,
-        expired_participant_id: Option<String>,
+        expired_participant_id: Option<ParticipantId>,
     },
     Deleted {
         existed: bool,

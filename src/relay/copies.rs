@@ -10,7 +10,7 @@
 use redis::aio::ConnectionManager;
 use redis::Script;
 
-use crate::domain::lifetime;
+use crate::domain::{lifetime, RegionId, SessionId};
 use crate::metrics;
 use crate::region::precedence::{deletion_applies, replaces};
 use crate::store::envelope::{Envelope, EnvelopeBody};
@@ -41,7 +41,7 @@ impl Copies {
     /// Returns whether the copy here changed.
     pub async fn offer(&self, envelope: &Envelope, wire: &[u8]) -> Result<bool, StoreError> {
         let body = &envelope.body;
-        let id = body.session_id.as_str();
+        let id = &body.session_id;
         let incoming = if body.deleted {
             None
         } else {
@@ -72,7 +72,7 @@ impl Copies {
                     let (won, lost) = if take { (s, l) } else { (l, s) };
                     metrics::relay_conflict();
                     tracing::warn!(
-                        session = id, kept_home = %won.home_region, dropped_home = %lost.home_region,
+                        session = %id, kept_home = %won.home_region, dropped_home = %lost.home_region,
                         "the same session id was created in two regions; keeping the first created"
                     );
                 }
@@ -104,16 +104,16 @@ impl Copies {
     /// Offers the home's exact bytes of a session fetched from a peer.
     pub async fn store_copy(
         &self,
-        home: &str,
-        session_id: &str,
+        home: &RegionId,
+        session_id: &SessionId,
         raw: &[u8],
     ) -> Result<bool, StoreError> {
         let s = decode_state(session_id, raw)?;
         let envelope = Envelope {
             seq: 0,
             body: EnvelopeBody {
-                home: home.to_owned(),
-                session_id: session_id.to_owned(),
+                home: home.clone(),
+                session_id: session_id.clone(),
                 version: s.version,
                 state: raw.to_vec(),
                 deleted: false,
@@ -124,7 +124,11 @@ impl Copies {
     }
 
     /// Offers the deletion of a copy its home no longer has.
-    pub async fn drop_copy(&self, home: &str, session_id: &str) -> Result<bool, StoreError> {
+    pub async fn drop_copy(
+        &self,
+        home: &RegionId,
+        session_id: &SessionId,
+    ) -> Result<bool, StoreError> {
         let envelope = Envelope {
             seq: 0,
             body: EnvelopeBody::deletion(home, session_id),

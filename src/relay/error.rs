@@ -4,6 +4,7 @@
 use thiserror::Error;
 
 use super::frame::FrameError;
+use crate::domain::RegionId;
 use crate::region::client::PeerError;
 use crate::store::codec::CodecError;
 use crate::store::StoreError;
@@ -25,10 +26,10 @@ pub enum RelayError {
     #[error("undecodable envelope or digest")]
     Codec(#[from] CodecError),
     #[error("the relay stream from {home} ended: {why}")]
-    Ended { home: String, why: &'static str },
+    Ended { home: RegionId, why: &'static str },
     #[error("reading the relay stream from {home} failed")]
     Body {
-        home: String,
+        home: RegionId,
         #[source]
         source: hyper::Error,
     },

@@ -19,6 +19,7 @@ use super::error::RelayError;
 use super::frame::{Frame, Reader};
 use super::reconcile;
 use crate::clock::now_ms;
+use crate::domain::RegionId;
 use crate::metrics;
 use crate::region::client::PeerRequest;
 use crate::region::wire;
@@ -36,11 +37,11 @@ enum End {
 /// Starts one follower per other region.
 pub fn start_all(r: &Arc<RelayContext>, tasks: &TaskTracker, stop: &CancellationToken) {
     for home in r.cluster.others() {
-        tasks.spawn(follow(r.clone(), home.to_owned(), stop.clone()));
+        tasks.spawn(follow(r.clone(), home.clone(), stop.clone()));
     }
 }
 
-async fn hold_lease(r: &RelayContext, home: &str) -> bool {
+async fn hold_lease(r: &RelayContext, home: &RegionId) -> bool {
     let lease_ms = r.cfg.link_timeout_ms.max(1_000) * 2;
     let mut conn = r.conn.clone();
     scripts::lease()
@@ -53,7 +54,7 @@ async fn hold_lease(r: &RelayContext, home: &str) -> bool {
         .unwrap_or(false)
 }
 
-async fn applied_seq(r: &RelayContext, home: &str) -> Result<u64, RelayError> {
+async fn applied_seq(r: &RelayContext, home: &RegionId) -> Result<u64, RelayError> {
     let mut conn = r.conn.clone();
     let v: Option<u64> = redis::cmd("GET")
         .arg(keys::relay_applied(home))
@@ -64,7 +65,7 @@ async fn applied_seq(r: &RelayContext, home: &str) -> Result<u64, RelayError> {
 }
 
 /// Follows `home` until `stop`.
-pub async fn follow(r: Arc<RelayContext>, home: String, stop: CancellationToken) {
+pub async fn follow(r: Arc<RelayContext>, home: RegionId, stop: CancellationToken) {
     let mut checks = 0u32;
     let mut backoff = 50u64;
     while !stop.is_cancelled() {
@@ -78,7 +79,7 @@ pub async fn follow(r: Arc<RelayContext>, home: String, stop: CancellationToken)
         let since = match applied_seq(&r, &home).await {
             Ok(s) => s,
             Err(e) => {
-                tracing::warn!(home, error = %e, "relay: local Redis unavailable");
+                tracing::warn!(%home, error = %e, "relay: local Redis unavailable");
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
             }
@@ -88,7 +89,7 @@ pub async fn follow(r: Arc<RelayContext>, home: String, stop: CancellationToken)
             End::Stopped => return,
             End::NotLeader => continue,
             End::Lost(why) => {
-                tracing::debug!(home, error = %crate::cause::chain(&why), "relay link lost; reconnecting");
+                tracing::debug!(%home, error = %crate::cause::chain(&why), "relay link lost; reconnecting");
                 // A link that carried frames for a while starts backing off afresh. The
                 // ceiling stays low: a healed partition must be followed at once (a dead
                 // home costs one attempt per link timeout anyway).
@@ -107,7 +108,7 @@ pub async fn follow(r: Arc<RelayContext>, home: String, stop: CancellationToken)
 
 async fn run(
     r: &Arc<RelayContext>,
-    home: &str,
+    home: &RegionId,
     since: u64,
     checks: &mut u32,
     stop: &CancellationToken,
@@ -131,7 +132,7 @@ async fn run(
         Ok(resp) if resp.status().is_success() => resp,
         Ok(resp) => {
             return End::Lost(RelayError::Peer(crate::region::client::PeerError::Status {
-                region: home.to_owned(),
+                region: home.clone(),
                 status: resp.status(),
             }))
         }
@@ -146,7 +147,7 @@ async fn run(
     loop {
         if needs_full {
             needs_full = false;
-            let (r2, h2) = (r.clone(), home.to_owned());
+            let (r2, h2) = (r.clone(), home.clone());
             tokio::spawn(async move {
                 if let Err(e) = reconcile::full_check(&r2, &h2).await {
                     tracing::warn!(home = %h2, error = %crate::cause::chain(&e), "reconciliation failed; will retry");
@@ -172,7 +173,7 @@ async fn run(
         };
         let ended = |why| {
             End::Lost(RelayError::Ended {
-                home: home.to_owned(),
+                home: home.clone(),
                 why,
             })
         };
@@ -181,7 +182,7 @@ async fn run(
             Ok(None) => return ended("the home closed it"),
             Ok(Some(Err(source))) => {
                 return End::Lost(RelayError::Body {
-                    home: home.to_owned(),
+                    home: home.clone(),
                     source,
                 })
             }
@@ -224,7 +225,7 @@ async fn run(
     }
 }
 
-async fn record_applied(r: &RelayContext, home: &str, seq: u64) -> Result<(), RelayError> {
+async fn record_applied(r: &RelayContext, home: &RegionId, seq: u64) -> Result<(), RelayError> {
     let mut conn = r.conn.clone();
     redis::cmd("SET")
         .arg(keys::relay_applied(home))

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::context::RelayContext;
 use super::error::RelayError;
 use super::source::DigestPage;
+use crate::domain::{RegionId, SessionId};
 use crate::region::client::PeerError;
 use crate::region::wire;
 use crate::store::{decode_state, keys};
@@ -23,7 +24,7 @@ pub struct CheckReport {
 
 /// One full comparison with `home`. Errors (an unreachable home) end it early; the next
 /// check starts over.
-pub async fn full_check(r: &Arc<RelayContext>, home: &str) -> Result<CheckReport, RelayError> {
+pub async fn full_check(r: &Arc<RelayContext>, home: &RegionId) -> Result<CheckReport, RelayError> {
     let mut out = CheckReport::default();
     let mut seen = HashSet::new();
     let mut cursor = "0".to_owned();
@@ -33,11 +34,11 @@ pub async fn full_check(r: &Arc<RelayContext>, home: &str) -> Result<CheckReport
             .get(home, &wire::digest_path(&cursor))
             .await?
             .ok_or_else(|| PeerError::Status {
-                region: home.to_owned(),
+                region: home.clone(),
                 status: hyper::StatusCode::NOT_FOUND,
             })?;
         let page: DigestPage = wire::decode(&body).map_err(|e| PeerError::Decode {
-            region: home.to_owned(),
+            region: home.clone(),
             source: e.into(),
         })?;
         repair_page(r, home, &page, &mut out).await?;
@@ -49,14 +50,14 @@ pub async fn full_check(r: &Arc<RelayContext>, home: &str) -> Result<CheckReport
     }
     out.dropped = drop_missing(r, home, &seen).await?;
     if out.repaired > 0 || out.dropped > 0 {
-        tracing::info!(home, ?out, "reconciliation repaired copies");
+        tracing::info!(%home, ?out, "reconciliation repaired copies");
     }
     Ok(out)
 }
 
 async fn repair_page(
     r: &Arc<RelayContext>,
-    home: &str,
+    home: &RegionId,
     page: &DigestPage,
     out: &mut CheckReport,
 ) -> Result<(), RelayError> {
@@ -96,8 +97,8 @@ async fn repair_page(
 /// Drops local copies of `home`'s sessions that the home's digest did not list.
 async fn drop_missing(
     r: &Arc<RelayContext>,
-    home: &str,
-    seen: &HashSet<String>,
+    home: &RegionId,
+    seen: &HashSet<SessionId>,
 ) -> Result<usize, RelayError> {
     let mut conn = r.conn.clone();
     let mut cursor = "0".to_owned();
@@ -119,15 +120,15 @@ async fn drop_missing(
                 .await
                 .map_err(RelayError::redis("read local copies"))?;
             for (key, value) in found.iter().zip(values) {
-                let id = key.trim_start_matches("s:");
+                let id = SessionId::from(key.trim_start_matches("s:"));
                 let Some(bytes) = value else { continue };
-                let Ok(s) = decode_state(id, &bytes) else {
+                let Ok(s) = decode_state(&id, &bytes) else {
                     continue;
                 };
-                if s.home_region == home && !seen.contains(id) {
+                if s.home_region == *home && !seen.contains(&id) {
                     // Only if the home still does not know it (it may be brand new).
-                    let gone = r.cluster.fetch_session(home, id).await?.is_none();
-                    if gone && r.copies.drop_copy(home, id).await? {
+                    let gone = r.cluster.fetch_session(home, &id).await?.is_none();
+                    if gone && r.copies.drop_copy(home, &id).await? {
                         dropped += 1;
                     }
                 }

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::frame::{encode, Frame};
+use crate::domain::{RegionId, SessionId};
 use crate::store::{decode_state, keys};
 
 fn seq_of(id: &str) -> Option<u64> {
@@ -132,12 +133,12 @@ async fn stream_inner(
 pub struct DigestPage {
     /// `"0"` when this was the last page.
     pub cursor: String,
-    pub items: Vec<(String, u64, i64)>,
+    pub items: Vec<(SessionId, u64, i64)>,
 }
 
 pub async fn digest_page(
     conn: &mut redis::aio::ConnectionManager,
-    home: &str,
+    home: &RegionId,
     cursor: &str,
 ) -> redis::RedisResult<DigestPage> {
     let (next, keys_found): (String, Vec<String>) = redis::cmd("SCAN")
@@ -155,9 +156,9 @@ pub async fn digest_page(
             .query_async(conn)
             .await?;
         for (key, value) in keys_found.iter().zip(values) {
-            let id = key.trim_start_matches("s:");
-            if let Some(s) = value.and_then(|v| decode_state(id, &v).ok()) {
-                if s.home_region == home {
+            let id = SessionId::from(key.trim_start_matches("s:"));
+            if let Some(s) = value.and_then(|v| decode_state(&id, &v).ok()) {
+                if s.home_region == *home {
                     items.push((s.session_id, s.version, s.created_at));
                 }
             }

@@ -7,7 +7,7 @@
 
 use thiserror::Error;
 
-use crate::domain::Session;
+use crate::domain::{Session, SessionId};
 
 const FORMAT: u8 = 1;
 const HEADER: usize = 9;
@@ -46,10 +46,10 @@ pub fn stored_version(bytes: &[u8]) -> Result<u64, CodecError> {
 }
 
 /// The session in a stored value; `session_id` comes from the key (it is not stored).
-pub fn decode_state_bytes(session_id: &str, bytes: &[u8]) -> Result<Session, CodecError> {
+pub fn decode_state_bytes(session_id: &SessionId, bytes: &[u8]) -> Result<Session, CodecError> {
     stored_version(bytes)?;
     let mut s: Session = rmp_serde::from_slice(&bytes[HEADER..])?;
-    s.session_id = session_id.to_owned();
+    s.session_id = session_id.clone();
     Ok(s)
 }
 
@@ -59,12 +59,12 @@ mod tests {
     use crate::domain::{create_session, NewParticipant, NewSession, SyncMode, TimeoutAction};
 
     fn decode_state(id: &str, b: &[u8]) -> Result<Session, CodecError> {
-        decode_state_bytes(id, b)
+        decode_state_bytes(&id.into(), b)
     }
 
     fn session() -> Session {
         let p = |i: u32| NewParticipant {
-            participant_id: format!("223e4567-e89b-12d3-a456-42661417400{i}"),
+            participant_id: format!("223e4567-e89b-12d3-a456-42661417400{i}").into(),
             participant_index: i,
             total_time_ms: 300_000,
             group_id: None,
@@ -81,7 +81,7 @@ mod tests {
                 action_on_timeout: TimeoutAction::Continue,
                 warning_thresholds_ms: vec![],
             },
-            "iad",
+            &"iad".into(),
             1_730_196_000_123,
         )
         .unwrap()

@@ -12,14 +12,14 @@ use serde::{Deserialize, Serialize};
 
 use super::codec::{encode_state, CodecError};
 use super::Commit;
-use crate::domain::Event;
+use crate::domain::{Event, RegionId, SessionId};
 
 /// A change to one session, as its home committed it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnvelopeBody {
     /// The session's home region (the writer).
-    pub home: String,
-    pub session_id: String,
+    pub home: RegionId,
+    pub session_id: SessionId,
     pub version: u64,
     /// The encoded state (`codec::encode_state`), empty for a deletion.
     #[serde(with = "serde_bytes")]
@@ -46,10 +46,10 @@ impl EnvelopeBody {
     }
 
     /// The body of a session's deletion by its home.
-    pub fn deletion(home: &str, session_id: &str) -> EnvelopeBody {
+    pub fn deletion(home: &RegionId, session_id: &SessionId) -> EnvelopeBody {
         EnvelopeBody {
-            home: home.to_owned(),
-            session_id: session_id.to_owned(),
+            home: home.clone(),
+            session_id: session_id.clone(),
             version: 0,
             state: Vec::new(),
             deleted: true,
@@ -109,7 +109,7 @@ mod tests {
         };
         assert_eq!(Envelope::decode(&e.encode()).unwrap(), e);
         assert!(Envelope::decode(b"garbage").is_err());
-        let d = EnvelopeBody::deletion("lhr", "x");
+        let d = EnvelopeBody::deletion(&"lhr".into(), &"x".into());
         assert!(d.deleted && d.state.is_empty());
         assert_eq!(EnvelopeBody::decode(&d.encode()).unwrap(), d);
     }

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use super::envelope::EnvelopeBody;
 use super::{AuditAppend, Commit, Store, StoreError, Update, UpdateSink};
 use crate::clock::now_ms;
-use crate::domain::{Millis, Session};
+use crate::domain::{Millis, RegionId, Session, SessionId};
 
 const SHARDS: usize = 64;
 
@@ -25,24 +25,24 @@ struct Entry {
 
 #[derive(Default)]
 struct DeadlineIndex {
-    by_time: BTreeSet<(Millis, String)>,
-    by_id: HashMap<String, Millis>,
+    by_time: BTreeSet<(Millis, SessionId)>,
+    by_id: HashMap<SessionId, Millis>,
 }
 
 impl DeadlineIndex {
-    fn set(&mut self, id: &str, at: Option<Millis>) {
+    fn set(&mut self, id: &SessionId, at: Option<Millis>) {
         if let Some(old) = self.by_id.remove(id) {
-            self.by_time.remove(&(old, id.to_owned()));
+            self.by_time.remove(&(old, id.clone()));
         }
         if let Some(at) = at {
-            self.by_id.insert(id.to_owned(), at);
-            self.by_time.insert((at, id.to_owned()));
+            self.by_id.insert(id.clone(), at);
+            self.by_time.insert((at, id.clone()));
         }
     }
 }
 
 pub struct MemoryStore {
-    shards: Box<[Mutex<HashMap<String, Entry>>]>,
+    shards: Box<[Mutex<HashMap<SessionId, Entry>>]>,
     hasher: RandomState,
     deadlines: Mutex<DeadlineIndex>,
     sink: Arc<dyn UpdateSink>,
@@ -67,7 +67,7 @@ impl MemoryStore {
         }
     }
 
-    fn shard(&self, id: &str) -> MutexGuard<'_, HashMap<String, Entry>> {
+    fn shard(&self, id: &SessionId) -> MutexGuard<'_, HashMap<SessionId, Entry>> {
         let i = (self.hasher.hash_one(id) as usize) % SHARDS;
         lock(&self.shards[i])
     }
@@ -90,7 +90,7 @@ impl Store for MemoryStore {
         "memory"
     }
 
-    async fn load(&self, session_id: &str) -> Result<Option<Arc<Session>>, StoreError> {
+    async fn load(&self, session_id: &SessionId) -> Result<Option<Arc<Session>>, StoreError> {
         let shard = self.shard(session_id);
         Ok(shard
             .get(session_id)
@@ -99,14 +99,14 @@ impl Store for MemoryStore {
     }
 
     async fn insert(&self, commit: Commit<'_>) -> Result<(), StoreError> {
-        let id = commit.session.session_id.as_str();
+        let id = &commit.session.session_id;
         let mut shard = self.shard(id);
         if shard.get(id).is_some_and(|e| e.keep_until > now_ms()) {
-            return Err(StoreError::Exists(id.to_owned()));
+            return Err(StoreError::Exists(id.clone()));
         }
         let session = Arc::new(commit.session.clone());
         shard.insert(
-            id.to_owned(),
+            id.clone(),
             Entry {
                 session: session.clone(),
                 keep_until: commit.keep_until,
@@ -118,13 +118,13 @@ impl Store for MemoryStore {
     }
 
     async fn commit(&self, expected: u64, commit: Commit<'_>) -> Result<(), StoreError> {
-        let id = commit.session.session_id.as_str();
+        let id = &commit.session.session_id;
         let mut shard = self.shard(id);
         let entry = shard
             .get_mut(id)
             .filter(|e| e.keep_until > now_ms())
             .ok_or_else(|| StoreError::NotFound {
-                session_id: id.to_owned(),
+                session_id: id.clone(),
             })?;
         if entry.session.version != expected {
             return Err(StoreError::Conflict {
@@ -140,7 +140,7 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn delete(&self, session_id: &str, origin: &str) -> Result<bool, StoreError> {
+    async fn delete(&self, session_id: &SessionId, origin: &RegionId) -> Result<bool, StoreError> {
         let mut shard = self.shard(session_id);
         let removed = shard.remove(session_id);
         let existed = removed.is_some();
@@ -150,7 +150,7 @@ impl Store for MemoryStore {
         }
         lock(&self.deadlines).set(session_id, None);
         self.sink.deliver(Update::Deleted {
-            session_id: session_id.to_owned(),
+            session_id: session_id.clone(),
         });
         Ok(existed)
     }
@@ -160,9 +160,9 @@ impl Store for MemoryStore {
         now: Millis,
         lease_ms: u64,
         limit: usize,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<SessionId>, StoreError> {
         let mut idx = lock(&self.deadlines);
-        let due: Vec<String> = idx
+        let due: Vec<SessionId> = idx
             .by_time
             .iter()
             .take_while(|(at, _)| *at <= now)
@@ -177,7 +177,7 @@ impl Store for MemoryStore {
 
     async fn reschedule(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         version: u64,
         deadline: Option<Millis>,
     ) -> Result<(), StoreError> {

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use thiserror::Error;
 
-use crate::domain::{Event, Millis, Session};
+use crate::domain::{Event, Millis, RegionId, Session, SessionId};
 use codec::CodecError;
 
 /// Any error a backend reports, kept as the cause of an `Unavailable`.
@@ -28,14 +28,14 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("session {0} already exists")]
-    Exists(String),
+    Exists(SessionId),
     #[error("session {session_id} not found")]
-    NotFound { session_id: String },
+    NotFound { session_id: SessionId },
     #[error("version conflict: expected {expected}, found {actual}")]
     Conflict { expected: u64, actual: u64 },
     #[error("stored state of session {session_id} is unreadable")]
     Corrupt {
-        session_id: String,
+        session_id: SessionId,
         #[source]
         source: CodecError,
     },
@@ -59,9 +59,9 @@ impl StoreError {
 }
 
 /// The session in a stored value; `Corrupt` (naming the session) when it is not one.
-pub fn decode_state(session_id: &str, bytes: &[u8]) -> Result<Session, StoreError> {
+pub fn decode_state(session_id: &SessionId, bytes: &[u8]) -> Result<Session, StoreError> {
     codec::decode_state_bytes(session_id, bytes).map_err(|source| StoreError::Corrupt {
-        session_id: session_id.to_owned(),
+        session_id: session_id.clone(),
         source,
     })
 }
@@ -75,7 +75,7 @@ pub struct Commit<'a> {
     /// Storage may forget the session after this instant (`domain::lifetime`).
     pub keep_until: Millis,
     /// The region that handled the request (the home itself, or the one that forwarded).
-    pub origin: &'a str,
+    pub origin: &'a RegionId,
 }
 
 /// What fan-out delivers to the instances watching a session.
@@ -86,12 +86,12 @@ pub enum Update {
         events: Arc<[Event]>,
     },
     Deleted {
-        session_id: String,
+        session_id: SessionId,
     },
 }
 
 impl Update {
-    pub fn session_id(&self) -> &str {
+    pub fn session_id(&self) -> &SessionId {
         match self {
             Update::State { session, .. } => &session.session_id,
             Update::Deleted { session_id } => session_id,
@@ -108,7 +108,7 @@ pub trait UpdateSink: Send + Sync + 'static {
 /// section (the embedded twin of the Redis outbox stream; `crate::audit` drains it).
 pub trait AuditAppend: Send + Sync + 'static {
     /// `body` is the commit's encoded envelope body; `origin` the handling region.
-    fn record(&self, body: Vec<u8>, origin: &str, at: Millis);
+    fn record(&self, body: Vec<u8>, origin: &RegionId, at: Millis);
 }
 
 #[async_trait]
@@ -117,11 +117,11 @@ pub trait Store: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
 
     /// The authoritative current value (the primary): what writes start from.
-    async fn load(&self, session_id: &str) -> Result<Option<Arc<Session>>, StoreError>;
+    async fn load(&self, session_id: &SessionId) -> Result<Option<Arc<Session>>, StoreError>;
 
     /// A value for clients to read; may come from a replica, but never older than a
     /// version this instance has already committed or loaded.
-    async fn read(&self, session_id: &str) -> Result<Option<Arc<Session>>, StoreError> {
+    async fn read(&self, session_id: &SessionId) -> Result<Option<Arc<Session>>, StoreError> {
         self.load(session_id).await
     }
 
@@ -134,7 +134,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes the session and broadcasts the deletion; true if it existed.
     /// `origin` is the region that handled the request (for the audit record).
-    async fn delete(&self, session_id: &str, origin: &str) -> Result<bool, StoreError>;
+    async fn delete(&self, session_id: &SessionId, origin: &RegionId) -> Result<bool, StoreError>;
 
     /// Leases up to `limit` sessions whose deadline is at or before `now` for
     /// `lease_ms`; a lease that is not settled by a commit or `reschedule` comes due
@@ -144,13 +144,13 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
         lease_ms: u64,
         limit: usize,
-    ) -> Result<Vec<String>, StoreError>;
+    ) -> Result<Vec<SessionId>, StoreError>;
 
     /// Sets the deadline of a session iff it is still at `version` (after a claim found
     /// nothing to commit).
     async fn reschedule(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         version: u64,
         deadline: Option<Millis>,
     ) -> Result<(), StoreError>;

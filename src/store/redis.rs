@@ -17,7 +17,7 @@ use redis::{IntoConnectionInfo, Script, Value};
 
 use super::envelope::EnvelopeBody;
 use super::{decode_state, keys, scripts, Commit, Store, StoreError};
-use crate::domain::{Millis, Session};
+use crate::domain::{Millis, RegionId, Session, SessionId};
 
 /// Entries kept in the recent-version cache before it is cleared.
 const RECENT_CAP: usize = 50_000;
@@ -26,7 +26,7 @@ pub struct RedisStore {
     primary: ConnectionManager,
     replica: Option<ConnectionManager>,
     shards: u32,
-    home_region: String,
+    home_region: RegionId,
     /// Whether commits also append their audit record to the outbox stream.
     audit: bool,
     /// Relay log cap when multi-region (commits append their envelope), else `None`.
@@ -36,7 +36,7 @@ pub struct RedisStore {
     claim: Script,
     reschedule: Script,
     /// Highest version this instance committed or read from the primary, per session.
-    recent: Mutex<HashMap<String, u64>>,
+    recent: Mutex<HashMap<SessionId, u64>>,
 }
 
 /// A lazily connecting, self-reconnecting connection; commands fail fast (→ 503) while
@@ -81,7 +81,7 @@ impl RedisStore {
     pub fn new(
         primary: ConnectionManager,
         replica: Option<ConnectionManager>,
-        home_region: &str,
+        home_region: &RegionId,
         shards: u32,
         audit: bool,
         relay_log: Option<u64>,
@@ -90,7 +90,7 @@ impl RedisStore {
             primary,
             replica,
             shards,
-            home_region: home_region.to_owned(),
+            home_region: home_region.clone(),
             audit,
             relay_log,
             commit: scripts::commit(),
@@ -106,7 +106,7 @@ impl RedisStore {
     }
 
     /// The stored bytes of a session exactly as kept (for peers: byte-identical copies).
-    pub async fn raw(&self, session_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    pub async fn raw(&self, session_id: &SessionId) -> Result<Option<Vec<u8>>, StoreError> {
         let mut conn = self.primary.clone();
         redis::cmd("GET")
             .arg(keys::session(session_id))
@@ -115,16 +115,16 @@ impl RedisStore {
             .map_err(StoreError::unavailable("read raw state"))
     }
 
-    fn note_version(&self, session_id: &str, version: u64) {
+    fn note_version(&self, session_id: &SessionId, version: u64) {
         let mut r = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         if r.len() >= RECENT_CAP {
             r.clear();
         }
-        let v = r.entry(session_id.to_owned()).or_insert(0);
+        let v = r.entry(session_id.clone()).or_insert(0);
         *v = (*v).max(version);
     }
 
-    fn known_version(&self, session_id: &str) -> u64 {
+    fn known_version(&self, session_id: &SessionId) -> u64 {
         let r = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         r.get(session_id).copied().unwrap_or(0)
     }
@@ -132,7 +132,7 @@ impl RedisStore {
     async fn get_from(
         &self,
         mut conn: ConnectionManager,
-        session_id: &str,
+        session_id: &SessionId,
     ) -> Result<Option<Session>, StoreError> {
         let raw: Option<Vec<u8>> = redis::cmd("GET")
             .arg(keys::session(session_id))
@@ -159,12 +159,12 @@ impl RedisStore {
             .arg(state)
             .arg(c.keep_until)
             .arg(deadline)
-            .arg(&s.session_id)
+            .arg(s.session_id.as_str())
             .arg(keys::fanout_channel(shard))
             .arg(body.encode())
             .arg(keys::DEADLINE_WAKE)
             .arg(if self.audit { "1" } else { "0" })
-            .arg(c.origin)
+            .arg(c.origin.as_str())
             .arg(s.updated_at)
             .arg(if self.relay_log.is_some() { "1" } else { "0" })
             .arg(self.relay_log.unwrap_or(0))
@@ -198,7 +198,7 @@ impl Store for RedisStore {
         "redis"
     }
 
-    async fn load(&self, session_id: &str) -> Result<Option<Arc<Session>>, StoreError> {
+    async fn load(&self, session_id: &SessionId) -> Result<Option<Arc<Session>>, StoreError> {
         let s = self.get_from(self.primary.clone(), session_id).await?;
         if let Some(s) = &s {
             self.note_version(session_id, s.version);
@@ -206,7 +206,7 @@ impl Store for RedisStore {
         Ok(s.map(Arc::new))
     }
 
-    async fn read(&self, session_id: &str) -> Result<Option<Arc<Session>>, StoreError> {
+    async fn read(&self, session_id: &SessionId) -> Result<Option<Arc<Session>>, StoreError> {
         let Some(replica) = &self.replica else {
             return self.load(session_id).await;
         };
@@ -226,7 +226,7 @@ impl Store for RedisStore {
         self.run_commit(expected, &commit).await
     }
 
-    async fn delete(&self, session_id: &str, origin: &str) -> Result<bool, StoreError> {
+    async fn delete(&self, session_id: &SessionId, origin: &RegionId) -> Result<bool, StoreError> {
         let body = EnvelopeBody::deletion(&self.home_region, session_id).encode();
         let shard = keys::fanout_shard(session_id, self.shards);
         let mut conn = self.primary.clone();
@@ -237,11 +237,11 @@ impl Store for RedisStore {
             .key(keys::SEQUENCE)
             .key(keys::OUTBOX)
             .key(keys::RELAY_LOG)
-            .arg(session_id)
+            .arg(session_id.as_str())
             .arg(keys::fanout_channel(shard))
             .arg(body)
             .arg(if self.audit { "1" } else { "0" })
-            .arg(origin)
+            .arg(origin.as_str())
             .arg(crate::clock::now_ms())
             .arg(if self.relay_log.is_some() { "1" } else { "0" })
             .arg(self.relay_log.unwrap_or(0))
@@ -260,21 +260,23 @@ impl Store for RedisStore {
         now: Millis,
         lease_ms: u64,
         limit: usize,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<SessionId>, StoreError> {
         let mut conn = self.primary.clone();
-        self.claim
+        let ids: Vec<String> = self
+            .claim
             .key(keys::DEADLINES)
             .arg(now)
             .arg(now + lease_ms as Millis)
             .arg(limit)
             .invoke_async(&mut conn)
             .await
-            .map_err(StoreError::unavailable("claim deadlines"))
+            .map_err(StoreError::unavailable("claim deadlines"))?;
+        Ok(ids.into_iter().map(SessionId::from).collect())
     }
 
     async fn reschedule(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         version: u64,
         deadline: Option<Millis>,
     ) -> Result<(), StoreError> {
@@ -285,7 +287,7 @@ impl Store for RedisStore {
             .key(keys::DEADLINES)
             .arg(version)
             .arg(deadline.map(|d| d.to_string()).unwrap_or_default())
-            .arg(session_id)
+            .arg(session_id.as_str())
             .invoke_async(&mut conn)
             .await
             .map_err(StoreError::unavailable("reschedule"))?;

@@ -9,7 +9,7 @@ use synckairos::domain::*;
 pub const REGION: &str = "eu-west";
 
 pub fn create(req: &NewSession, now: Millis) -> Session {
-    create_session(req.clone(), REGION, now).expect("generated requests are valid")
+    create_session(req.clone(), &REGION.into(), now).expect("generated requests are valid")
 }
 
 /// The budget a participant starts with, by the rules of the brief (independent of

@@ -107,7 +107,7 @@ pub fn build_request(
         })
         .collect();
     NewSession {
-        session_id: SID.to_owned(),
+        session_id: SID.into(),
         sync_mode: mode,
         participants,
         total_time_ms: total,
@@ -154,7 +154,7 @@ pub fn arb_switch(n: usize, with_current: bool) -> impl Strategy<Value = Op> {
     let next = prop_oneof![
         6 => Just(None),
         3 => (0..n).prop_map(|i| Some(pid(i))),
-        1 => Just(Some(UNKNOWN.to_owned())),
+        1 => Just(Some(UNKNOWN.into())),
     ];
     let current = if with_current {
         prop_oneof![8 => Just(None), 2 => (0..n).prop_map(|i| Some(pid(i)))].boxed()

@@ -15,9 +15,11 @@ pub mod generators;
 pub mod timeline;
 pub mod v2_model;
 
+use synckairos::domain::ParticipantId;
+
 pub const SID: &str = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b";
 pub const UNKNOWN: &str = "323e4567-e89b-12d3-a456-426614174999";
 
-pub fn pid(i: usize) -> String {
-    format!("223e4567-e89b-12d3-a456-4266141740{i:02}")
+pub fn pid(i: usize) -> ParticipantId {
+    format!("223e4567-e89b-12d3-a456-4266141740{i:02}").into()
 }

@@ -19,7 +19,7 @@ pub fn participant(i: usize, budget: u64, group: Option<&str>) -> NewParticipant
 
 pub fn request(mode: SyncMode, action: TimeoutAction, budgets: &[u64]) -> NewSession {
     NewSession {
-        session_id: SID.to_owned(),
+        session_id: SID.into(),
         sync_mode: mode,
         participants: budgets
             .iter()
@@ -36,7 +36,7 @@ pub fn request(mode: SyncMode, action: TimeoutAction, budgets: &[u64]) -> NewSes
 }
 
 pub fn create(req: NewSession) -> Session {
-    create_session(req, "eu-west", 0).expect("valid request")
+    create_session(req, &"eu-west".into(), 0).expect("valid request")
 }
 
 pub fn started(req: NewSession) -> Session {

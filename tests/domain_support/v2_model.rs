@@ -76,7 +76,7 @@ impl V2Model {
         &mut self,
         op: &Op,
         now: Millis,
-        ids: &[String],
+        ids: &[ParticipantId],
     ) -> Result<Option<usize>, &'static str> {
         let now = now.max(self.updated_at);
         let saved = self.clone();
@@ -94,7 +94,7 @@ impl V2Model {
             Op::Switch { next, .. } => {
                 let cur = self.active.unwrap();
                 let target = match next {
-                    Some(id) => ids.iter().position(|x| x == id),
+                    Some(id) => ids.iter().position(|x| *x == *id),
                     None => Some((cur + 1) % self.parts.len()),
                 };
                 match target {
