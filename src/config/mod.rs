@@ -194,6 +194,21 @@ impl Config {
 }
 
 impl Config {
+    /// Keys that are still accepted but no longer do anything, each with what to do
+    /// instead (logged as warnings at start-up).
+    pub fn deprecated_keys(&self) -> Vec<String> {
+        let alert = "ignored since readiness stopped depending on the audit backlog; \
+                     alert on it instead (deploy/prometheus/alerts.yml)";
+        let mut found = Vec::new();
+        if self.audit.ready_max_backlog.is_some() {
+            found.push(format!("audit.ready_max_backlog is {alert}"));
+        }
+        if self.audit.ready_max_age_secs.is_some() {
+            found.push(format!("audit.ready_max_age_secs is {alert}"));
+        }
+        found
+    }
+
     /// Whether this instance is one region of several (relay, forwarding, peers).
     pub fn multi_region(&self) -> bool {
         let regions = &self.cluster.regions;
