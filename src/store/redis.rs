@@ -40,6 +40,7 @@ pub struct RedisStore {
 }
 
 pub(crate) fn unavailable(e: redis::RedisError) -> StoreError {
+    crate::metrics::redis_error();
     StoreError::Unavailable(e.to_string())
 }
 
