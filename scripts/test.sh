@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: installs what it needs (redis-server and
-# PostgreSQL from Debian packages) when missing, then runs the format check, clippy
+# The whole test suite on a fresh machine: installs what it needs (redis-server,
+# PostgreSQL and openssl from Debian packages) when missing, then runs the format check, clippy
 # and every test. Tests start their own throwaway redis-server / PostgreSQL processes
 # on free loopback ports; nothing here starts a system service.
 set -euo pipefail
@@ -11,6 +11,7 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need+=(postgresql)
 fi
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   SUDO=""

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
-use redis::{IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, Value};
+use redis::{ProtocolVersion, PushInfo, PushKind, Value};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -95,7 +95,7 @@ pub fn start(
     stop: CancellationToken,
 ) -> Result<Arc<RedisFeed>, StoreError> {
     let unavailable = super::redis::unavailable;
-    let info = url.into_connection_info().map_err(unavailable)?;
+    let info = super::redis::connection_info(url).map_err(unavailable)?;
     let settings = info
         .redis_settings()
         .clone()
