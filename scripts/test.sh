@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what it needs (redis-server,
-# PostgreSQL and openssl from Debian packages) when missing, then runs the format check, clippy
+# PostgreSQL, openssl, and promtool from prometheus, from Debian packages) when missing, then runs the format check, clippy
 # and every test. Tests start their own throwaway redis-server / PostgreSQL processes
 # on free loopback ports; nothing here starts a system service.
 set -euo pipefail
@@ -12,6 +12,7 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
   need+=(postgresql)
 fi
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   SUDO=""
