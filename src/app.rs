@@ -108,6 +108,9 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
             (_, Some(_)) => "Redis store, stateless instance, multi-region",
         }
     );
+    for warning in cfg.deprecated_keys() {
+        tracing::warn!("configuration: {warning}");
+    }
     let audit = match outbox {
         Some(outbox) => {
             tracing::info!("audit trail on: outbox drained into PostgreSQL");

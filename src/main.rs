@@ -20,7 +20,8 @@ struct Cli {
 enum Command {
     /// Serve HTTP and WebSocket (the default).
     Serve,
-    /// Print the effective configuration (after files and environment) and exit.
+    /// Print the effective configuration (after files and environment, secrets
+    /// masked) and exit.
     Config,
     /// Apply the audit schema migrations to `DATABASE_URL` and exit.
     Migrate,
@@ -86,7 +87,7 @@ fn main() -> anyhow::Result<()> {
             })
         }
         Command::Config => {
-            println!("{}", serde_json::to_string_pretty(&cfg)?);
+            println!("{}", serde_json::to_string_pretty(&cfg.redacted())?);
             Ok(())
         }
         Command::Serve => {

@@ -30,6 +30,131 @@ pub const AUDIT_WRITTEN: &str = "synckairos_audit_events_written_total";
 pub const RELAY_LATENCY: &str = "synckairos_relay_latency_ms";
 pub const FORWARDED: &str = "synckairos_forwarded_requests_total";
 pub const RELAY_CONFLICTS: &str = "synckairos_relay_conflicts_total";
+pub const RELAY_FRAMES: &str = "synckairos_relay_frames_received_total";
+pub const REDIS_ERRORS: &str = "synckairos_redis_errors_total";
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+use Kind::{Counter, Gauge, Histogram};
+
+/// Every metric, its type and its `# HELP` text.
+const HELP: &[(&str, Kind, &str)] = &[
+    (
+        HTTP_REQUESTS,
+        Counter,
+        "HTTP requests answered, by method, route and status code",
+    ),
+    (
+        HTTP_DURATION,
+        Histogram,
+        "HTTP request duration in milliseconds, by method and route",
+    ),
+    (
+        SWITCH_DURATION,
+        Histogram,
+        "Switch latency in milliseconds (request in to stored and answered)",
+    ),
+    (
+        ACTIVE_SESSIONS,
+        Gauge,
+        "Sessions created minus sessions deleted through this instance",
+    ),
+    (
+        WS_CONNECTIONS,
+        Gauge,
+        "Open WebSocket connections on this instance",
+    ),
+    (
+        WS_CLOSED_SLOW,
+        Counter,
+        "WebSocket connections closed (1013) because their send queue overflowed",
+    ),
+    (
+        WS_MESSAGES_IN,
+        Counter,
+        "WebSocket messages received from clients, by type",
+    ),
+    (
+        DEADLINE_LATENESS,
+        Histogram,
+        "Deadline lateness in milliseconds: when it was acted on minus when it fell due",
+    ),
+    (
+        DEADLINES_FIRED,
+        Counter,
+        "Deadlines (a participant's time running out) acted on by this instance",
+    ),
+    (
+        RATE_LIMITED,
+        Counter,
+        "Requests refused with 429, by limiter bucket (general, switch)",
+    ),
+    (
+        RATE_LIMITER_DOWN,
+        Counter,
+        "Rate-limiter checks that failed (Redis unreachable) and were let through",
+    ),
+    (
+        RESIDENT_MEMORY,
+        Gauge,
+        "Resident memory of the server process in bytes",
+    ),
+    (
+        DB_WRITE_QUEUE,
+        Gauge,
+        "Audit records waiting in the outbox for PostgreSQL (the backlog)",
+    ),
+    (
+        AUDIT_BACKLOG_AGE,
+        Gauge,
+        "Age in milliseconds of the oldest audit record not yet in PostgreSQL (0 when none)",
+    ),
+    (
+        AUDIT_WRITTEN,
+        Counter,
+        "Audit events written to PostgreSQL by this instance",
+    ),
+    (
+        RELAY_LATENCY,
+        Histogram,
+        "Relay latency in milliseconds, commit at the home region to applied here, by home",
+    ),
+    (
+        FORWARDED,
+        Counter,
+        "Writes sent on to their home region, by home and how (forward, fly-replay)",
+    ),
+    (
+        RELAY_CONFLICTS,
+        Counter,
+        "Session ids found created in two regions (the later incarnation is dropped)",
+    ),
+    (
+        RELAY_FRAMES,
+        Counter,
+        "Relay stream chunks (envelopes and heartbeats) received from each home region",
+    ),
+    (
+        REDIS_ERRORS,
+        Counter,
+        "Redis commands of the session store that failed (unreachable, timed out, refused)",
+    ),
+];
+
+/// Counters that start at 0 when the recorder is installed, so that rates and alerts
+/// work before the first event (the others carry labels known only when they happen).
+const ZEROED: &[&str] = &[
+    WS_CLOSED_SLOW,
+    DEADLINES_FIRED,
+    RATE_LIMITER_DOWN,
+    RELAY_CONFLICTS,
+    REDIS_ERRORS,
+];
 
 const HTTP_BUCKETS: &[f64] = &[
     0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0,
@@ -63,7 +188,10 @@ pub fn install(region: &str) -> PrometheusHandle {
                     b.set_buckets_for_metric(Matcher::Full(RELAY_LATENCY.into()), RELAY_BUCKETS)
                 });
             match builder.and_then(|b| b.install_recorder()) {
-                Ok(h) => h,
+                Ok(h) => {
+                    describe();
+                    h
+                }
                 // Another recorder is installed (a test harness): keep a private one
                 // so /metrics still renders.
                 Err(_) => PrometheusBuilder::new()
@@ -73,6 +201,20 @@ pub fn install(region: &str) -> PrometheusHandle {
             }
         })
         .clone()
+}
+
+/// Gives every metric its `# HELP` line and registers the zeroed counters.
+fn describe() {
+    for &(name, kind, help) in HELP {
+        match kind {
+            Counter => metrics::describe_counter!(name, help),
+            Gauge => metrics::describe_gauge!(name, help),
+            Histogram => metrics::describe_histogram!(name, help),
+        }
+    }
+    for name in ZEROED {
+        counter!(*name).absolute(0);
+    }
 }
 
 /// Prometheus text for `/metrics`.
@@ -165,4 +307,15 @@ pub fn forwarded(home: &str, how: &'static str) {
 /// A session id found created in two regions (the later incarnation is dropped).
 pub fn relay_conflict() {
     counter!(RELAY_CONFLICTS).increment(1);
+}
+
+/// A chunk of the relay stream from `home` arrived (heartbeats included): a link whose
+/// rate drops to 0 is stalled.
+pub fn relay_frames(home: &str) {
+    counter!(RELAY_FRAMES, "home" => home.to_owned()).increment(1);
+}
+
+/// A Redis command of the store failed.
+pub fn redis_error() {
+    counter!(REDIS_ERRORS).increment(1);
 }

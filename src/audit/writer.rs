@@ -2,7 +2,7 @@
 //! within the wait), write it to PostgreSQL in one transaction (reading the next batch
 //! meanwhile), acknowledge only after the commit. While PostgreSQL is down the same batch is retried with backoff and the
 //! backlog waits in the outbox; memory holds one batch at most. Also samples the
-//! backlog for metrics and `/ready`.
+//! backlog for metrics (not for `/ready`: see `front::ops::ready`).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Configuration: built-in defaults → `regions/default.toml` → `regions/<region>.toml`
 //! → environment (`SYNCKAIROS_*` with `__` between levels, plus the v2 names `PORT`,
 //! `REDIS_URL`, `DATABASE_URL`, `CORS_ORIGIN`, `RATE_LIMIT_GENERAL`, `RATE_LIMIT_SWITCH`,
-//! `LOG_LEVEL`, and Fly's `FLY_REGION`, `PRIMARY_REGION`).
+//! `LOG_LEVEL`, and Fly's `FLY_REGION`, `PRIMARY_REGION`) → `REDIS_URL_<REGION>`.
 //!
 //! Owns: every setting, its default and its validation. Unknown keys and bad values
 //! are errors that name the key and the source. Must not: start anything.
@@ -119,7 +119,31 @@ fn base(dir: &Path, region: Option<&str>) -> Figment {
     if let Some(r) = region {
         fig = toml_layer(fig, dir.join(format!("{r}.toml")));
     }
-    env_layers(fig)
+    let fig = env_layers(fig);
+    match region {
+        Some(r) => fig.merge(region_redis_env(r)),
+        None => fig,
+    }
+}
+
+/// `REDIS_URL_<REGION>` (`REDIS_URL_LHR`, `-` → `_`): this region's Redis URL, kept in
+/// a platform secret because it carries the region's password or ACL user
+/// (`rediss://user:password@host:port`). One app-wide secret store can so hold every
+/// region's credentials; each instance reads only its own region's. Wins over
+/// `REDIS_URL` and the region file.
+pub fn region_redis_var(region: &str) -> String {
+    format!(
+        "REDIS_URL_{}",
+        region.to_ascii_uppercase().replace('-', "_")
+    )
+}
+
+fn region_redis_env(region: &str) -> Env {
+    let name = region_redis_var(region);
+    Env::raw()
+        .only(&[name.as_str()])
+        .map(|_| "redis.url".into())
+        .split(".")
 }
 
 impl Config {
@@ -194,6 +218,41 @@ impl Config {
 }
 
 impl Config {
+    /// Keys that are still accepted but no longer do anything, each with what to do
+    /// instead (logged as warnings at start-up).
+    pub fn deprecated_keys(&self) -> Vec<String> {
+        let alert = "ignored since readiness stopped depending on the audit backlog; \
+                     alert on it instead (deploy/prometheus/alerts.yml)";
+        let mut found = Vec::new();
+        if self.audit.ready_max_backlog.is_some() {
+            found.push(format!("audit.ready_max_backlog is {alert}"));
+        }
+        if self.audit.ready_max_age_secs.is_some() {
+            found.push(format!("audit.ready_max_age_secs is {alert}"));
+        }
+        found
+    }
+
+    /// A copy safe to print (`synckairos config`): the cluster secret and the
+    /// passwords in the Redis and PostgreSQL URLs are masked.
+    pub fn redacted(&self) -> Config {
+        let mut c = self.clone();
+        for url in [
+            &mut c.redis.url,
+            &mut c.redis.replica_url,
+            &mut c.audit.database_url,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *url = redact_url(url);
+        }
+        if c.cluster.secret.is_some() {
+            c.cluster.secret = Some(REDACTED.into());
+        }
+        c
+    }
+
     /// Whether this instance is one region of several (relay, forwarding, peers).
     pub fn multi_region(&self) -> bool {
         let regions = &self.cluster.regions;
@@ -205,4 +264,20 @@ pub fn is_region_name(s: &str) -> bool {
     (1..=32).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+const REDACTED: &str = "REDACTED";
+
+/// `scheme://user:password@host/...` with the password masked; anything that does not
+/// parse as a URL is masked whole (it may be a secret in an unexpected shape).
+fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) => {
+            if u.password().is_some() && u.set_password(Some(REDACTED)).is_err() {
+                return REDACTED.into();
+            }
+            u.to_string()
+        }
+        Err(_) => REDACTED.into(),
+    }
 }

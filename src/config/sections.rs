@@ -99,10 +99,16 @@ pub struct AuditConfig {
     pub batch_wait_ms: u64,
     /// Records a consumer has held this long unacknowledged are taken over.
     pub claim_idle_ms: u64,
-    /// `/ready` turns 503 past this many unwritten records...
-    pub ready_max_backlog: u64,
-    /// ...or when the oldest unwritten record is older than this.
-    pub ready_max_age_secs: u64,
+    /// Deprecated, ignored: `/ready` no longer depends on the audit backlog (a backlog
+    /// is shared by every instance, so gating readiness on it turned a PostgreSQL outage
+    /// into a full outage). Alert on `synckairos_db_write_queue_size` and
+    /// `synckairos_audit_backlog_age_ms` instead (`deploy/prometheus/alerts.yml`).
+    /// Still accepted so that existing files load; start-up logs a warning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready_max_backlog: Option<u64>,
+    /// Deprecated, ignored (see `ready_max_backlog`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready_max_age_secs: Option<u64>,
     pub pool_size: u32,
 }
 
@@ -114,8 +120,8 @@ impl Default for AuditConfig {
             batch_max: 1_000,
             batch_wait_ms: 100,
             claim_idle_ms: 10_000,
-            ready_max_backlog: 100_000,
-            ready_max_age_secs: 300,
+            ready_max_backlog: None,
+            ready_max_age_secs: None,
             pool_size: 4,
         }
     }

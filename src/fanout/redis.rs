@@ -13,14 +13,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
-use redis::{IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, Value};
+use redis::{ProtocolVersion, PushInfo, PushKind, Value};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::{Audience, Interest};
 use crate::domain::SessionId;
 use crate::store::envelope::Envelope;
-use crate::store::redis::command_config;
+use crate::store::redis::{command_config, connection_info};
 use crate::store::{decode_state, keys, Store, StoreError, Update};
 use crate::wakeup::Wakeup;
 
@@ -102,9 +102,7 @@ pub fn start(
     targets: FeedTargets,
     stop: CancellationToken,
 ) -> Result<Arc<RedisFeed>, StoreError> {
-    let info = url
-        .into_connection_info()
-        .map_err(StoreError::unavailable("parse the Redis URL"))?;
+    let info = connection_info(url).map_err(StoreError::unavailable("parse the Redis URL"))?;
     let settings = info
         .redis_settings()
         .clone()

@@ -12,7 +12,10 @@ pub fn health() -> Resp {
     http::json(StatusCode::OK, &json!({"status": "ok"}))
 }
 
-/// 200 when this instance can serve: not draining and its store answers.
+/// 200 when this instance can serve: not draining and its store answers. Nothing
+/// else: every instance shares the region's Redis and audit outbox, so a condition
+/// they all see (a PostgreSQL outage, an old audit backlog) would take every instance
+/// out of rotation at once. Those are metrics and alerts (`deploy/prometheus/`).
 pub async fn ready(ctx: &Ctx) -> Resp {
     let not_ready = |msg: String| {
         http::json(
@@ -25,13 +28,6 @@ pub async fn ready(ctx: &Ctx) -> Resp {
     }
     if let Err(e) = ctx.gateway.storage_ready().await {
         return not_ready(crate::cause::chain(&e));
-    }
-    if let Some(audit) = &ctx.audit {
-        let a = &ctx.cfg.audit;
-        let max_age = (a.ready_max_age_secs as i64).saturating_mul(1000);
-        if let Some(reason) = audit.stats.not_ready_reason(a.ready_max_backlog, max_age) {
-            return not_ready(reason);
-        }
     }
     http::json(StatusCode::OK, &json!({"status": "ready"}))
 }

@@ -192,6 +192,7 @@ async fn run(
             },
         };
         reader.push(&data);
+        metrics::relay_frames(home);
         r.cluster.health.heard(home).await;
         loop {
             let frame = match reader.next_frame() {

@@ -54,7 +54,7 @@ async fn stream_inner(
     tx: &mpsc::Sender<Bytes>,
 ) -> redis::RedisResult<()> {
     // A connection of its own: XREAD BLOCK must not stall shared commands.
-    let client = redis::Client::open(redis_url.as_str())?;
+    let client = redis::Client::open(crate::store::redis::connection_info(&redis_url)?)?;
     let config = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(2)))
         .set_response_timeout(Some(heartbeat + Duration::from_secs(5)));

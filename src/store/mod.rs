@@ -49,11 +49,15 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// `Unavailable` during `op`, for `map_err`.
+    /// `Unavailable` during `op`, for `map_err` on a backend call; counted in
+    /// `synckairos_redis_errors_total` (only the Redis store fails this way).
     pub fn unavailable<E: Into<BoxError>>(op: &'static str) -> impl FnOnce(E) -> StoreError {
-        move |e| StoreError::Unavailable {
-            op,
-            source: e.into(),
+        move |e| {
+            crate::metrics::redis_error();
+            StoreError::Unavailable {
+                op,
+                source: e.into(),
+            }
         }
     }
 }

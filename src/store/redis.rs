@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{IntoConnectionInfo, Script, Value};
+use redis::{
+    ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError, Script, TlsCertificates, Value,
+};
 
 use super::envelope::EnvelopeBody;
 use super::{decode_state, keys, scripts, Commit, Store, StoreError};
@@ -39,15 +41,50 @@ pub struct RedisStore {
     recent: Mutex<HashMap<SessionId, u64>>,
 }
 
+/// The URL query parameter naming a PEM file of CA certificates (the name PostgreSQL
+/// URLs use): a `rediss://` connection then trusts only those CAs instead of the
+/// built-in public roots. Managed services need none; a private CA does.
+pub const CA_FILE_PARAM: &str = "sslrootcert";
+
+/// Where to connect and how, from a Redis URL: `redis://` in the clear; `rediss://`
+/// over TLS (rustls), the server certificate verified against the public web roots,
+/// or only against the CAs of `?sslrootcert=/path/ca.pem`. Credentials travel in the
+/// URL (`rediss://user:password@host:port`, an ACL user; percent-encode specials).
+/// Every Redis connection of the process is opened from what this returns.
+pub fn connection_info(url: &str) -> redis::RedisResult<ConnectionInfo> {
+    let info = url.into_connection_info()?;
+    let parsed = url::Url::parse(url).ok();
+    let ca_file = parsed.as_ref().and_then(|u| {
+        u.query_pairs()
+            .find(|(k, _)| k == CA_FILE_PARAM)
+            .map(|(_, v)| v.into_owned())
+    });
+    let Some(path) = ca_file else {
+        return Ok(info);
+    };
+    let pem = std::fs::read(&path).map_err(|e| {
+        RedisError::from((
+            ErrorKind::InvalidClientConfig,
+            "cannot read the CA file of sslrootcert",
+            format!("{path}: {e}"),
+        ))
+    })?;
+    let certs = TlsCertificates {
+        client_tls: None,
+        root_cert: Some(pem),
+    };
+    Ok(redis::Client::build_with_tls(info, certs)?
+        .get_connection_info()
+        .clone())
+}
+
 /// A lazily connecting, self-reconnecting connection; commands fail fast (→ 503) while
 /// Redis is unreachable instead of queueing without bound.
 pub fn connect(
     url: &str,
     config: ConnectionManagerConfig,
 ) -> Result<ConnectionManager, StoreError> {
-    let info = url
-        .into_connection_info()
-        .map_err(StoreError::unavailable("parse the Redis URL"))?;
+    let info = connection_info(url).map_err(StoreError::unavailable("parse the Redis URL"))?;
     let client = redis::Client::open(info).map_err(StoreError::unavailable("open a client"))?;
     ConnectionManager::new_lazy_with_config(client, config)
         .map_err(StoreError::unavailable("connect"))
