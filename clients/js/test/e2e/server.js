@@ -76,7 +76,7 @@ export async function startServer({ bin = defaultBinary(), env = {} } = {}) {
     };
     const onExit = () => { if (!exited) try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } };
     process.once('exit', onExit);
-    if (await healthy(url, Date.now() + 15_000)) return { url, pid: child.pid, log, stop };
+    if (await healthy(url, Date.now() + 15_000)) return { url, pid: child.pid, bin, log, stop };
     await stop(); // the port may have been taken in between: try another
   }
   throw new Error(`the server did not become healthy (log: ${log})`);

@@ -43,7 +43,7 @@ try {
   r.command = `node clients/js/test/e2e/timing.js ${args.join(' ')}`.trim();
   r.date = new Date().toISOString();
   r.machine = { cores: cpus().length, load_average_before: load };
-  r.server = server ? 'target/debug/synckairos (memory store), started by the harness on loopback' : `external: page ${pageUrl}, writes ${writeUrl}`;
+  r.server = server ? `${relative(REPO, server.bin)} (memory store, default configuration), started by the harness on loopback` : `external: page ${pageUrl}, writes ${writeUrl}`;
   const e = r.displayed_error_ms;
   const c = r.clock_sync;
   const f = (x) => (x ? `${x.error_bound_ms} ms (actual ${x.actual_offset_error_ms} ms)` : 'n/a');
@@ -67,4 +67,3 @@ try {
 } finally {
   await server?.stop();
 }
-void REPO;
