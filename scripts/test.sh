@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: installs what it needs (redis-server and
-# PostgreSQL from Debian packages) when missing, then runs the format check, clippy
-# and every test. Tests start their own throwaway redis-server / PostgreSQL processes
-# on free loopback ports; nothing here starts a system service.
+# The whole test suite on a fresh machine: installs what it needs (redis-server,
+# PostgreSQL and Chromium from Debian packages) when missing, then builds and tests the
+# JS client (clients/js: npm ci, tsc + bundle, unit tests), runs the format check,
+# clippy and every Rust test, and the JS client's headless-Chromium test against the
+# server binary. Tests start their own throwaway redis-server / PostgreSQL / synckairos
+# processes on free loopback ports; nothing here starts a system service.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +13,10 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need+=(postgresql)
 fi
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# Node.js >= 20 and npm come with the machine; Debian's are a fallback.
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   SUDO=""
@@ -24,6 +30,15 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO rm -f /usr/sbin/policy-rc.d
 fi
 
+# First, so that the server binary embeds the freshly built client (/demo/synckairos.js).
+echo "== clients/js: npm ci, build, unit tests"
+(
+  cd clients/js
+  npm ci --no-audit --no-fund --loglevel=error
+  npm run build --silent
+  node --test test/unit/
+)
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
@@ -34,5 +49,17 @@ if cargo nextest --version >/dev/null 2>&1; then
   cargo test --workspace --doc
 else
   cargo test --workspace --no-fail-fast
+fi
+
+echo "== clients/js: headless Chromium against the server (E2E_DURATION_S=${E2E_DURATION_S:-10})"
+cargo build --bin synckairos
+(cd clients/js && E2E_DURATION_S="${E2E_DURATION_S:-10}" node --test test/e2e/)
+
+# The server serves the committed build (include_str!): it must match the sources.
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1 &&
+  [ -n "$(git status --porcelain -- clients/js/dist)" ]; then
+  git status --short -- clients/js/dist
+  echo "clients/js/dist differs from the committed build: commit the output of 'npm run build'" >&2
+  exit 1
 fi
 echo "== all green"
