@@ -547,7 +547,8 @@ export class SyncKairosClient {
         const raw = at + (est?.offset ?? 0);
         const bound = est?.errorBound ?? Infinity;
         const last = this.shown;
-        if (last !== null && raw < last.value && last.value - raw <= last.bound + bound) {
+        // (Values shown before the first sample had no bound: the first estimate replaces them.)
+        if (last !== null && raw < last.value && Number.isFinite(last.bound) && last.value - raw <= last.bound + bound) {
             // Hold: never backwards; the shown value is within `bound` + the hold of the truth.
             return { value: last.value, errorBound: bound + (last.value - raw) };
         }

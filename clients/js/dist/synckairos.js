@@ -807,7 +807,7 @@ var SyncKairosClient = class {
     const raw = at + (est?.offset ?? 0);
     const bound = est?.errorBound ?? Infinity;
     const last = this.shown;
-    if (last !== null && raw < last.value && last.value - raw <= last.bound + bound) {
+    if (last !== null && raw < last.value && Number.isFinite(last.bound) && last.value - raw <= last.bound + bound) {
       return { value: last.value, errorBound: bound + (last.value - raw) };
     }
     this.shown = { value: raw, bound };

@@ -126,6 +126,16 @@ test('the shown server time never goes backwards when the estimate moves back', 
   client.close();
 });
 
+test('values shown before the first clock sample are replaced at once by the first estimate', async () => {
+  const { client, ws, clock } = await connected();
+  const before = client.serverNow();
+  assert.equal(before, clock.now, 'no estimate yet: the client clock');
+  pong(ws, clock, { offset: -500, up: 1, down: 1 }); // this device's clock is 0.5 s ahead
+  const after = client.serverNow();
+  assert.ok(Math.abs(after - (clock.now - 500)) <= client.errorBound + 1e-6, 'no hold without a bound');
+  client.close();
+});
+
 test('onTick runs on a timer without requestAnimationFrame and never shows negative time', async () => {
   const clock0 = fakeEnv();
   const { client, ws, clock } = await connected({
