@@ -1,7 +1,7 @@
 // Starts the real `synckairos` binary (memory store) on a free loopback port, and stops
 // it by PID. The binary defaults to the workspace's debug build.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -76,7 +76,14 @@ export async function startServer({ bin = defaultBinary(), env = {} } = {}) {
     };
     const onExit = () => { if (!exited) try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } };
     process.once('exit', onExit);
-    if (await healthy(url, Date.now() + 15_000)) return { url, pid: child.pid, bin, log, stop };
+    if (await healthy(url, Date.now() + 15_000)) {
+      // Stops the server; its log is kept only when `keepLog` (e.g. after a failure).
+      const stopAndClean = async ({ keepLog = false } = {}) => {
+        await stop();
+        if (!keepLog) rmSync(dir, { recursive: true, force: true });
+      };
+      return { url, pid: child.pid, bin, log, stop: stopAndClean };
+    }
     await stop(); // the port may have been taken in between: try another
   }
   throw new Error(`the server did not become healthy (log: ${log})`);

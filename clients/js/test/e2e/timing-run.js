@@ -80,17 +80,24 @@ async function serverOffsetInPage({ url, n }) {
   const perf = () => performance.timeOrigin + performance.now();
   let lo = -Infinity;
   let hi = Infinity;
-  for (let i = 0; i < n; i++) {
-    const t0 = perf();
-    const r = await fetch(`${url}/v1/time`, { cache: 'no-store' });
-    const body = await r.json();
-    const t3 = perf();
-    const ts = body.timestamp_ms;
-    // The server's clock read ts (truncated ms) between t0 and t3: θ ∈ [ts − t3, ts + 1 − t0].
-    lo = Math.max(lo, ts - t3 - 0.1);
-    hi = Math.min(hi, ts + 1 - t0 + 0.1);
+  let failures = 0;
+  for (let ok = 0; ok < n && failures < n; ) {
+    try {
+      const t0 = perf();
+      const r = await fetch(`${url}/v1/time`, { cache: 'no-store' });
+      const body = await r.json();
+      const t3 = perf();
+      const ts = body.timestamp_ms;
+      // The server's clock read ts (truncated ms) between t0 and t3: θ ∈ [ts − t3, ts + 1 − t0].
+      lo = Math.max(lo, ts - t3 - 0.1);
+      hi = Math.min(hi, ts + 1 - t0 + 0.1);
+      ok++;
+    } catch {
+      failures++; // e.g. a pooled keep-alive connection closed under the request: try again
+    }
   }
-  return { offset: (lo + hi) / 2, bound: (hi - lo) / 2, consistent: lo <= hi };
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new Error(`${url}/v1/time: ${failures} failures, no answer`);
+  return { offset: (lo + hi) / 2, bound: (hi - lo) / 2, consistent: lo <= hi, failures };
 }
 
 /** Runs in the page: the last rendered frame, as displayed. */
@@ -373,7 +380,7 @@ function analyse({ samples, states, edgeStart, edgeEnd, refStart, refEnd, syncLo
     reference: {
       system_clock_mapping_uncertainty_ms: round(Math.max(edgeStart.half, edgeEnd.half)),
       page_clock_drift_ppm: round(slope * 1e6),
-      server_reference_offset_ms: { start: round(refStart.offset - systemOffset(edgeStart.at)), end: round(refEnd.offset - systemOffset(edgeEnd.at)), bound: round(Math.max(refStart.bound, refEnd.bound)), note: 'writeUrl clock minus the system clock, measured from the page over /v1/time (≈ 0 on loopback)' },
+      server_reference_offset_ms: { start: round(refStart.offset - systemOffset(edgeStart.at)), end: round(refEnd.offset - systemOffset(edgeEnd.at)), bound: round(Math.max(refStart.bound, refEnd.bound)), failed_requests: refStart.failures + refEnd.failures, note: 'writeUrl clock minus the system clock, measured from the page over /v1/time (≈ 0 on loopback)' },
     },
     writer: counts,
     page_errors: pageErrors,

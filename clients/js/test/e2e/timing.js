@@ -65,5 +65,5 @@ try {
     process.exitCode = 1;
   }
 } finally {
-  await server?.stop();
+  await server?.stop({ keepLog: process.exitCode === 1 });
 }

@@ -11,13 +11,15 @@ import { startServer } from './server.js';
 
 const chromium = process.env.CHROMIUM ?? '/usr/bin/chromium';
 let server;
+let failed = false;
 
 before(async () => {
   assert.ok(existsSync(chromium), `${chromium} is missing (apt-get install chromium; scripts/test.sh does it)`);
   server = await startServer();
 });
 after(async () => {
-  await server?.stop();
+  await server?.stop({ keepLog: failed });
+  if (failed && server) console.log(`# server log: ${server.log}`);
 });
 
 test('the server serves the current demo page and client bundle', async () => {
@@ -34,6 +36,7 @@ test('the server serves the current demo page and client bundle', async () => {
 
 test('displayed remaining time in Chromium stays within 5 ms + the error bound while another client switches', { timeout: 120_000 }, async () => {
   const durationMs = Number(process.env.E2E_DURATION_S ?? 10) * 1000;
+  failed = true; // until the checks below pass
   const r = await runTiming({ pageUrl: server.url, durationMs, chromium });
   const e = r.displayed_error_ms;
   const c = r.clock_sync;
@@ -52,4 +55,5 @@ test('displayed remaining time in Chromium stays within 5 ms + the error bound w
   assert.equal(r.server_time_went_backwards, 0);
   assert.equal(r.remaining_went_up_within_a_version_ms, 0);
   assert.ok(c.after_5 && c.after_5.error_bound_ms < 5, JSON.stringify(c));
+  failed = false;
 });
