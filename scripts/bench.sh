@@ -271,5 +271,23 @@ if [[ $QUICK == 0 ]]; then
     done
 fi
 
+# ---------------------------------------------------------------- JS client in headless Chromium
+# The players' client library (clients/js) in Debian's chromium against the server: the
+# displayed remaining time vs the authoritative value while another client switches,
+# and the clock-sync error bound after 1/5/20 pings (client-timing.json).
+CLIENT_S=$([[ $QUICK == 1 ]] && echo 10 || echo 30)
+if [[ $REAL == 1 ]] && command -v node >/dev/null && command -v chromium >/dev/null; then
+    log "clients/js: displayed time in headless Chromium (${CLIENT_S} s)"
+    [[ -d clients/js/node_modules ]] || (cd clients/js && npm ci --no-audit --no-fund --loglevel=error)
+    if node clients/js/test/e2e/timing.js --duration "$CLIENT_S" --server-bin "$SERVER_BIN" --out "$OUT" \
+        2>&1 | tee "$OUT/client-timing.txt"; then
+        note "client timing: client-timing.json (\`node clients/js/test/e2e/timing.js --duration $CLIENT_S --server-bin $SERVER_BIN --out $OUT\`)"
+    else
+        note "client timing: FAILED, see client-timing.txt"
+    fi
+else
+    note "client timing: skipped (needs the real server, node and chromium)"
+fi
+
 "$BENCH" report --out "$OUT" >/dev/null
 log "done: $OUT/summary.md"

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what it needs when missing
-# (redis-server, PostgreSQL, openssl; promtool, docker-compose and haproxy to validate
-# deploy/ offline, from Debian packages; kubernetes-validate, botocore and PyYAML from
-# PyPI), then runs the format check, clippy and every test. Tests start their own
-# throwaway redis-server / PostgreSQL processes on free loopback ports; nothing here
-# starts a system service.
+# (redis-server, PostgreSQL, openssl and Chromium; promtool, docker-compose and haproxy
+# to validate deploy/ offline, from Debian packages; kubernetes-validate, botocore and
+# PyYAML from PyPI), then builds and tests the JS client (clients/js: npm ci, tsc +
+# bundle, unit tests), runs the format check, clippy and every Rust test, and the JS
+# client's headless-Chromium test against the server binary. Tests start their own
+# throwaway redis-server / PostgreSQL / synckairos processes on free loopback ports;
+# nothing here starts a system service.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +19,10 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# Node.js >= 20 and npm come with the machine; Debian's are a fallback.
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   SUDO=""
@@ -36,6 +42,15 @@ if ! python3 -c 'import kubernetes_validate, botocore, yaml' >/dev/null 2>&1; th
     kubernetes-validate botocore pyyaml
 fi
 
+# First, so that the server binary embeds the freshly built client (/demo/synckairos.js).
+echo "== clients/js: npm ci, build, unit tests"
+(
+  cd clients/js
+  npm ci --no-audit --no-fund --loglevel=error
+  npm run build --silent
+  node --test test/unit/
+)
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
@@ -46,5 +61,17 @@ if cargo nextest --version >/dev/null 2>&1; then
   cargo test --workspace --doc
 else
   cargo test --workspace --no-fail-fast
+fi
+
+echo "== clients/js: headless Chromium against the server (E2E_DURATION_S=${E2E_DURATION_S:-10})"
+cargo build --bin synckairos
+(cd clients/js && E2E_DURATION_S="${E2E_DURATION_S:-10}" node --test test/e2e/)
+
+# The server serves the committed build (include_str!): it must match the sources.
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1 &&
+  [ -n "$(git status --porcelain -- clients/js/dist)" ]; then
+  git status --short -- clients/js/dist
+  echo "clients/js/dist differs from the committed build: commit the output of 'npm run build'" >&2
+  exit 1
 fi
 echo "== all green"

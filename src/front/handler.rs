@@ -142,6 +142,8 @@ async fn dispatch(
         Route::ApiDocsJson => Ok(ops::api_docs_json()),
         Route::ApiDocs => Ok(ops::api_docs()),
         Route::Dashboard => Ok(ops::dashboard()),
+        Route::Demo => Ok(ops::demo()),
+        Route::DemoScript => Ok(ops::demo_script()),
         Route::WebSocket => Ok(ws::upgrade(ctx, req)),
         _ => match limits::count(ctx, Bucket::General, client, rate).await {
             Err(e) => Err(e),

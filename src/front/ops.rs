@@ -1,4 +1,5 @@
-//! Operational routes: `/health`, `/ready`, `/metrics`, `/v1/time`, `/api-docs*`.
+//! Operational routes: `/health`, `/ready`, `/metrics`, `/v1/time`, `/api-docs*`,
+//! `/dashboard`, `/demo`.
 
 use hyper::StatusCode;
 use serde_json::json;
@@ -70,5 +71,23 @@ pub fn dashboard() -> Resp {
         StatusCode::OK,
         "text/html; charset=utf-8",
         include_str!("dashboard.html"),
+    )
+}
+
+/// The JS client's demo page (a two-player clock); built files are committed, so
+/// building the server needs no Node.
+pub fn demo() -> Resp {
+    http::bytes(
+        StatusCode::OK,
+        "text/html; charset=utf-8",
+        include_str!("../../clients/js/demo/index.html"),
+    )
+}
+
+pub fn demo_script() -> Resp {
+    http::bytes(
+        StatusCode::OK,
+        "text/javascript; charset=utf-8",
+        include_str!("../../clients/js/dist/synckairos.js"),
     )
 }

@@ -24,6 +24,10 @@ pub enum Route<'a> {
     ApiDocs,
     /// Per-region latency dashboard (HTML reading `/metrics`).
     Dashboard,
+    /// Two-player clock demo page of the JS client (`clients/js/demo`).
+    Demo,
+    /// The JS client bundle the demo page imports (`clients/js/dist/synckairos.js`).
+    DemoScript,
     Time,
     WebSocket,
     CreateSession,
@@ -51,6 +55,8 @@ impl Route<'_> {
             Route::ApiDocsJson => "/api-docs.json",
             Route::ApiDocs => "/api-docs",
             Route::Dashboard => "/dashboard",
+            Route::Demo => "/demo",
+            Route::DemoScript => "/demo/synckairos.js",
             Route::Time => "/v1/time",
             Route::WebSocket => "/ws",
             Route::CreateSession => "/v1/sessions",
@@ -74,6 +80,8 @@ impl Route<'_> {
                 | Route::Ready
                 | Route::Metrics
                 | Route::Dashboard
+                | Route::Demo
+                | Route::DemoScript
                 | Route::ApiDocsJson
                 | Route::ApiDocs
                 | Route::WebSocket
@@ -108,6 +116,8 @@ pub fn route<'a>(method: &Method, path: &'a str) -> Matched<'a> {
         [s, ..] if eq(s, "api-docs") => pick(get, Route::ApiDocs),
         [s] if eq(s, "ws") => pick(get, Route::WebSocket),
         [s] if eq(s, "dashboard") => pick(get, Route::Dashboard),
+        [s] if eq(s, "demo") => pick(get, Route::Demo),
+        [s, f] if eq(s, "demo") && eq(f, "synckairos.js") => pick(get, Route::DemoScript),
         [v, t] if eq(v, "v1") && eq(t, "time") => pick(get, Route::Time),
         [v, s] if eq(v, "v1") && eq(s, "sessions") => pick(post, Route::CreateSession),
         [v, s, id] if eq(v, "v1") && eq(s, "sessions") => {
@@ -187,5 +197,12 @@ mod tests {
             route(&Method::GET, "/api-docs/index.html"),
             Matched::Route(Route::ApiDocs)
         );
+        assert_eq!(route(&Method::GET, "/demo/"), Matched::Route(Route::Demo));
+        assert_eq!(
+            route(&Method::GET, "/demo/synckairos.js"),
+            Matched::Route(Route::DemoScript)
+        );
+        assert_eq!(route(&Method::POST, "/demo"), Matched::MethodNotAllowed);
+        assert_eq!(route(&Method::GET, "/demo/other.js"), Matched::NotFound);
     }
 }

@@ -1,0 +1,982 @@
+// SyncKairos client (bundled from clients/js/src by `npm run build`; do not edit).
+
+// dist/backoff.js
+function backoffDelay(attempt, opts = {}, random = Math.random) {
+  const initial = opts.initialMs ?? 250;
+  const max = opts.maxMs ?? 1e4;
+  const factor = opts.factor ?? 2;
+  const jitter = Math.min(1, Math.max(0, opts.jitter ?? 0.5));
+  const d = Math.min(max, initial * Math.pow(factor, Math.max(0, attempt)));
+  return d * (1 - jitter * random());
+}
+
+// dist/clock.js
+var ClockSync = class {
+  constructor(opts = {}) {
+    this.kept = [];
+    this.accepted = 0;
+    this.maxSamples = Math.max(1, opts.maxSamples ?? 16);
+    this.maxAgeMs = opts.maxAgeMs ?? 3e5;
+    this.drift = (opts.maxDriftPpm ?? 50) * 1e-6;
+    this.serverRes = opts.serverResolutionMs ?? 1;
+    this.clientRes = opts.clientResolutionMs ?? 0.1;
+  }
+  /** Samples accepted since the last reset. */
+  get sampleCount() {
+    return this.accepted;
+  }
+  /** Forgets everything (e.g. when switching to another server). */
+  reset() {
+    this.kept = [];
+    this.accepted = 0;
+  }
+  /**
+   * Adds one exchange. Returns `false` (and ignores it) when it is impossible
+   * (answer before request, non-finite values).
+   */
+  addSample(s) {
+    const { t0, t1, t2, t3 } = s;
+    if (![t0, t1, t2, t3].every(Number.isFinite) || t3 < t0 || t2 < t1)
+      return false;
+    const lo = t2 - t3 - this.clientRes;
+    const hi = t1 + this.serverRes - t0 + this.clientRes;
+    if (hi < lo)
+      return false;
+    this.kept.push({ lo, hi, at: t3, roundTrip: t3 - t0 - (t2 - t1) });
+    this.accepted += 1;
+    this.prune(t3);
+    return true;
+  }
+  /** The estimate at client time `now`, or `null` before the first sample. */
+  estimate(now) {
+    this.prune(now);
+    if (this.kept.length === 0)
+      return null;
+    const { lo, hi } = this.intersect(now);
+    return {
+      offset: (lo + hi) / 2,
+      errorBound: (hi - lo) / 2,
+      roundTrip: Math.max(0, Math.min(...this.kept.map((k) => k.roundTrip))),
+      samples: this.accepted
+    };
+  }
+  widen(k, now) {
+    const w = Math.max(0, now - k.at) * this.drift;
+    return { lo: k.lo - w, hi: k.hi + w };
+  }
+  /**
+   * Intersection of the kept intervals at `now`, newest first; an older interval that
+   * would empty it is inconsistent with newer evidence and is dropped with all older ones.
+   */
+  intersect(now) {
+    const byAge = [...this.kept].sort((a, b) => b.at - a.at);
+    let acc = this.widen(byAge[0], now);
+    let keep = 1;
+    for (; keep < byAge.length; keep++) {
+      const w = this.widen(byAge[keep], now);
+      const lo = Math.max(acc.lo, w.lo);
+      const hi = Math.min(acc.hi, w.hi);
+      if (lo > hi)
+        break;
+      acc = { lo, hi };
+    }
+    if (keep < byAge.length)
+      this.kept = byAge.slice(0, keep);
+    return acc;
+  }
+  prune(now) {
+    this.kept = this.kept.filter((k) => now - k.at <= this.maxAgeMs);
+    while (this.kept.length > this.maxSamples) {
+      let worst = 0;
+      let worstWidth = -Infinity;
+      this.kept.forEach((k, i) => {
+        const w = this.widen(k, now);
+        const width = w.hi - w.lo;
+        if (width > worstWidth) {
+          worstWidth = width;
+          worst = i;
+        }
+      });
+      this.kept.splice(worst, 1);
+    }
+  }
+};
+
+// dist/env.js
+var g = globalThis;
+function defaultEnv() {
+  const perf = g.performance;
+  const now = perf && typeof perf.now === "function" && typeof perf.timeOrigin === "number" ? () => perf.timeOrigin + perf.now() : () => Date.now();
+  const hasFrames = typeof g.requestAnimationFrame === "function";
+  return {
+    now,
+    setTimeout: (fn, ms) => g.setTimeout(fn, ms),
+    clearTimeout: (h) => g.clearTimeout(h),
+    requestFrame: hasFrames ? (cb) => g.requestAnimationFrame(() => cb()) : void 0,
+    cancelFrame: hasFrames ? (h) => g.cancelAnimationFrame(h) : void 0,
+    random: () => Math.random()
+  };
+}
+function globalWebSocket() {
+  return typeof g.WebSocket === "function" ? g.WebSocket : void 0;
+}
+function globalFetch() {
+  return typeof g.fetch === "function" ? g.fetch.bind(g) : void 0;
+}
+function messageText(data) {
+  if (typeof data === "string")
+    return data;
+  if (data && typeof data === "object" && typeof g.TextDecoder === "function") {
+    try {
+      if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
+        return new g.TextDecoder().decode(data);
+      }
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+// dist/errors.js
+var SyncKairosError = class extends Error {
+  constructor(code, message, extra = {}) {
+    super(message);
+    this.name = "SyncKairosError";
+    this.code = code;
+    this.status = extra.status;
+    this.details = extra.details;
+    this.requestId = extra.requestId;
+  }
+};
+
+// dist/regions.js
+function normalizeUrl(url) {
+  return url.replace(/\/+$/, "");
+}
+function wsUrl(base, sessionId, token) {
+  const u = normalizeUrl(base).replace(/^http(s?):\/\//i, (_m, s) => `ws${s}://`);
+  let q = `sessionId=${encodeURIComponent(sessionId)}`;
+  if (token)
+    q += `&token=${encodeURIComponent(token)}`;
+  return `${u}/ws?${q}`;
+}
+function withTimeout(p, ms, env, what) {
+  return new Promise((resolve, reject) => {
+    const h = env.setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    p.then((v) => {
+      env.clearTimeout(h);
+      resolve(v);
+    }, (e) => {
+      env.clearTimeout(h);
+      reject(e);
+    });
+  });
+}
+async function probeRegion(url, fetch, env, opts = {}) {
+  const attempts = Math.max(1, opts.attempts ?? 3);
+  const timeoutMs = opts.timeoutMs ?? 2e3;
+  const base = normalizeUrl(url);
+  const samples = [];
+  let roundTrip = Infinity;
+  let error;
+  for (let i = 0; i < attempts; i++) {
+    try {
+      const t0 = env.now();
+      const res = await withTimeout(fetch(`${base}/v1/time`, { method: "GET" }), timeoutMs, env, "probe");
+      const text = await withTimeout(res.text(), timeoutMs, env, "probe");
+      const t3 = env.now();
+      if (!res.ok)
+        throw new Error(`HTTP ${res.status}`);
+      const ts = JSON.parse(text).timestamp_ms;
+      if (typeof ts !== "number")
+        throw new Error("no timestamp_ms");
+      samples.push({ t0, t1: ts, t2: ts, t3 });
+      roundTrip = Math.min(roundTrip, t3 - t0);
+    } catch (e) {
+      error = e instanceof Error ? e.message : String(e);
+      if (samples.length === 0 && i === 0)
+        break;
+    }
+  }
+  return samples.length > 0 ? { url: base, roundTrip, samples } : { url: base, roundTrip: Infinity, samples, error: error ?? "no answer" };
+}
+async function probeRegions(urls, fetch, env, opts = {}) {
+  const results = await Promise.all(urls.map((u) => probeRegion(u, fetch, env, opts)));
+  return results.map((r, i) => ({ r, i })).sort((a, b) => a.r.roundTrip === b.r.roundTrip ? a.i - b.i : a.r.roundTrip - b.r.roundTrip).map(({ r }) => r);
+}
+
+// dist/timing.js
+function parseInstant(iso) {
+  if (iso == null)
+    return null;
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? ms : null;
+}
+function sharers(state, idx) {
+  const ps = state.participants;
+  if (state.sync_mode === "global")
+    return ps.map((_, i) => i);
+  if (state.sync_mode === "per_group") {
+    const g2 = ps[idx]?.group_id;
+    if (g2 !== void 0) {
+      const out = [];
+      ps.forEach((p, i) => {
+        if (p.group_id === g2)
+          out.push(i);
+      });
+      return out;
+    }
+  }
+  return [idx];
+}
+function indexOf(state, participantId) {
+  return state.participants.findIndex((p) => p.participant_id === participantId);
+}
+function activeParticipantId(state) {
+  return state?.active_participant_id ?? null;
+}
+function runningSince(state, idx) {
+  if (state.status !== "running")
+    return null;
+  const started = parseInstant(state.cycle_started_at);
+  if (started === null || state.active_participant_id == null)
+    return null;
+  const active = indexOf(state, state.active_participant_id);
+  if (active < 0)
+    return null;
+  return sharers(state, active).includes(idx) ? started : null;
+}
+function remainingAt(state, participantId, serverNow) {
+  const idx = indexOf(state, participantId);
+  if (idx < 0)
+    return Number.NaN;
+  const p = state.participants[idx];
+  const since = runningSince(state, idx);
+  if (since === null)
+    return Math.max(0, p.total_time_ms);
+  return Math.max(0, p.total_time_ms - Math.max(0, serverNow - since));
+}
+function usedAt(state, participantId, serverNow) {
+  const idx = indexOf(state, participantId);
+  if (idx < 0)
+    return Number.NaN;
+  const p = state.participants[idx];
+  const active = state.active_participant_id === participantId;
+  const since = runningSince(state, idx);
+  if (!active || since === null)
+    return p.time_used_ms;
+  return p.time_used_ms + Math.min(p.total_time_ms, Math.max(0, serverNow - since));
+}
+function expiresAt(state) {
+  const id = state.active_participant_id;
+  if (id == null)
+    return null;
+  const idx = indexOf(state, id);
+  if (idx < 0)
+    return null;
+  const since = runningSince(state, idx);
+  if (since === null)
+    return null;
+  return since + state.participants[idx].total_time_ms;
+}
+function stampOf(state) {
+  return [parseInstant(state.created_at) ?? 0, state.version];
+}
+function compareStamps(a, b) {
+  return a[0] !== b[0] ? a[0] - b[0] : a[1] - b[1];
+}
+function isNewer(next, current) {
+  if (!current)
+    return true;
+  return compareStamps(stampOf(next), stampOf(current)) > 0;
+}
+
+// dist/client.js
+var OPEN = 1;
+var TERMINAL_CLOSES = /* @__PURE__ */ new Set([1002, 1007, 1008, 1009]);
+var SyncKairosClient = class {
+  constructor(opts) {
+    this.listeners = {
+      state: /* @__PURE__ */ new Set(),
+      expired: /* @__PURE__ */ new Set(),
+      warning: /* @__PURE__ */ new Set(),
+      deleted: /* @__PURE__ */ new Set(),
+      connected: /* @__PURE__ */ new Set(),
+      disconnected: /* @__PURE__ */ new Set(),
+      sync: /* @__PURE__ */ new Set(),
+      error: /* @__PURE__ */ new Set()
+    };
+    this.current = null;
+    this.url = null;
+    this.ws = null;
+    this.subscribed = false;
+    this.started = false;
+    this.closed = false;
+    this.deleted = false;
+    this.attempt = 0;
+    this.regionFailures = 0;
+    this.syncedOnSocket = false;
+    this.timers = { connect: null, ping: null, pong: null, reconnect: null };
+    this.pings = [];
+    this.pingsOnSocket = 0;
+    this.pending = /* @__PURE__ */ new Map();
+    this.requestSeq = 0;
+    this.shown = null;
+    this.tickListeners = /* @__PURE__ */ new Set();
+    this.tickHandle = null;
+    this.tickIsFrame = false;
+    this.lastProbe = [];
+    const urls = (Array.isArray(opts.urls) ? opts.urls : [opts.urls]).map(normalizeUrl).filter((u) => u.length > 0);
+    if (urls.length === 0)
+      throw new SyncKairosError("CONFIG", "at least one region URL is needed");
+    if (!opts.sessionId)
+      throw new SyncKairosError("CONFIG", "sessionId is required");
+    this.opts = opts;
+    this.urls = urls;
+    this.sessionId = opts.sessionId;
+    this.env = { ...defaultEnv(), ...opts.env ?? {} };
+    this.clock = new ClockSync(opts.clock);
+    this.WS = opts.WebSocket ?? globalWebSocket();
+    this.fetchImpl = opts.fetch ?? globalFetch();
+    this.requestPrefix = Math.floor(this.env.random() * 36 ** 6).toString(36);
+    let resolve;
+    let reject;
+    const promise = new Promise((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    promise.catch(() => void 0);
+    this.firstSync = { promise, resolve, reject, done: false };
+  }
+  // ------------------------------------------------------------------ lifecycle
+  /**
+   * Starts (once) and resolves with the first state received (`null` when the session
+   * does not exist yet: the client stays subscribed and applies it when it is created).
+   * Rejects only on a terminal failure (no WebSocket implementation, a refused
+   * `sessionId`, `close()`).
+   */
+  connect() {
+    if (this.closed)
+      return Promise.reject(new SyncKairosError("CLOSED", "client closed"));
+    if (!this.started) {
+      this.started = true;
+      if (!this.WS) {
+        this.fail(new SyncKairosError("CONFIG", "no WebSocket implementation: pass options.WebSocket (e.g. the `ws` package)"));
+      } else {
+        void this.open();
+      }
+    }
+    return this.firstSync.promise;
+  }
+  /** Stops everything: socket, timers, ticks; pending commands are rejected with `CLOSED`. */
+  close() {
+    if (this.closed)
+      return;
+    this.closed = true;
+    this.clearTimers();
+    this.stopTicking();
+    this.tickListeners.clear();
+    const ws = this.ws;
+    this.detach();
+    if (ws) {
+      try {
+        ws.close(1e3, "client closed");
+      } catch {
+      }
+    }
+    this.rejectPending(new SyncKairosError("CLOSED", "client closed"));
+    this.settleFirst(new SyncKairosError("CLOSED", "client closed"));
+  }
+  /** Whether the socket is open and subscribed. */
+  get connected() {
+    return this.subscribed;
+  }
+  /** The region URL in use (or last used). */
+  get regionUrl() {
+    return this.url;
+  }
+  // ------------------------------------------------------------------ state and time
+  /** The newest state applied (`null` before the first, or after deletion). */
+  get state() {
+    return this.current;
+  }
+  get version() {
+    return this.current?.version ?? null;
+  }
+  get activeParticipant() {
+    return activeParticipantId(this.current);
+  }
+  /** The clock estimate now (`null` before the first sample). */
+  clockEstimate() {
+    return this.clock.estimate(this.env.now());
+  }
+  /** server clock − client clock (ms; 0 before the first sample). */
+  get offset() {
+    return this.clockEstimate()?.offset ?? 0;
+  }
+  /** ± bound on `offset` (ms; `Infinity` before the first sample). */
+  get errorBound() {
+    return this.clockEstimate()?.errorBound ?? Infinity;
+  }
+  /**
+   * The server's clock now, as shown: never goes backwards. When a new estimate puts
+   * it earlier than a value already shown, by no more than the two estimates' bounds
+   * together, the shown time holds still until the estimate catches up; a larger
+   * contradiction (a clock step) is followed at once.
+   */
+  serverNow() {
+    return this.showAt(this.env.now()).value;
+  }
+  /** Live remaining time (ms, ≥ 0) of a participant (default: the active one); `NaN` if unknown. */
+  remainingMs(participantId, serverNow = this.serverNow()) {
+    const s = this.current;
+    const id = participantId ?? activeParticipantId(s);
+    if (!s || id == null)
+      return Number.NaN;
+    return remainingAt(s, id, serverNow);
+  }
+  /** Live time used (ms) of a participant (a `count_up` stopwatch); `NaN` if unknown. */
+  usedMs(participantId, serverNow = this.serverNow()) {
+    const s = this.current;
+    const id = participantId ?? activeParticipantId(s);
+    if (!s || id == null)
+      return Number.NaN;
+    return usedAt(s, id, serverNow);
+  }
+  /** One frame's values, computed now. */
+  frame() {
+    const at = this.env.now();
+    const shown = this.showAt(at);
+    const s = this.current;
+    const remaining = {};
+    if (s)
+      for (const p of s.participants)
+        remaining[p.participant_id] = remainingAt(s, p.participant_id, shown.value);
+    const est = this.clock.estimate(at);
+    return {
+      at,
+      serverNow: shown.value,
+      errorBound: shown.errorBound,
+      offset: est?.offset ?? 0,
+      state: s,
+      version: s?.version ?? null,
+      activeParticipant: activeParticipantId(s),
+      remaining
+    };
+  }
+  /**
+   * Calls `cb` at display rate (`requestAnimationFrame` in browsers, a timer elsewhere)
+   * with the live values. Returns the unsubscribe function.
+   */
+  onTick(cb) {
+    this.tickListeners.add(cb);
+    if (this.tickHandle === null && !this.closed)
+      this.scheduleTick();
+    return () => {
+      this.tickListeners.delete(cb);
+      if (this.tickListeners.size === 0)
+        this.stopTicking();
+    };
+  }
+  on(event, cb) {
+    this.listeners[event].add(cb);
+    return () => this.off(event, cb);
+  }
+  off(event, cb) {
+    this.listeners[event].delete(cb);
+  }
+  // ------------------------------------------------------------------ commands
+  start(via) {
+    return this.command("start", {}, via);
+  }
+  /** Passes the turn (see `SwitchOptions`: by default guarded by the locally known active participant). */
+  switch(opts = {}, via) {
+    const body = {};
+    if (opts.next)
+      body.next_participant_id = opts.next;
+    const current = opts.current === void 0 ? this.activeParticipant : opts.current;
+    if (current)
+      body.current_participant_id = current;
+    return this.command("switch", body, via);
+  }
+  pause(via) {
+    return this.command("pause", {}, via);
+  }
+  resume(via) {
+    return this.command("resume", {}, via);
+  }
+  complete(via) {
+    return this.command("complete", {}, via);
+  }
+  command(op, body, via) {
+    if (this.closed)
+      return Promise.reject(new SyncKairosError("CLOSED", "client closed"));
+    const want = via ?? this.opts.commands ?? "ws";
+    if (want === "ws" && this.subscribed && this.ws && this.ws.readyState === OPEN)
+      return this.wsCommand(op, body);
+    return this.restCommand(op, body);
+  }
+  wsCommand(op, body) {
+    const requestId = `${this.requestPrefix}-${++this.requestSeq}`;
+    const timeout = this.opts.commandTimeoutMs ?? 5e3;
+    return new Promise((resolve, reject) => {
+      const timer = this.env.setTimeout(() => {
+        this.pending.delete(requestId);
+        reject(new SyncKairosError("TIMEOUT", `${op}: no answer within ${timeout} ms (it may have been applied)`, { requestId }));
+      }, timeout);
+      this.pending.set(requestId, { op, resolve, reject, timer });
+      this.send({ type: op.toUpperCase(), requestId, ...body });
+    });
+  }
+  async restCommand(op, body) {
+    const f = this.fetchImpl;
+    if (!f)
+      throw new SyncKairosError("CONFIG", "no fetch implementation: pass options.fetch");
+    const base = this.url ?? this.urls[0];
+    const headers = { "content-type": "application/json" };
+    const token = await this.token();
+    if (token)
+      headers.authorization = `Bearer ${token}`;
+    const url = `${base}/v1/sessions/${encodeURIComponent(this.sessionId)}/${op}`;
+    const timeout = this.opts.commandTimeoutMs ?? 5e3;
+    let status = 0;
+    let text;
+    try {
+      const res = await withTimeout(f(url, { method: "POST", headers, body: JSON.stringify(body) }), timeout, this.env, op);
+      status = res.status;
+      text = await withTimeout(res.text(), timeout, this.env, op);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      throw new SyncKairosError(/timed out/.test(msg) ? "TIMEOUT" : "NETWORK", `${op}: ${msg}`);
+    }
+    let json = {};
+    try {
+      json = text ? JSON.parse(text) : {};
+    } catch {
+    }
+    if (status < 200 || status >= 300 || !json.data) {
+      const err = json.error ?? {};
+      throw new SyncKairosError(err.code ?? `HTTP_${status}`, err.message ?? `${op}: HTTP ${status}`, {
+        status,
+        details: err.details
+      });
+    }
+    const data = json.data;
+    const result = { op, version: Number(data.version), via: "rest" };
+    if (typeof data.created_at === "string" && Array.isArray(data.participants)) {
+      result.state = data;
+      this.applyState(result.state);
+    }
+    return result;
+  }
+  async token() {
+    const t = this.opts.token;
+    if (t === void 0)
+      return void 0;
+    return typeof t === "function" ? await t() : t;
+  }
+  // ------------------------------------------------------------------ connection
+  async open() {
+    if (this.closed)
+      return;
+    let url;
+    let token;
+    try {
+      url = await this.chooseRegion();
+      token = await this.token();
+    } catch (e) {
+      this.emit("error", new SyncKairosError("NETWORK", e instanceof Error ? e.message : String(e)));
+      this.scheduleReconnect(0, "open failed");
+      return;
+    }
+    if (this.closed)
+      return;
+    const WS = this.WS;
+    let ws;
+    try {
+      ws = new WS(wsUrl(url, this.sessionId, token));
+    } catch (e) {
+      this.emit("error", new SyncKairosError("NETWORK", e instanceof Error ? e.message : String(e)));
+      this.regionFailures += 1;
+      this.scheduleReconnect(0, "socket construction failed");
+      return;
+    }
+    this.ws = ws;
+    this.subscribed = false;
+    this.syncedOnSocket = false;
+    this.pings = [];
+    this.pingsOnSocket = 0;
+    const timeout = this.opts.connectTimeoutMs ?? 5e3;
+    this.timers.connect = this.env.setTimeout(() => this.dropSocket(4e3, "connect timeout"), timeout);
+    ws.onopen = () => {
+      if (this.ws !== ws)
+        return;
+      this.sendPing();
+    };
+    ws.onmessage = (ev) => {
+      if (this.ws !== ws)
+        return;
+      const text = messageText(ev.data);
+      if (text !== null)
+        this.onMessage(text);
+    };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws)
+        return;
+      this.onSocketClosed(ev.code, ev.reason);
+    };
+    ws.onerror = () => {
+    };
+  }
+  /** The region to connect to: the current one unless it keeps failing, else the nearest. */
+  async chooseRegion() {
+    const failures = this.opts.reconnect?.regionFailures ?? 2;
+    if (this.urls.length === 1)
+      return this.useRegion(this.urls[0], null);
+    if (this.url !== null && this.regionFailures < failures)
+      return this.url;
+    const f = this.fetchImpl;
+    if (!f)
+      return this.useRegion(this.nextRegion(), null);
+    const results = await probeRegions([...this.urls], f, this.env, this.opts.probe);
+    this.lastProbe = results;
+    const reachable = results.filter((r) => r.roundTrip < Infinity);
+    const pick = (this.url !== null ? reachable.find((r) => r.url !== this.url) : void 0) ?? reachable[0];
+    return pick ? this.useRegion(pick.url, pick) : this.useRegion(this.nextRegion(), null);
+  }
+  nextRegion() {
+    if (this.url === null)
+      return this.urls[0];
+    const i = this.urls.indexOf(this.url);
+    return this.urls[(i + 1) % this.urls.length];
+  }
+  useRegion(url, probe) {
+    if (url !== this.url) {
+      this.clock.reset();
+      this.shown = null;
+      this.url = url;
+      this.regionFailures = 0;
+    }
+    if (probe)
+      for (const s of probe.samples)
+        this.clock.addSample(s);
+    return url;
+  }
+  onMessage(text) {
+    let msg;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (!msg || typeof msg !== "object")
+      return;
+    switch (msg.type) {
+      case "CONNECTED":
+        this.env.clearTimeout(this.timers.connect);
+        this.timers.connect = null;
+        this.subscribed = true;
+        this.send({ type: "RECONNECT" });
+        this.emit("connected", { url: this.url });
+        break;
+      case "STATE_SYNC":
+      case "STATE_UPDATE": {
+        const state = msg.state;
+        if (state && typeof state === "object")
+          this.applyState(state);
+        if (msg.type === "STATE_SYNC")
+          this.onSynced(this.current);
+        break;
+      }
+      case "PONG":
+        this.onPong(msg);
+        break;
+      case "ACK":
+      case "ERROR":
+        this.onAnswer(msg);
+        break;
+      case "TIME_EXPIRED":
+        this.emit("expired", msg);
+        break;
+      case "TIME_WARNING":
+        this.emit("warning", msg);
+        break;
+      case "SESSION_DELETED": {
+        this.deleted = true;
+        this.current = null;
+        this.emit("deleted");
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  onSynced(state) {
+    this.syncedOnSocket = true;
+    this.attempt = 0;
+    this.regionFailures = 0;
+    if (!this.firstSync.done) {
+      this.firstSync.done = true;
+      this.firstSync.resolve(state);
+    }
+  }
+  /** Applies `state` if it is newer than the current one. Returns whether it was applied. */
+  applyState(state) {
+    if (!isNewer(state, this.current))
+      return false;
+    const previous = this.current;
+    this.current = state;
+    this.emit("state", state, previous);
+    return true;
+  }
+  onAnswer(msg) {
+    const requestId = typeof msg.requestId === "string" ? msg.requestId : void 0;
+    const p = requestId !== void 0 ? this.pending.get(requestId) : void 0;
+    if (msg.type === "ACK") {
+      if (!p || requestId === void 0)
+        return;
+      this.pending.delete(requestId);
+      this.env.clearTimeout(p.timer);
+      p.resolve({ op: p.op, version: Number(msg.version), via: "ws" });
+      return;
+    }
+    const err = new SyncKairosError(String(msg.code ?? "ERROR"), String(msg.message ?? ""), requestId !== void 0 ? { requestId } : {});
+    if (p && requestId !== void 0) {
+      this.pending.delete(requestId);
+      this.env.clearTimeout(p.timer);
+      p.reject(err);
+      return;
+    }
+    if (err.code === "SESSION_NOT_FOUND") {
+      this.onSynced(null);
+    }
+    this.emit("error", err);
+  }
+  // ------------------------------------------------------------------ clock sync
+  sendPing() {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== OPEN)
+      return;
+    this.env.clearTimeout(this.timers.ping);
+    this.timers.ping = null;
+    const t0 = this.env.now();
+    this.pings.push(t0);
+    if (this.pings.length > 32)
+      this.pings.shift();
+    this.pingsOnSocket += 1;
+    this.send({ type: "PING", timestamp: t0 });
+    if (this.timers.pong === null) {
+      const timeout = this.opts.clock?.pongTimeoutMs ?? 1e4;
+      this.timers.pong = this.env.setTimeout(() => this.dropSocket(4001, "pong timeout"), timeout);
+    }
+  }
+  onPong(msg) {
+    const t3 = this.env.now();
+    const echoed = msg.client_timestamp;
+    let i = typeof echoed === "number" ? this.pings.indexOf(echoed) : -1;
+    if (i < 0)
+      i = 0;
+    const t0 = this.pings[i];
+    this.pings.splice(0, i + 1);
+    this.env.clearTimeout(this.timers.pong);
+    this.timers.pong = null;
+    if (this.pings.length > 0) {
+      const timeout = this.opts.clock?.pongTimeoutMs ?? 1e4;
+      this.timers.pong = this.env.setTimeout(() => this.dropSocket(4001, "pong timeout"), timeout);
+    }
+    if (t0 !== void 0) {
+      const t1 = typeof msg.server_receive_timestamp === "number" ? msg.server_receive_timestamp : Number(msg.timestamp);
+      const t2 = typeof msg.server_send_timestamp === "number" ? msg.server_send_timestamp : Number(msg.timestamp);
+      if (this.clock.addSample({ t0, t1, t2, t3 })) {
+        const est = this.clock.estimate(t3);
+        if (est)
+          this.emit("sync", est);
+      }
+    }
+    const c = this.opts.clock ?? {};
+    const burst = c.burst ?? 8;
+    const delay = this.pingsOnSocket < burst ? c.burstGapMs ?? 50 : c.intervalMs ?? 2e3;
+    if (this.timers.ping === null && this.pings.length === 0) {
+      this.timers.ping = this.env.setTimeout(() => this.sendPing(), delay);
+    }
+  }
+  /** The shown server time at client time `at` (monotonic, see `serverNow`). */
+  showAt(at) {
+    const est = this.clock.estimate(at);
+    const raw = at + (est?.offset ?? 0);
+    const bound = est?.errorBound ?? Infinity;
+    const last = this.shown;
+    if (last !== null && raw < last.value && Number.isFinite(last.bound) && last.value - raw <= last.bound + bound) {
+      return { value: last.value, errorBound: bound + (last.value - raw) };
+    }
+    this.shown = { value: raw, bound };
+    return { value: raw, errorBound: bound };
+  }
+  // ------------------------------------------------------------------ ticks
+  scheduleTick() {
+    const rf = this.env.requestFrame;
+    if (rf) {
+      this.tickIsFrame = true;
+      this.tickHandle = rf(() => this.tick());
+    } else {
+      this.tickIsFrame = false;
+      this.tickHandle = this.env.setTimeout(() => this.tick(), this.opts.tickIntervalMs ?? 16);
+    }
+  }
+  tick() {
+    this.tickHandle = null;
+    if (this.closed || this.tickListeners.size === 0)
+      return;
+    const f = this.frame();
+    for (const cb of [...this.tickListeners]) {
+      try {
+        cb(f);
+      } catch (e) {
+        this.emit("error", new SyncKairosError("LISTENER", e instanceof Error ? e.message : String(e)));
+      }
+    }
+    if (this.tickHandle === null && this.tickListeners.size > 0 && !this.closed)
+      this.scheduleTick();
+  }
+  stopTicking() {
+    if (this.tickHandle === null)
+      return;
+    if (this.tickIsFrame)
+      this.env.cancelFrame?.(this.tickHandle);
+    else
+      this.env.clearTimeout(this.tickHandle);
+    this.tickHandle = null;
+  }
+  // ------------------------------------------------------------------ plumbing
+  send(msg) {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== OPEN)
+      return;
+    try {
+      ws.send(JSON.stringify(msg));
+    } catch {
+    }
+  }
+  /** Gives up on the current socket without waiting for its close handshake. */
+  dropSocket(code, reason) {
+    const ws = this.ws;
+    if (!ws)
+      return;
+    this.detach();
+    try {
+      ws.close(4e3, reason);
+    } catch {
+    }
+    this.onSocketClosed(code, reason, true);
+  }
+  detach() {
+    const ws = this.ws;
+    if (!ws)
+      return;
+    ws.onopen = null;
+    ws.onmessage = null;
+    ws.onclose = null;
+    ws.onerror = null;
+    this.ws = null;
+  }
+  onSocketClosed(code, reason, alreadyDetached = false) {
+    if (!alreadyDetached)
+      this.detach();
+    this.subscribed = false;
+    this.env.clearTimeout(this.timers.connect);
+    this.env.clearTimeout(this.timers.ping);
+    this.env.clearTimeout(this.timers.pong);
+    this.timers.connect = this.timers.ping = this.timers.pong = null;
+    this.rejectPending(new SyncKairosError("DISCONNECTED", `connection closed (${code}) before the answer; the command may have been applied`));
+    if (this.closed)
+      return;
+    if (this.deleted && code === 1e3) {
+      this.emit("disconnected", { code, reason, reconnectInMs: null });
+      this.settleFirst(null);
+      this.closed = true;
+      this.stopTicking();
+      return;
+    }
+    if (TERMINAL_CLOSES.has(code)) {
+      const err = new SyncKairosError("PROTOCOL", `server closed the connection: ${code} ${reason}`);
+      this.emit("error", err);
+      this.emit("disconnected", { code, reason, reconnectInMs: null });
+      this.fail(err);
+      return;
+    }
+    if (!this.syncedOnSocket)
+      this.regionFailures += 1;
+    this.scheduleReconnect(code, reason);
+  }
+  scheduleReconnect(code, reason) {
+    if (this.closed)
+      return;
+    const delay = backoffDelay(this.attempt, this.opts.reconnect, () => this.env.random());
+    this.attempt += 1;
+    this.emit("disconnected", { code, reason, reconnectInMs: delay });
+    this.env.clearTimeout(this.timers.reconnect);
+    this.timers.reconnect = this.env.setTimeout(() => {
+      this.timers.reconnect = null;
+      void this.open();
+    }, delay);
+  }
+  fail(err) {
+    this.closed = true;
+    this.clearTimers();
+    this.stopTicking();
+    this.rejectPending(err);
+    this.settleFirst(err);
+  }
+  settleFirst(result) {
+    if (this.firstSync.done)
+      return;
+    this.firstSync.done = true;
+    if (result instanceof SyncKairosError)
+      this.firstSync.reject(result);
+    else
+      this.firstSync.resolve(result);
+  }
+  rejectPending(err) {
+    for (const [id, p] of this.pending) {
+      this.env.clearTimeout(p.timer);
+      p.reject(new SyncKairosError(err.code, err.message, { requestId: id }));
+    }
+    this.pending.clear();
+  }
+  clearTimers() {
+    for (const k of Object.keys(this.timers)) {
+      this.env.clearTimeout(this.timers[k]);
+      this.timers[k] = null;
+    }
+  }
+  emit(event, ...args) {
+    for (const cb of [...this.listeners[event]]) {
+      try {
+        cb(...args);
+      } catch {
+      }
+    }
+  }
+};
+export {
+  ClockSync,
+  SyncKairosClient,
+  SyncKairosError,
+  activeParticipantId,
+  backoffDelay,
+  compareStamps,
+  defaultEnv,
+  expiresAt,
+  isNewer,
+  normalizeUrl,
+  parseInstant,
+  probeRegion,
+  probeRegions,
+  remainingAt,
+  runningSince,
+  sharers,
+  stampOf,
+  usedAt,
+  wsUrl
+};
