@@ -155,7 +155,7 @@ pub fn start_audit(
                 match audit::pg::migrate(&p).await {
                     Ok(()) => break,
                     Err(e) => {
-                        tracing::warn!(error = %e, "audit migrations not applied yet; retrying");
+                        tracing::warn!(error = %crate::cause::chain(&e), "audit migrations not applied yet; retrying");
                         tokio::select! {
                             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                             _ = s.cancelled() => return,

@@ -41,7 +41,7 @@ pub async fn run(
         let claimed = match store.claim_due(now, cfg.lease_ms, cfg.batch).await {
             Ok(ids) => ids,
             Err(e) => {
-                tracing::warn!(error = %e, "deadline claim failed");
+                tracing::warn!(error = %crate::cause::chain(&e), "deadline claim failed");
                 Vec::new()
             }
         };
@@ -49,7 +49,7 @@ pub async fn run(
             match sessions.fire_deadline(id).await {
                 Ok(Some(out)) => observe_lateness(&out.events),
                 Ok(None) => {}
-                Err(e) => tracing::warn!(session = %id, error = %e, "deadline failed"),
+                Err(e) => tracing::warn!(session = %id, error = %crate::cause::chain(&e), "deadline failed"),
             }
         }
         if claimed.len() == cfg.batch {

@@ -20,8 +20,8 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum AuditError {
-    #[error("outbox unavailable: {0}")]
-    Outbox(String),
+    #[error("outbox unavailable")]
+    Outbox(#[source] redis::RedisError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]

@@ -33,7 +33,7 @@ pub struct RedisOutbox {
 }
 
 fn err(e: redis::RedisError) -> AuditError {
-    AuditError::Outbox(e.to_string())
+    AuditError::Outbox(e)
 }
 
 fn field<'a>(e: &'a StreamId, name: &str) -> Option<&'a [u8]> {

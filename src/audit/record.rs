@@ -197,17 +197,16 @@ pub fn build(entries: &[RawEntry]) -> (Batch, Vec<RawEntry>) {
     let mut bad = Vec::new();
     let mut latest: HashMap<SessionId, Session> = HashMap::new();
     for entry in entries {
-        let decoded = rmp_serde::from_slice::<EnvelopeBody>(&entry.body)
-            .map_err(|e| e.to_string())
-            .and_then(|body| {
-                if body.deleted {
-                    return Ok((body, None));
-                }
-                let s = decode_state(&body.session_id, &body.state).map_err(|e| e.to_string())?;
-                Ok((body, Some(s)))
-            });
+        // Undecodable entries go to the dead-letter stream (the writer logs them).
+        let decoded = EnvelopeBody::decode(&entry.body).ok().and_then(|body| {
+            if body.deleted {
+                return Some((body, None));
+            }
+            let s = decode_state(&body.session_id, &body.state).ok()?;
+            Some((body, Some(s)))
+        });
         let (body, state) = match decoded {
-            Ok(d) if entry.seq > 0 => d,
+            Some(d) if entry.seq > 0 => d,
             _ => {
                 bad.push(entry.clone());
                 continue;

@@ -43,7 +43,7 @@ pub async fn run(
             None => match outbox.fetch(cfg.batch_max, cfg.batch_wait_ms).await {
                 Ok(e) => e,
                 Err(e) => {
-                    tracing::warn!(error = %e, "audit outbox read failed");
+                    tracing::warn!(error = %crate::cause::chain(&e), "audit outbox read failed");
                     if !pause(500, &stop).await {
                         return;
                     }
@@ -72,7 +72,7 @@ pub async fn run(
         }
         prefetched = next.ok();
         while let Err(e) = outbox.ack(&batch.ids).await {
-            tracing::warn!(error = %e, "audit acknowledgement failed; retrying");
+            tracing::warn!(error = %crate::cause::chain(&e), "audit acknowledgement failed; retrying");
             if !pause(200, &stop).await {
                 return;
             }
@@ -100,7 +100,7 @@ async fn write_until_done(
             }
             Err(e) => {
                 if stats.database_ok.swap(false, Ordering::Relaxed) {
-                    tracing::warn!(error = %e, "audit write failed; the backlog waits in the outbox");
+                    tracing::warn!(error = %crate::cause::chain(&e), "audit write failed; the backlog waits in the outbox");
                 }
                 if !pause(backoff, stop).await {
                     return false;

@@ -140,7 +140,7 @@ async fn subscriptions(
     stop: CancellationToken,
 ) {
     while let Err(e) = conn.subscribe(keys::DEADLINE_WAKE).await {
-        tracing::warn!(error = %e, "cannot subscribe to deadline wake-ups yet; retrying");
+        tracing::warn!(error = %crate::cause::chain(&e), "cannot subscribe to deadline wake-ups yet; retrying");
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
             _ = stop.cancelled() => return,
@@ -165,7 +165,7 @@ async fn subscriptions(
                     break;
                 }
                 Err(e) if feed.wanted(shard) && !stop.is_cancelled() => {
-                    tracing::warn!(error = %e, shard, "subscribe failed; retrying");
+                    tracing::warn!(error = %crate::cause::chain(&e), shard, "subscribe failed; retrying");
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 Err(_) => break,
@@ -229,7 +229,7 @@ fn on_message(data: &[Value], hub: &dyn Audience, wakeup: &Wakeup) {
     let body = match Envelope::decode(payload) {
         Ok(e) => e.body,
         Err(e) => {
-            tracing::warn!(error = %e, "dropping an undecodable fan-out envelope");
+            tracing::warn!(error = %crate::cause::chain(&e), "dropping an undecodable fan-out envelope");
             return;
         }
     };
@@ -247,7 +247,7 @@ fn on_message(data: &[Value], hub: &dyn Audience, wakeup: &Wakeup) {
             session: Arc::new(session),
             events: body.events.into(),
         }),
-        Err(e) => tracing::warn!(error = %e, "dropping a fan-out envelope with bad state"),
+        Err(e) => tracing::warn!(error = %crate::cause::chain(&e), "dropping a fan-out envelope with bad state"),
     }
 }
 
@@ -262,7 +262,7 @@ async fn resync(hub: &dyn Audience, store: &Arc<dyn Store>) {
             }),
             Ok(None) => {}
             Err(e) => {
-                tracing::warn!(error = %e, "resync after reconnect failed; will retry on the next one");
+                tracing::warn!(error = %crate::cause::chain(&e), "resync after reconnect failed; will retry on the next one");
                 return;
             }
         }

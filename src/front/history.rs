@@ -76,7 +76,7 @@ pub async fn events(ctx: &Ctx, id: &str, query: Option<&str>) -> Result<Resp, Ap
         Ok(Some(page)) => Ok(http::data(StatusCode::OK, page)),
         Ok(None) => Err(ApiError::not_found(id)),
         Err(e) => {
-            tracing::warn!(error = %e, "history query failed");
+            tracing::warn!(error = %crate::cause::chain(&e), "history query failed");
             Err(ApiError::unavailable(
                 "The audit database is unavailable, please retry",
                 2,

@@ -54,7 +54,7 @@ where
             Ok(pair) => pair,
             Err(e) => {
                 // Out of file descriptors and the like: back off instead of spinning.
-                tracing::warn!(error = %e, "accept failed");
+                tracing::warn!(error = %crate::cause::chain(&e), "accept failed");
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 continue;
             }
@@ -77,7 +77,7 @@ where
                 }
             };
             if let Err(e) = result {
-                tracing::debug!(error = %e, %peer, "http connection ended with an error");
+                tracing::debug!(error = %crate::cause::chain(&e), %peer, "http connection ended with an error");
             }
         });
     }

@@ -31,7 +31,7 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<SessionId, &'st
     let ws = match fut.await {
         Ok(ws) => ws,
         Err(e) => {
-            tracing::debug!(error = %e, "websocket upgrade failed");
+            tracing::debug!(error = %crate::cause::chain(&e), "websocket upgrade failed");
             return;
         }
     };

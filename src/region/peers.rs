@@ -62,7 +62,7 @@ impl Peers {
                 })
                 .collect(),
             Err(e) => {
-                tracing::warn!(%name, error = %e, "peer lookup failed");
+                tracing::warn!(%name, error = %crate::cause::chain(&e), "peer lookup failed");
                 Vec::new()
             }
         };

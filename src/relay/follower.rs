@@ -79,7 +79,7 @@ pub async fn follow(r: Arc<RelayContext>, home: RegionId, stop: CancellationToke
         let since = match applied_seq(&r, &home).await {
             Ok(s) => s,
             Err(e) => {
-                tracing::warn!(%home, error = %e, "relay: local Redis unavailable");
+                tracing::warn!(%home, error = %crate::cause::chain(&e), "relay: local Redis unavailable");
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
             }

@@ -40,7 +40,7 @@ pub async fn stream(
     tokio::select! {
         r = stream_inner(redis_url, since, heartbeat, &tx) => {
             if let Err(e) = r {
-                tracing::warn!(error = %e, "relay stream ended");
+                tracing::warn!(error = %crate::cause::chain(&e), "relay stream ended");
             }
         }
         _ = stop.cancelled() => {}
