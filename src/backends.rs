@@ -29,7 +29,7 @@ use crate::region::cluster::Cluster;
 use crate::relay::context::RelayContext;
 use crate::relay::copies::Copies;
 use crate::store::memory::MemoryStore;
-use crate::store::redis::{self as redis_store, RedisStore};
+use crate::store::redis::{self as redis_store, RedisStore, StreamCap};
 use crate::store::{AuditAppend, Store, StoreError};
 use crate::wakeup::Wakeup;
 
@@ -87,13 +87,20 @@ pub fn backends(
         }
         None => None,
     };
-    let relay_log = cfg.multi_region().then_some(cfg.relay.log_max);
+    let relay_log = cfg.multi_region().then_some(StreamCap {
+        max_len: cfg.relay.log_max,
+        max_bytes: cfg.relay.log_max_bytes,
+    });
+    let outbox_cap = audit.then_some(StreamCap {
+        max_len: cfg.audit.outbox_max,
+        max_bytes: cfg.audit.outbox_max_bytes,
+    });
     let redis = Arc::new(RedisStore::new(
         primary.clone(),
         replica,
         &RegionId::from(&cfg.region),
         cfg.redis.fanout_shards,
-        audit,
+        outbox_cap,
         relay_log,
     ));
     let store: Arc<dyn Store> = redis.clone();

@@ -32,6 +32,23 @@ pub const FORWARDED: &str = "synckairos_forwarded_requests_total";
 pub const RELAY_CONFLICTS: &str = "synckairos_relay_conflicts_total";
 pub const RELAY_FRAMES: &str = "synckairos_relay_frames_received_total";
 pub const REDIS_ERRORS: &str = "synckairos_redis_errors_total";
+pub const RELAY_APPLIED_SEQ: &str = "synckairos_relay_applied_seq";
+pub const RELAY_HEAD_SEQ: &str = "synckairos_relay_head_seq";
+pub const RELAY_LAG_ENTRIES: &str = "synckairos_relay_lag_entries";
+pub const RELAY_LAG_MS: &str = "synckairos_relay_lag_ms";
+pub const RELAY_STALE: &str = "synckairos_relay_stale";
+pub const RELAY_SKIPPED: &str = "synckairos_relay_skipped_entries_total";
+pub const RELAY_STALLS: &str = "synckairos_relay_stalls_total";
+pub const RELAY_ROLLBACKS: &str = "synckairos_relay_rollbacks_total";
+pub const RELAY_GAPS: &str = "synckairos_relay_gaps_total";
+pub const RELAY_CATCHUPS: &str = "synckairos_relay_catchups_total";
+pub const RELAY_CHECKS: &str = "synckairos_relay_checks_total";
+pub const RELAY_CHECK_MS: &str = "synckairos_relay_last_check_duration_ms";
+pub const RELAY_CHECK_COMPARED: &str = "synckairos_relay_last_check_compared";
+pub const RELAY_CHECK_REPAIRED: &str = "synckairos_relay_last_check_repaired";
+pub const RELAY_CHECK_DROPPED: &str = "synckairos_relay_last_check_dropped";
+pub const RELAY_LOG_TRIMMED: &str = "synckairos_relay_log_trimmed_total";
+pub const AUDIT_OUTBOX_DROPPED: &str = "synckairos_audit_outbox_dropped_total";
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -144,6 +161,91 @@ const HELP: &[(&str, Kind, &str)] = &[
         Counter,
         "Redis commands of the session store that failed (unreachable, timed out, refused)",
     ),
+    (
+        RELAY_APPLIED_SEQ,
+        Gauge,
+        "Position applied here from each home's relay log (the home's sequence number)",
+    ),
+    (
+        RELAY_HEAD_SEQ,
+        Gauge,
+        "Latest sequence number each home was last known to be at",
+    ),
+    (
+        RELAY_LAG_ENTRIES,
+        Gauge,
+        "Entries of each home's log not applied here yet (head minus applied)",
+    ),
+    (
+        RELAY_LAG_MS,
+        Gauge,
+        "Milliseconds this region has been behind each home's head (0 when caught up)",
+    ),
+    (
+        RELAY_STALE,
+        Gauge,
+        "1 while reads of a home's sessions are marked stale although its link is up (diverged, stalled, catching up)",
+    ),
+    (
+        RELAY_SKIPPED,
+        Counter,
+        "Relay log entries skipped (undecodable, oversized), by home and reason; reconciliation repairs their sessions",
+    ),
+    (
+        RELAY_STALLS,
+        Counter,
+        "Relay links that delivered heartbeats but no entries while the home's head moved, by home",
+    ),
+    (
+        RELAY_ROLLBACKS,
+        Counter,
+        "Homes found with a log behind or unlike what was applied here (restored from an older copy), by home",
+    ),
+    (
+        RELAY_GAPS,
+        Counter,
+        "Catch-ups from a home whose log no longer held entries this region needed (trimmed by its caps), by home",
+    ),
+    (
+        RELAY_CATCHUPS,
+        Counter,
+        "Full catch-ups with a home from a snapshot of its index, by home and reason",
+    ),
+    (
+        RELAY_CHECKS,
+        Counter,
+        "Periodic comparisons with a home's index digest, by home and result",
+    ),
+    (
+        RELAY_CHECK_MS,
+        Gauge,
+        "Duration in milliseconds of the last check or catch-up with each home",
+    ),
+    (
+        RELAY_CHECK_COMPARED,
+        Gauge,
+        "Sessions whose index entries the last check or catch-up with each home compared",
+    ),
+    (
+        RELAY_CHECK_REPAIRED,
+        Gauge,
+        "Copies the last check or catch-up with each home replaced",
+    ),
+    (
+        RELAY_CHECK_DROPPED,
+        Gauge,
+        "Copies the last check or catch-up with each home removed (gone at the home)",
+    ),
+    (
+        RELAY_LOG_TRIMMED,
+        Counter,
+        "Entries trimmed from this home's relay log by its caps (entries, bytes)",
+    ),
+    (
+        AUDIT_OUTBOX_DROPPED,
+        Counter,
+        "Audit records trimmed from the outbox by its caps before PostgreSQL had them",
+    ),
 ];
 
 /// Counters that start at 0 when the recorder is installed, so that rates and alerts
@@ -154,6 +256,8 @@ const ZEROED: &[&str] = &[
     RATE_LIMITER_DOWN,
     RELAY_CONFLICTS,
     REDIS_ERRORS,
+    RELAY_LOG_TRIMMED,
+    AUDIT_OUTBOX_DROPPED,
 ];
 
 const HTTP_BUCKETS: &[f64] = &[
@@ -318,4 +422,64 @@ pub fn relay_frames(home: &str) {
 /// A Redis command of the store failed.
 pub fn redis_error() {
     counter!(REDIS_ERRORS).increment(1);
+}
+
+/// What a follower knows of its position in `home`'s log.
+pub fn relay_position(home: &str, applied: u64, head: u64, behind_ms: u64) {
+    let h = || home.to_owned();
+    gauge!(RELAY_APPLIED_SEQ, "home" => h()).set(applied as f64);
+    gauge!(RELAY_HEAD_SEQ, "home" => h()).set(head.max(applied) as f64);
+    gauge!(RELAY_LAG_ENTRIES, "home" => h()).set(head.saturating_sub(applied) as f64);
+    gauge!(RELAY_LAG_MS, "home" => h()).set(behind_ms as f64);
+}
+
+/// Whether reads of `home`'s sessions are marked stale while its link is up.
+pub fn relay_stale(home: &str, stale: bool) {
+    gauge!(RELAY_STALE, "home" => home.to_owned()).set(if stale { 1.0 } else { 0.0 });
+}
+
+/// An entry of `home`'s log skipped (`reason`: `undecodable`, `oversized`).
+pub fn relay_skipped(home: &str, reason: &'static str) {
+    counter!(RELAY_SKIPPED, "home" => home.to_owned(), "reason" => reason).increment(1);
+}
+
+pub fn relay_stall(home: &str) {
+    counter!(RELAY_STALLS, "home" => home.to_owned()).increment(1);
+}
+
+pub fn relay_rollback(home: &str) {
+    counter!(RELAY_ROLLBACKS, "home" => home.to_owned()).increment(1);
+}
+
+pub fn relay_gap(home: &str) {
+    counter!(RELAY_GAPS, "home" => home.to_owned()).increment(1);
+}
+
+/// A full catch-up with `home` started (`reason`: why the stream could not go on).
+pub fn relay_catchup(home: &str, reason: &'static str) {
+    counter!(RELAY_CATCHUPS, "home" => home.to_owned(), "reason" => reason).increment(1);
+}
+
+/// A periodic check with `home` ended (`result`: `equal`, `repaired`, `busy`, ...).
+pub fn relay_check(home: &str, result: &'static str) {
+    counter!(RELAY_CHECKS, "home" => home.to_owned(), "result" => result).increment(1);
+}
+
+/// What the last check or catch-up with `home` did.
+pub fn relay_check_report(home: &str, ms: f64, compared: u64, repaired: u64, dropped: u64) {
+    let h = || home.to_owned();
+    gauge!(RELAY_CHECK_MS, "home" => h()).set(ms);
+    gauge!(RELAY_CHECK_COMPARED, "home" => h()).set(compared as f64);
+    gauge!(RELAY_CHECK_REPAIRED, "home" => h()).set(repaired as f64);
+    gauge!(RELAY_CHECK_DROPPED, "home" => h()).set(dropped as f64);
+}
+
+/// Entries the commit scripts trimmed from this home's relay log.
+pub fn relay_log_trimmed(n: u64) {
+    counter!(RELAY_LOG_TRIMMED).increment(n);
+}
+
+/// Audit records the commit scripts trimmed from the outbox (lost to the audit trail).
+pub fn audit_outbox_dropped(n: u64) {
+    counter!(AUDIT_OUTBOX_DROPPED).increment(n);
 }

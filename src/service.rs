@@ -17,7 +17,7 @@ use crate::clock::now_ms;
 use crate::domain::{
     self, lifetime, DomainError, Event, NewSession, Op, Outcome, RegionId, Session, SessionId,
 };
-use crate::store::{Commit, Store, StoreError};
+use crate::store::{Commit, Expected, Store, StoreError};
 use crate::wakeup::Wakeup;
 
 #[derive(Debug, Error)]
@@ -128,14 +128,18 @@ impl Sessions {
             let out = domain::perform(&current, op, now_ms())?;
             let commit = self.commit_of(&out.session, &out.events, origin);
             let deadline = commit.deadline;
-            match self.store.commit(current.version, commit).await {
+            match self.store.commit(Expected::of(&current), commit).await {
                 Ok(()) => {
                     self.wakeup.hint(deadline);
                     return Ok(out);
                 }
                 Err(StoreError::Conflict { actual, .. }) => {
                     let fresh = self.get(session_id).await?;
-                    if fresh.client_version != first.1 || attempt == TICK_RETRIES {
+                    // Another incarnation (deleted and created again) is never retried on.
+                    if fresh.client_version != first.1
+                        || fresh.created_at != current.created_at
+                        || attempt == TICK_RETRIES
+                    {
                         return Err(StoreError::Conflict {
                             expected: first.0,
                             actual,
@@ -186,7 +190,7 @@ impl Sessions {
         };
         let commit = self.commit_of(&out.session, &out.events, &self.region);
         let deadline = commit.deadline;
-        match self.store.commit(current.version, commit).await {
+        match self.store.commit(Expected::of(&current), commit).await {
             Ok(()) => {
                 self.wakeup.hint(deadline);
                 Ok(Some(out))

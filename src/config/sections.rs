@@ -110,6 +110,11 @@ pub struct AuditConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ready_max_age_secs: Option<u64>,
     pub pool_size: u32,
+    /// Records the outbox may hold while PostgreSQL is unreachable; past this (or
+    /// `outbox_max_bytes`, estimated) the oldest are dropped and counted
+    /// (`synckairos_audit_outbox_dropped_total`), so that Redis never fills up.
+    pub outbox_max: u64,
+    pub outbox_max_bytes: u64,
 }
 
 impl Default for AuditConfig {
@@ -123,6 +128,8 @@ impl Default for AuditConfig {
             ready_max_backlog: None,
             ready_max_age_secs: None,
             pool_size: 4,
+            outbox_max: 1_000_000,
+            outbox_max_bytes: 512 * 1024 * 1024,
         }
     }
 }
@@ -174,27 +181,39 @@ impl Default for ClusterConfig {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RelayConfig {
-    /// Envelopes kept in the home's relay log for catch-up (approximate cap).
+    /// Envelopes kept in the home's relay log for catch-up.
     pub log_max: u64,
+    /// Bytes the home's relay log may hold (estimated from its entries' average size);
+    /// whichever cap is reached first trims the oldest entries. A follower that still
+    /// needed them sees a gap and catches up from the home's index instead.
+    pub log_max_bytes: u64,
     /// A relay stream sends a heartbeat this often when idle.
     pub heartbeat_ms: u64,
     /// A link without any frame for this long is down (reconnect; reads marked stale).
+    /// A link that sends heartbeats but no entries while the home's head moves is
+    /// stalled after as long (reads marked stale, catch-up).
     pub link_timeout_ms: u64,
-    /// How often a region checks that it has caught up with each home.
+    /// How often a region compares its copies of each home's sessions with the home's
+    /// index digest (one small request when nothing differs).
     pub check_interval_ms: u64,
-    /// Every this many checks, compare every session version with the home (repairs
-    /// any difference, including lost deletions).
+    /// A home too busy for an exact comparison (its head keeps moving) is compared
+    /// bucket by bucket every this many checks instead.
     pub full_check_every: u32,
+    /// At most one check or catch-up per home at a time, and no more often than this
+    /// (a burst of skipped entries or gaps causes one).
+    pub min_check_interval_ms: u64,
 }
 
 impl Default for RelayConfig {
     fn default() -> Self {
         RelayConfig {
             log_max: 100_000,
+            log_max_bytes: 64 * 1024 * 1024,
             heartbeat_ms: 500,
             link_timeout_ms: 2_000,
             check_interval_ms: 5_000,
             full_check_every: 12,
+            min_check_interval_ms: 1_000,
         }
     }
 }

@@ -1,8 +1,8 @@
 //! The internal API, on its own listener (`cluster.internal_port`, never public): every
 //! request must carry the shared secret, anything else is refused (403). It serves
 //! peer regions: the typed call (a write for a session homed here, straight to the
-//! gateway), raw session bytes, the relay stream and the digest. Nothing here goes
-//! through the public handler.
+//! gateway), raw session bytes, the relay stream and reconciliation (summary, bucket
+//! digests, index entries, state pages). Nothing here goes through the public handler.
 //!
 //! Must not: serve public routes, or forward a peer's call further (one hop at most).
 
@@ -28,9 +28,12 @@ use crate::gateway::caller::Caller;
 use crate::gateway::error::to_wire;
 use crate::ratelimit::Bucket;
 use crate::region::cluster::Cluster;
+use crate::region::sync_wire::{
+    EntriesRequest, StatesRequest, BUCKETS_PATH, ENTRIES_PATH, STATES_PATH, SUMMARY_PATH,
+};
 use crate::region::wire::{self, PeerCall, PeerReply, CALL_PATH, MSGPACK, SECRET_HEADER};
 use crate::relay::context::RelayContext;
-use crate::relay::source;
+use crate::relay::{serve, source};
 use crate::store::codec::encode_state;
 
 pub type InternalBody = BoxBody<Bytes, Infallible>;
@@ -104,31 +107,30 @@ pub async fn handle(
             Err(e) => boxed(http::error(&ApiError::from(e))),
         },
         ["internal", "relay"] if get => {
-            let since = query_param(query.as_deref(), "since")
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            relay_stream(&ctx, &relay, since)
+            let num = |name| {
+                query_param(query.as_deref(), name)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0)
+            };
+            relay_stream(&ctx, &relay, num("since"), num("fp"))
         }
-        ["internal", "digest"] if get => {
-            let cursor = query_param(query.as_deref(), "cursor").unwrap_or("0");
-            let mut conn = relay.conn.clone();
-            match source::digest_page(&mut conn, &cluster.region, cursor).await {
-                Ok(page) => bytes(StatusCode::OK, MSGPACK, wire::encode(&page)),
-                Err(e) => boxed(http::error(
-                    &ApiError::unavailable("Digest unavailable", 1).caused_by(e),
-                )),
-            }
-        }
+        ["internal", "sync", _] => sync(&ctx, &relay, &cluster, req).await,
         _ => not_found(),
     })
 }
 
-fn relay_stream(ctx: &Ctx, relay: &RelayContext, since: u64) -> Response<InternalBody> {
+fn relay_stream(
+    ctx: &Ctx,
+    relay: &RelayContext,
+    since: u64,
+    fingerprint: u64,
+) -> Response<InternalBody> {
     let (tx, rx) = mpsc::channel(256);
     let heartbeat = Duration::from_millis(relay.cfg.heartbeat_ms);
     tokio::spawn(source::stream(
         relay.redis_url.clone(),
         since,
+        fingerprint,
         heartbeat,
         tx,
         ctx.draining.clone(),
@@ -139,6 +141,63 @@ fn relay_stream(ctx: &Ctx, relay: &RelayContext, since: u64) -> Response<Interna
         HeaderValue::from_static("application/x-synckairos-relay"),
     );
     r
+}
+
+/// Serves a peer's reconciliation request about the sessions homed here
+/// (`region::sync_wire`).
+async fn sync(
+    ctx: &Ctx,
+    relay: &RelayContext,
+    cluster: &Cluster,
+    req: Request<Incoming>,
+) -> Response<InternalBody> {
+    let (conn, home) = (&relay.conn, &cluster.region);
+    let path = req.uri().path().to_owned();
+    let get = req.method() == Method::GET;
+    let body = if get {
+        Bytes::new()
+    } else {
+        match super::body::read(req, ctx.cfg.server.body_limit_bytes).await {
+            Ok((_, b)) => b,
+            Err(e) => return boxed(http::error(&e)),
+        }
+    };
+    let answer = match path.as_str() {
+        SUMMARY_PATH if get => serve::summary(conn, home).await.map(|a| wire::encode(&a)),
+        BUCKETS_PATH if get => serve::buckets(conn, home).await.map(|a| wire::encode(&a)),
+        ENTRIES_PATH if !get => match wire::decode::<EntriesRequest>(&body) {
+            Ok(q) => serve::entries(conn, home, &q.buckets)
+                .await
+                .map(|a| wire::encode(&a)),
+            Err(_) => return bad_sync_request(),
+        },
+        STATES_PATH if !get => match wire::decode::<StatesRequest>(&body) {
+            Ok(q) => serve::states(conn, home, &q)
+                .await
+                .map(|a| wire::encode(&a)),
+            Err(_) => return bad_sync_request(),
+        },
+        _ => {
+            return boxed(http::error(&ApiError::route_not_found(
+                if get { "GET" } else { "POST" },
+                &path,
+            )))
+        }
+    };
+    match answer {
+        Ok(b) => bytes(StatusCode::OK, MSGPACK, b),
+        Err(e) => boxed(http::error(
+            &ApiError::unavailable("Reconciliation data unavailable", 1).caused_by(e),
+        )),
+    }
+}
+
+fn bad_sync_request() -> Response<InternalBody> {
+    boxed(http::error(&ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "BAD_INTERNAL_CALL",
+        "The reconciliation request could not be decoded",
+    )))
 }
 
 /// Serves a peer's typed call at this (home) region.

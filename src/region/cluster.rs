@@ -1,7 +1,7 @@
 //! The cluster as this instance sees it: its region, the other regions and how to
 //! reach each (peers, the authenticated client), whether a home is heard from, and the
 //! requests every other layer makes to a peer region: the typed call to a home, a
-//! session's raw bytes, a lookup across all regions, the relay stream, digest pages.
+//! session's raw bytes, a lookup across all regions, the relay stream, reconciliation.
 //!
 //! Must not: decide what to do with the answers (the gateway and the relay do).
 
@@ -129,6 +129,47 @@ impl Cluster {
                 status,
             }),
         }
+    }
+
+    /// A reconciliation request to `region` (`sync_wire`): GET when `body` is `None`,
+    /// else POST it (MessagePack); the answer decoded. Bulk pages get their own
+    /// `timeout`, longer than a forwarded write's.
+    pub async fn sync<T: serde::de::DeserializeOwned>(
+        &self,
+        region: &RegionId,
+        path: &str,
+        body: Option<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<T, PeerError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(MSGPACK));
+        let req = PeerRequest {
+            method: if body.is_some() {
+                Method::POST
+            } else {
+                Method::GET
+            },
+            path,
+            headers: Some(&headers),
+            body: body.map(Bytes::from).unwrap_or_default(),
+        };
+        let urls = self.peers.urls(region).await;
+        let to = Target {
+            region,
+            urls: &urls,
+            secret: &self.secret,
+        };
+        let r = self.client.call(&to, req, timeout).await?;
+        if r.status != StatusCode::OK {
+            return Err(PeerError::Status {
+                region: region.clone(),
+                status: r.status,
+            });
+        }
+        wire::decode(&r.body).map_err(|e| PeerError::Decode {
+            region: region.clone(),
+            source: e.into(),
+        })
     }
 
     /// The typed call to a session's home region.

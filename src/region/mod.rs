@@ -1,8 +1,9 @@
 //! Regions: every session has a home region whose Redis primary alone commits its
 //! writes. This layer knows the regions and how to reach them: each region's instances
 //! (static URLs or Fly's `.internal` DNS), the authenticated peer client, the typed
-//! internal call (`wire`), whether the link from a home is up, and which of two states
-//! of one session every region keeps (`precedence`).
+//! internal call (`wire`) and the reconciliation API (`sync_wire`), whether the link
+//! from a home is up and its copies faithful (`health`), and which of two states of one
+//! session every region keeps (`precedence`).
 //!
 //! Must not: decide what to do with a session (the gateway does) or commit writes for
 //! sessions homed elsewhere (never a second writer).
@@ -12,4 +13,5 @@ pub mod cluster;
 pub mod health;
 pub mod peers;
 pub mod precedence;
+pub mod sync_wire;
 pub mod wire;

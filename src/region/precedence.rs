@@ -7,10 +7,29 @@
 //!   other one is discarded everywhere, including in its own home; creates stay
 //!   available during a partition at this (documented) price.
 //! - A deletion removes a copy only when it comes from that copy's home.
+//! - After a home's log went back (restored from an older copy), versions repeat with
+//!   other contents: the home's current state then wins over any copy of its own
+//!   sessions, newer-looking or not (`Authority::Home`, only while the follower has
+//!   stopped applying that home's log).
+//!
+//! Ranks are `Session::stamp` (incarnation, then version); index entries carry the same
+//! rank (`store::index::Entry`). An ownership epoch would rank first, here (and as one
+//! more field of an entry).
 //!
 //! Pure: no IO.
 
 use crate::domain::{RegionId, Session};
+use crate::store::index::Entry;
+
+/// How a copy is compared with what its home sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Authority {
+    /// The newer state wins (the relay, periodic checks, peer lookups).
+    Newer,
+    /// The home's current state wins over copies of its sessions (a catch-up from a
+    /// snapshot of the home, while its log is not being applied).
+    Home,
+}
 
 /// Whether `incoming` should replace `local` (absent = no local copy).
 pub fn replaces(incoming: &Session, local: Option<&Session>) -> bool {
@@ -20,6 +39,24 @@ pub fn replaces(incoming: &Session, local: Option<&Session>) -> bool {
     }
     (incoming.created_at, incoming.home_region.as_str())
         < (local.created_at, local.home_region.as_str())
+}
+
+/// Whether `incoming` (the current state at its home) should replace `local`.
+pub fn replaces_with(incoming: &Session, local: Option<&Session>, authority: Authority) -> bool {
+    match (authority, local) {
+        (Authority::Home, Some(l)) if l.home_region == incoming.home_region => l != incoming,
+        _ => replaces(incoming, local),
+    }
+}
+
+/// Whether a copy whose index entry is `local` (absent: none here) lags the home's
+/// entry `home`, so the home's state should be fetched.
+pub fn copy_behind(home: &Entry, local: Option<&Entry>, authority: Authority) -> bool {
+    match (authority, local) {
+        (_, None) => true,
+        (Authority::Newer, Some(l)) => l.stamp() < home.stamp(),
+        (Authority::Home, Some(l)) => l != home,
+    }
 }
 
 /// Whether a deletion committed by `home` removes `local`.
@@ -74,6 +111,29 @@ mod tests {
         assert!(!replaces(&b, Some(&a)));
         let (c, d) = (s("iad", 10, 1), s("lhr", 10, 1));
         assert!(replaces(&c, Some(&d)) != replaces(&d, Some(&c)));
+    }
+
+    #[test]
+    fn the_home_wins_over_its_own_copies_only_when_authoritative() {
+        let (home, ahead) = (s("iad", 10, 3), s("iad", 10, 5));
+        assert!(!replaces_with(&home, Some(&ahead), Authority::Newer));
+        assert!(replaces_with(&home, Some(&ahead), Authority::Home));
+        assert!(!replaces_with(&home, Some(&home.clone()), Authority::Home));
+        // Another home's incarnation of the id still follows the first-created rule.
+        let other = s("lhr", 5, 1);
+        assert!(!replaces_with(&home, Some(&other), Authority::Home));
+        let e = |version, content| Entry {
+            version,
+            created_at: 10,
+            content,
+        };
+        assert!(copy_behind(&e(3, 0), None, Authority::Newer));
+        assert!(copy_behind(&e(3, 0), Some(&e(2, 0)), Authority::Newer));
+        assert!(!copy_behind(&e(3, 0), Some(&e(5, 0)), Authority::Newer));
+        assert!(!copy_behind(&e(3, 0), Some(&e(3, 1)), Authority::Newer));
+        assert!(copy_behind(&e(3, 0), Some(&e(5, 0)), Authority::Home));
+        assert!(copy_behind(&e(3, 0), Some(&e(3, 1)), Authority::Home));
+        assert!(!copy_behind(&e(3, 0), Some(&e(3, 0)), Authority::Home));
     }
 
     #[test]

@@ -20,13 +20,11 @@ pub const CALL_PATH: &str = "/internal/v1/call";
 pub fn session_path(session_id: &str) -> String {
     format!("/internal/sessions/{session_id}")
 }
-/// The home's relay stream from a position (GET, streaming frames).
-pub fn relay_path(since: u64) -> String {
-    format!("/internal/relay?since={since}")
-}
-/// One page of the home's digest (GET, MessagePack).
-pub fn digest_path(cursor: &str) -> String {
-    format!("/internal/digest?cursor={cursor}")
+/// The home's relay stream after a position (GET, streaming frames); `fingerprint`:
+/// of the entry at `since` as applied by the follower (0 unknown), so that a home whose
+/// log took another course answers with a reset instead of entries.
+pub fn relay_path(since: u64, fingerprint: u64) -> String {
+    format!("/internal/relay?since={since}&fp={fingerprint}")
 }
 
 /// A write for a session homed in the receiving region, on behalf of `origin` (the

@@ -1,19 +1,21 @@
 //! Keeping this region's copy of another region's session: every envelope, peer copy
-//! and reconciliation repair goes through `offer`, which applies the region-wide rule
+//! and reconciliation repair goes through here, which applies the region-wide rule
 //! (`region::precedence`) to the copy held here and writes the outcome as a
 //! compare-and-set on the bytes it decided on (deciding again if they changed
-//! meanwhile). A change is republished on the local fan-out channel so local WebSocket
-//! clients see it.
+//! meanwhile), keeping this region's index of that home's sessions in step. A change
+//! is republished on the local fan-out channel so local WebSocket clients see it.
+//! Bulk repairs decide a whole page from one `MGET` and apply it in one pipeline.
 //!
 //! Must not: touch sessions homed in this region (their home's commit does).
 
 use redis::aio::ConnectionManager;
-use redis::Script;
+use redis::{Script, ScriptInvocation};
 
-use crate::domain::{lifetime, RegionId, SessionId};
+use crate::domain::{lifetime, RegionId, Session, SessionId};
 use crate::metrics;
-use crate::region::precedence::{deletion_applies, replaces};
+use crate::region::precedence::{deletion_applies, replaces_with, Authority};
 use crate::store::envelope::{Envelope, EnvelopeBody};
+use crate::store::index::Entry;
 use crate::store::{decode_state, keys, scripts, StoreError};
 
 /// Attempts before giving up when the copy keeps changing under us.
@@ -26,6 +28,23 @@ pub struct Copies {
     ttl_ms: u64,
 }
 
+/// What a bulk repair did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub repaired: usize,
+    pub dropped: usize,
+}
+
+/// A decision about one copy, ready to be written.
+struct Decision<'a> {
+    envelope: &'a Envelope,
+    wire: &'a [u8],
+    incoming: Option<&'a Session>,
+    seen: Option<Vec<u8>>,
+    local_home: Option<RegionId>,
+    take: bool,
+}
+
 impl Copies {
     pub fn new(conn: ConnectionManager, shards: u32, ttl_secs: u64) -> Self {
         Copies {
@@ -36,10 +55,99 @@ impl Copies {
         }
     }
 
+    /// Whether `incoming` (absent: the home deleted the session) should replace the
+    /// copy here, decoded from `seen`.
+    fn decide<'a>(
+        &self,
+        envelope: &'a Envelope,
+        wire: &'a [u8],
+        incoming: Option<&'a Session>,
+        seen: Option<Vec<u8>>,
+        authority: Authority,
+    ) -> Decision<'a> {
+        let body = &envelope.body;
+        // An unreadable local copy is replaced by whatever the home sends.
+        let local = seen
+            .as_deref()
+            .and_then(|b| decode_state(&body.session_id, b).ok());
+        let take = match incoming {
+            Some(s) => replaces_with(s, local.as_ref(), authority),
+            // No copy here: still take it, to clear a stale index entry.
+            None => local
+                .as_ref()
+                .is_none_or(|l| deletion_applies(&body.home, l)),
+        };
+        if let (Some(s), Some(l)) = (incoming, &local) {
+            if s.home_region != l.home_region {
+                let (won, lost) = if take { (s, l) } else { (l, s) };
+                metrics::relay_conflict();
+                tracing::warn!(
+                    session = %body.session_id, kept_home = %won.home_region, dropped_home = %lost.home_region,
+                    "the same session id was created in two regions; keeping the first created"
+                );
+            }
+        }
+        Decision {
+            envelope,
+            wire,
+            incoming,
+            local_home: local.map(|l| l.home_region),
+            seen,
+            take,
+        }
+    }
+
+    /// The script call writing `d`.
+    fn invocation(&self, d: &Decision<'_>) -> ScriptInvocation<'_> {
+        let body = &d.envelope.body;
+        let id = &body.session_id;
+        let bucket = keys::index_bucket(id);
+        let old_home = d.local_home.as_ref().unwrap_or(&body.home);
+        let keep_until = d
+            .incoming
+            .map_or(0, |s| lifetime::keep_until(s, self.ttl_ms));
+        let (seq, fp) = match d.envelope.seq {
+            0 => (String::new(), String::new()),
+            seq => (seq.to_string(), Envelope::fingerprint(d.wire).to_string()),
+        };
+        let mut inv = self.script.key(keys::session(id));
+        inv.key(keys::relay_applied(&body.home))
+            .key(keys::relay_fingerprint(&body.home))
+            .key(keys::index(&body.home, bucket))
+            .key(keys::digest(&body.home))
+            .key(keys::index(old_home, bucket))
+            .key(keys::digest(old_home))
+            .arg(&body.state[..])
+            .arg(keep_until)
+            .arg(keys::fanout_channel(keys::fanout_shard(id, self.shards)))
+            .arg(d.wire)
+            .arg(seq)
+            .arg(fp)
+            .arg(d.seen.as_deref().unwrap_or_default())
+            .arg(if d.take { "take" } else { "skip" })
+            .arg(id.as_str())
+            .arg(bucket)
+            .arg(
+                d.incoming
+                    .map(|s| Entry::of(s, &body.state).encode())
+                    .unwrap_or_default(),
+            );
+        inv
+    }
+
     /// Offers the home's envelope (republished locally as `wire`, its exact bytes);
     /// a non-zero `seq` records progress through the home's log whatever the outcome.
-    /// Returns whether the copy here changed.
+    /// Returns whether the copy here (or only its index entry) changed.
     pub async fn offer(&self, envelope: &Envelope, wire: &[u8]) -> Result<bool, StoreError> {
+        self.offer_with(envelope, wire, Authority::Newer).await
+    }
+
+    async fn offer_with(
+        &self,
+        envelope: &Envelope,
+        wire: &[u8],
+        authority: Authority,
+    ) -> Result<bool, StoreError> {
         let body = &envelope.body;
         let id = &body.session_id;
         let incoming = if body.deleted {
@@ -47,11 +155,6 @@ impl Copies {
         } else {
             Some(decode_state(id, &body.state)?)
         };
-        let keep_until = incoming
-            .as_ref()
-            .map_or(0, |s| lifetime::keep_until(s, self.ttl_ms));
-        let shard = keys::fanout_shard(id, self.shards);
-        let seq = (envelope.seq != 0).then(|| envelope.seq.to_string());
         for _ in 0..ATTEMPTS {
             let mut conn = self.conn.clone();
             let seen: Option<Vec<u8>> = redis::cmd("GET")
@@ -59,40 +162,14 @@ impl Copies {
                 .query_async(&mut conn)
                 .await
                 .map_err(StoreError::unavailable("read a copy"))?;
-            // An unreadable local copy is replaced by whatever the home sends.
-            let local = seen.as_deref().and_then(|b| decode_state(id, b).ok());
-            let take = match &incoming {
-                Some(s) => replaces(s, local.as_ref()),
-                None => local
-                    .as_ref()
-                    .is_some_and(|l| deletion_applies(&body.home, l)),
-            };
-            if let (Some(s), Some(l)) = (&incoming, &local) {
-                if s.home_region != l.home_region {
-                    let (won, lost) = if take { (s, l) } else { (l, s) };
-                    metrics::relay_conflict();
-                    tracing::warn!(
-                        session = %id, kept_home = %won.home_region, dropped_home = %lost.home_region,
-                        "the same session id was created in two regions; keeping the first created"
-                    );
-                }
-            }
+            let d = self.decide(envelope, wire, incoming.as_ref(), seen, authority);
             let outcome: i64 = self
-                .script
-                .key(keys::session(id))
-                .key(keys::relay_applied(&body.home))
-                .arg(&body.state[..])
-                .arg(keep_until)
-                .arg(keys::fanout_channel(shard))
-                .arg(wire)
-                .arg(seq.as_deref().unwrap_or_default())
-                .arg(seen.unwrap_or_default())
-                .arg(if take { "" } else { "skip" })
+                .invocation(&d)
                 .invoke_async(&mut conn)
                 .await
                 .map_err(StoreError::unavailable("apply a copy"))?;
             if outcome >= 0 {
-                return Ok(outcome == 1);
+                return Ok(outcome > 0);
             }
         }
         Err(StoreError::Unavailable {
@@ -108,18 +185,7 @@ impl Copies {
         session_id: &SessionId,
         raw: &[u8],
     ) -> Result<bool, StoreError> {
-        let s = decode_state(session_id, raw)?;
-        let envelope = Envelope {
-            seq: 0,
-            body: EnvelopeBody {
-                home: home.clone(),
-                session_id: session_id.clone(),
-                version: s.version,
-                state: raw.to_vec(),
-                deleted: false,
-                events: Vec::new(),
-            },
-        };
+        let envelope = copy_envelope(home, session_id, Some(raw))?.0;
         self.offer(&envelope, &envelope.encode()).await
     }
 
@@ -129,10 +195,95 @@ impl Copies {
         home: &RegionId,
         session_id: &SessionId,
     ) -> Result<bool, StoreError> {
-        let envelope = Envelope {
-            seq: 0,
-            body: EnvelopeBody::deletion(home, session_id),
-        };
+        let envelope = copy_envelope(home, session_id, None)?.0;
         self.offer(&envelope, &envelope.encode()).await
     }
+
+    /// Offers a page of `home`'s stored states (absent: gone at the home) with one
+    /// local `MGET` and one pipeline; a copy that changed meanwhile is decided again on
+    /// its own. States that cannot be decoded are left out (and logged).
+    pub async fn offer_page(
+        &self,
+        home: &RegionId,
+        page: Vec<(SessionId, Option<Vec<u8>>)>,
+        authority: Authority,
+    ) -> Result<Applied, StoreError> {
+        let mut items = Vec::with_capacity(page.len());
+        for (id, raw) in page {
+            match copy_envelope(home, &id, raw.as_deref()) {
+                Ok((envelope, incoming)) => {
+                    let wire = envelope.encode();
+                    items.push((envelope, wire, incoming));
+                }
+                Err(e) => tracing::warn!(
+                    %home, session = %id, error = %crate::cause::chain(&e),
+                    "reconciliation: the home's state cannot be decoded; left as it is"
+                ),
+            }
+        }
+        if items.is_empty() {
+            return Ok(Applied::default());
+        }
+        let local_keys: Vec<String> = items
+            .iter()
+            .map(|(e, _, _)| keys::session(&e.body.session_id))
+            .collect();
+        let mut conn = self.conn.clone();
+        let seen: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+            .arg(&local_keys)
+            .query_async(&mut conn)
+            .await
+            .map_err(StoreError::unavailable("read copies"))?;
+        let decisions: Vec<Decision<'_>> = items
+            .iter()
+            .zip(seen)
+            .map(|((e, w, s), seen)| self.decide(e, w, s.as_ref(), seen, authority))
+            .filter(|d| d.take)
+            .collect();
+        let mut pipe = redis::pipe();
+        pipe.load_script(&self.script).ignore();
+        for d in &decisions {
+            pipe.invoke_script(&self.invocation(d));
+        }
+        let outcomes: Vec<i64> = pipe
+            .query_async(&mut conn)
+            .await
+            .map_err(StoreError::unavailable("apply copies"))?;
+        let mut out = Applied::default();
+        for (d, outcome) in decisions.iter().zip(outcomes) {
+            let changed = match outcome {
+                -1 => self.offer_with(d.envelope, d.wire, authority).await?,
+                n => n > 0,
+            };
+            match (changed, d.incoming) {
+                (true, Some(_)) => out.repaired += 1,
+                (true, None) => out.dropped += 1,
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// An envelope (not from the log: `seq` 0) carrying a copy of `home`'s session, or
+/// its deletion; the decoded state alongside.
+fn copy_envelope(
+    home: &RegionId,
+    session_id: &SessionId,
+    raw: Option<&[u8]>,
+) -> Result<(Envelope, Option<Session>), StoreError> {
+    let Some(raw) = raw else {
+        let body = EnvelopeBody::deletion(home, session_id);
+        return Ok((Envelope { seq: 0, body }, None));
+    };
+    let s = decode_state(session_id, raw)?;
+    let body = EnvelopeBody {
+        home: home.clone(),
+        session_id: session_id.clone(),
+        version: s.version,
+        state: raw.to_vec(),
+        deleted: false,
+        events: Vec::new(),
+    };
+    Ok((Envelope { seq: 0, body }, Some(s)))
 }

@@ -1,93 +1,108 @@
 //! The receiving side of the relay, one follower per other region: whichever instance
-//! holds the region's lease opens the home's relay stream from the last sequence
-//! applied here, applies every envelope (newer versions only) to this region's Redis,
-//! which republishes it to local WebSocket clients. A jump in the sequence, a gap the
-//! log could not fill, or a fresh start triggers a full reconciliation; a silent link
-//! is dropped after `link_timeout_ms` and reopened (catching up from the log).
+//! holds the region's lease follows the home's log (`link`) from the position applied
+//! here. When the log cannot be followed from there (nothing applied yet, a gap, a
+//! rollback, a jump, a stall, this region's Redis lost its data), the follower stops
+//! applying it, catches up from a snapshot of the home (`reconcile::catch_up`, the
+//! home's states win) and follows the log again from that snapshot's position. Reads
+//! of the home's sessions are marked stale meanwhile. A lost link is reopened.
+//!
+//! Alongside each follower runs its checker (periodic comparison, own timer).
+//!
+//! Must not: apply anything while catching up (the log waits), or write sessions
+//! homed here.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::BodyExt;
-use hyper::Method;
-use tokio::time::{timeout, Instant};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::checker;
 use super::context::RelayContext;
 use super::error::RelayError;
-use super::frame::{Frame, Reader};
+use super::lease;
+use super::link::{self, End, Position, Reason};
+use super::maintenance;
 use super::reconcile;
-use crate::clock::now_ms;
-use crate::domain::RegionId;
+use super::state::HomeState;
 use crate::metrics;
-use crate::region::client::PeerRequest;
-use crate::region::wire;
-use crate::store::envelope::Envelope;
-use crate::store::{decode_state, keys, scripts};
 
-enum End {
-    /// Stream closed or failed; reconnect.
-    Lost(RelayError),
-    /// The lease went to another instance.
-    NotLeader,
-    Stopped,
-}
-
-/// Starts one follower per other region.
+/// Starts one follower and its checker per other region, and the upkeep of this
+/// region's indexes.
 pub fn start_all(r: &Arc<RelayContext>, tasks: &TaskTracker, stop: &CancellationToken) {
+    tasks.spawn(maintenance::run(r.clone(), stop.clone()));
     for home in r.cluster.others() {
-        tasks.spawn(follow(r.clone(), home.clone(), stop.clone()));
+        let st = Arc::new(HomeState::new(home));
+        tasks.spawn(follow(r.clone(), st.clone(), stop.clone()));
+        tasks.spawn(checker::run(r.clone(), st, stop.clone()));
     }
 }
 
-async fn hold_lease(r: &RelayContext, home: &RegionId) -> bool {
-    let lease_ms = r.cfg.link_timeout_ms.max(1_000) * 2;
-    let mut conn = r.conn.clone();
-    scripts::lease()
-        .key(keys::relay_leader(home))
-        .arg(&r.instance_id)
-        .arg(lease_ms)
-        .invoke_async::<i64>(&mut conn)
-        .await
-        .map(|held| held == 1)
-        .unwrap_or(false)
+async fn pause(d: Duration, stop: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => true,
+        _ = stop.cancelled() => false,
+    }
 }
 
-async fn applied_seq(r: &RelayContext, home: &RegionId) -> Result<u64, RelayError> {
-    let mut conn = r.conn.clone();
-    let v: Option<u64> = redis::cmd("GET")
-        .arg(keys::relay_applied(home))
-        .query_async(&mut conn)
-        .await
-        .map_err(RelayError::redis("read the applied sequence"))?;
-    Ok(v.unwrap_or(0))
-}
-
-/// Follows `home` until `stop`.
-pub async fn follow(r: Arc<RelayContext>, home: RegionId, stop: CancellationToken) {
-    let mut checks = 0u32;
+/// Follows `st.home` until `stop`.
+pub async fn follow(r: Arc<RelayContext>, st: Arc<HomeState>, stop: CancellationToken) {
+    let home = st.home.clone();
+    let link_timeout = Duration::from_millis(r.cfg.link_timeout_ms);
     let mut backoff = 50u64;
+    let mut pending: Option<Reason> = None;
+    // Where a catch-up left the follower (even at 0: a home with an empty log).
+    let mut resume: Option<Position> = None;
     while !stop.is_cancelled() {
-        if !hold_lease(&r, &home).await {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(r.cfg.link_timeout_ms)) => {}
-                _ = stop.cancelled() => return,
+        if !lease::hold(&r, &home).await {
+            st.set_leading(false);
+            if !pause(link_timeout, &stop).await {
+                return;
             }
             continue;
         }
-        let since = match applied_seq(&r, &home).await {
-            Ok(s) => s,
+        st.set_leading(true);
+        let resumed = resume.take();
+        let read = match resumed {
+            Some(p) => Ok(p),
+            None => lease::position(&r, &home).await,
+        };
+        let from = match read {
+            Ok(p) => p,
             Err(e) => {
                 tracing::warn!(%home, error = %crate::cause::chain(&e), "relay: local Redis unavailable");
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                if !pause(Duration::from_millis(500), &stop).await {
+                    return;
+                }
                 continue;
             }
         };
+        if from.seq == 0 && pending.is_none() && resumed.is_none() {
+            pending = Some(Reason::Fresh);
+        }
+        if let Some(reason) = pending {
+            match catch_up(&r, &st, reason, &stop).await {
+                Ok(Some(at)) => {
+                    pending = None;
+                    resume = Some(at);
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(%home, reason = reason.as_str(), error = %crate::cause::chain(&e), "relay: catch-up failed; will retry");
+                    if !pause(Duration::from_millis(backoff), &stop).await {
+                        return;
+                    }
+                    backoff = (backoff * 2).min(1_000);
+                }
+            }
+            continue;
+        }
         let started = Instant::now();
-        match run(&r, &home, since, &mut checks, &stop).await {
+        match link::run(&r, &st, from, &stop).await {
             End::Stopped => return,
-            End::NotLeader => continue,
+            End::NotLeader => st.set_leading(false),
+            End::CatchUp(reason) => pending = Some(reason),
             End::Lost(why) => {
                 tracing::debug!(%home, error = %crate::cause::chain(&why), "relay link lost; reconnecting");
                 // A link that carried frames for a while starts backing off afresh. The
@@ -96,9 +111,8 @@ pub async fn follow(r: Arc<RelayContext>, home: RegionId, stop: CancellationToke
                 if started.elapsed() > Duration::from_secs(1) {
                     backoff = 50;
                 }
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(backoff)) => {}
-                    _ = stop.cancelled() => return,
+                if !pause(Duration::from_millis(backoff), &stop).await {
+                    return;
                 }
                 backoff = (backoff * 2).min(400);
             }
@@ -106,145 +120,56 @@ pub async fn follow(r: Arc<RelayContext>, home: RegionId, stop: CancellationToke
     }
 }
 
-async fn run(
+/// One catch-up: waits for its turn (single-flight with checks, minimum interval),
+/// keeps the lease and the health stamp fresh while it runs, and records the snapshot's
+/// position, where following resumes. `Ok(None)`: stopped.
+async fn catch_up(
     r: &Arc<RelayContext>,
-    home: &RegionId,
-    since: u64,
-    checks: &mut u32,
+    st: &HomeState,
+    reason: Reason,
     stop: &CancellationToken,
-) -> End {
-    let link_timeout = Duration::from_millis(r.cfg.link_timeout_ms);
-    let path = wire::relay_path(since);
-    let resp = match r
-        .cluster
-        .open(
-            home,
-            PeerRequest {
-                method: Method::GET,
-                path: &path,
-                headers: None,
-                body: Default::default(),
-            },
-            link_timeout,
-        )
-        .await
-    {
-        Ok(resp) if resp.status().is_success() => resp,
-        Ok(resp) => {
-            return End::Lost(RelayError::Peer(crate::region::client::PeerError::Status {
-                region: home.clone(),
-                status: resp.status(),
-            }))
-        }
-        Err(e) => return End::Lost(e.into()),
+) -> Result<Option<Position>, RelayError> {
+    let home = &st.home;
+    st.set_catching_up(true);
+    metrics::relay_stale(home, true);
+    let min_interval = Duration::from_millis(r.cfg.min_check_interval_ms);
+    let (guard, started) = tokio::select! {
+        g = st.begin_check(min_interval) => g,
+        _ = stop.cancelled() => return Ok(None),
     };
-    let mut body = resp.into_body();
-    let mut reader = Reader::default();
-    let mut expected = since;
-    let mut needs_full = since == 0;
-    let mut last_lease = Instant::now();
-    let mut last_check = Instant::now();
-    loop {
-        if needs_full {
-            needs_full = false;
-            let (r2, h2) = (r.clone(), home.clone());
-            tokio::spawn(async move {
-                if let Err(e) = reconcile::full_check(&r2, &h2).await {
-                    tracing::warn!(home = %h2, error = %crate::cause::chain(&e), "reconciliation failed; will retry");
-                }
-            });
-        }
-        if last_lease.elapsed() > link_timeout / 2 {
-            if !hold_lease(r, home).await {
-                return End::NotLeader;
-            }
-            last_lease = Instant::now();
-        }
-        if last_check.elapsed() > Duration::from_millis(r.cfg.check_interval_ms) {
-            last_check = Instant::now();
-            *checks += 1;
-            if *checks % r.cfg.full_check_every.max(1) == 0 {
-                needs_full = true;
-            }
-        }
-        let chunk = tokio::select! {
-            c = timeout(link_timeout, body.frame()) => c,
-            _ = stop.cancelled() => return End::Stopped,
-        };
-        let ended = |why| {
-            End::Lost(RelayError::Ended {
-                home: home.clone(),
-                why,
-            })
-        };
-        let data = match chunk {
-            Err(_) => return ended("no frame within the link timeout"),
-            Ok(None) => return ended("the home closed it"),
-            Ok(Some(Err(source))) => {
-                return End::Lost(RelayError::Body {
-                    home: home.clone(),
-                    source,
-                })
-            }
-            Ok(Some(Ok(frame))) => match frame.into_data() {
-                Ok(d) => d,
-                Err(_) => continue,
-            },
-        };
-        reader.push(&data);
-        metrics::relay_frames(home);
-        r.cluster.health.heard(home).await;
+    metrics::relay_catchup(home, reason.as_str());
+    tracing::info!(%home, reason = reason.as_str(), "relay: catching up from a snapshot of the home");
+    let work = reconcile::catch_up(r, home);
+    let keep_alive = async {
+        let every =
+            Duration::from_millis(r.cfg.link_timeout_ms / 2).max(Duration::from_millis(100));
         loop {
-            let frame = match reader.next_frame() {
-                Ok(Some(f)) => f,
-                Ok(None) => break,
-                Err(e) => return End::Lost(e.into()),
-            };
-            match frame {
-                Frame::Heartbeat { head } => {
-                    if expected == 0 && head > 0 {
-                        // Started from nothing: follow from the home's head (the full
-                        // check covers what came before) and remember the position.
-                        expected = head;
-                        if let Err(e) = record_applied(r, home, head).await {
-                            return End::Lost(e);
-                        }
-                    }
-                }
-                Frame::Gap { .. } => needs_full = true,
-                Frame::Envelope { seq, payload } => {
-                    if expected != 0 && seq != expected + 1 {
-                        needs_full = true;
-                    }
-                    expected = seq;
-                    if let Err(e) = take(r, &payload).await {
-                        return End::Lost(e);
-                    }
-                }
+            r.cluster.health.heard(home, Some("catching-up")).await;
+            if !lease::hold(r, home).await {
+                tracing::warn!(%home, "relay: lease lost during a catch-up");
             }
+            tokio::time::sleep(every).await;
         }
-    }
-}
-
-async fn record_applied(r: &RelayContext, home: &RegionId, seq: u64) -> Result<(), RelayError> {
-    let mut conn = r.conn.clone();
-    redis::cmd("SET")
-        .arg(keys::relay_applied(home))
-        .arg(seq)
-        .query_async::<()>(&mut conn)
-        .await
-        .map_err(RelayError::redis("record the applied sequence"))
-}
-
-/// Offers one envelope from the home's log to this region's copy.
-async fn take(r: &RelayContext, payload: &[u8]) -> Result<(), RelayError> {
-    let envelope = Envelope::decode(payload)?;
-    r.copies.offer(&envelope, payload).await?;
-    let body = &envelope.body;
-    if !body.deleted {
-        if let Ok(s) = decode_state(&body.session_id, &body.state) {
-            metrics::relay_latency(&body.home, (now_ms() - s.updated_at).max(0) as f64);
-        }
-    }
-    Ok(())
+    };
+    let result = tokio::select! {
+        res = work => res,
+        _ = keep_alive => unreachable!("the keep-alive loop never ends"),
+        _ = stop.cancelled() => return Ok(None),
+    };
+    let (snapshot, report) = result?;
+    let at = Position {
+        seq: snapshot.seq,
+        fingerprint: snapshot.fingerprint,
+    };
+    link::record(r, home, at, false).await?;
+    drop(guard);
+    checker::report(home, started, &report);
+    st.check_succeeded(started);
+    st.set_stalled(false);
+    st.set_catching_up(false);
+    tracing::info!(
+        %home, reason = reason.as_str(), seq = at.seq, ?report,
+        ms = started.elapsed().as_millis() as u64, "relay: caught up"
+    );
+    Ok(Some(at))
 }

@@ -1,142 +1,264 @@
-//! Reconciliation with one home region: walk the home's digest of its sessions, fetch
-//! and store (byte for byte) every copy that differs here, and drop local copies the
-//! home no longer has. Run when a follower starts from nothing, after a gap the log
-//! could not fill, and periodically, so regions converge without manual action.
+//! Reconciliation with one home region, from the home's index of its sessions and the
+//! copy of that index kept here (`store::index`): compare the summaries, then the
+//! bucket digests, then the entries of the buckets that differ, and move full states
+//! in pages (by bucket where this region holds none of it, else by id), several in
+//! flight, each applied with one local pipeline. The cost of a comparison that finds
+//! nothing is one small request; a flushed region moves bytes, not round trips.
+//!
+//! - `catch_up` (authoritative): while the follower is not applying the home's log;
+//!   makes the copies here equal to the home's states and returns the snapshot whose
+//!   position the follower resumes from. After a fresh start, a gap, a rollback, a stall.
+//! - `check` (newer wins): periodic, concurrent with the relay; compares summaries
+//!   taken at the same position of the log, so a busy home is not mistaken for a
+//!   difference, and repairs only what is really behind.
+//!
+//! Must not: apply the home's log (the follower does) or write sessions homed here.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::time::Instant;
 
 use super::context::RelayContext;
 use super::error::RelayError;
-use super::source::DigestPage;
 use crate::domain::{RegionId, SessionId};
-use crate::region::client::PeerError;
+use crate::region::precedence::{copy_behind, Authority};
+use crate::region::sync_wire::{
+    BucketDigests, Entries, EntriesRequest, StatesPage, StatesRequest, Summary, BUCKETS_PATH,
+    ENTRIES_PATH, STATES_PATH, SUMMARY_PATH,
+};
 use crate::region::wire;
-use crate::store::{decode_state, keys};
+use crate::store::index::{self, Entry};
 
-/// What one full check found and did.
+/// One request of a reconciliation must be answered within this.
+const TIMEOUT: Duration = Duration::from_secs(15);
+/// State requests in flight at once.
+const IN_FLIGHT: usize = 4;
+const BUCKETS_PER_REQUEST: usize = 64;
+const IDS_PER_REQUEST: usize = 1000;
+/// How long a check waits for the relay to reach the home's position, and how often
+/// it asks again when the home moved on meanwhile.
+const SETTLE: Duration = Duration::from_secs(1);
+const ATTEMPTS: usize = 3;
+
+/// What one check or catch-up compared and did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CheckReport {
-    pub checked: usize,
+    /// Buckets whose digests differed.
+    pub buckets: usize,
+    /// Sessions whose entries or states were compared.
+    pub compared: usize,
     pub repaired: usize,
     pub dropped: usize,
 }
 
-/// One full comparison with `home`. Errors (an unreachable home) end it early; the next
-/// check starts over.
-pub async fn full_check(r: &Arc<RelayContext>, home: &RegionId) -> Result<CheckReport, RelayError> {
-    let mut out = CheckReport::default();
-    let mut seen = HashSet::new();
-    let mut cursor = "0".to_owned();
-    loop {
-        let body = r
-            .cluster
-            .get(home, &wire::digest_path(&cursor))
-            .await?
-            .ok_or_else(|| PeerError::Status {
-                region: home.clone(),
-                status: hyper::StatusCode::NOT_FOUND,
-            })?;
-        let page: DigestPage = wire::decode(&body).map_err(|e| PeerError::Decode {
-            region: home.clone(),
-            source: e.into(),
-        })?;
-        repair_page(r, home, &page, &mut out).await?;
-        seen.extend(page.items.into_iter().map(|(id, _, _)| id));
-        if page.cursor == "0" {
-            break;
-        }
-        cursor = page.cursor;
-    }
-    out.dropped = drop_missing(r, home, &seen).await?;
-    if out.repaired > 0 || out.dropped > 0 {
-        tracing::info!(%home, ?out, "reconciliation repaired copies");
-    }
-    Ok(out)
+/// How a periodic check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    /// The digests at the same position were equal.
+    Equal,
+    /// Buckets were compared and what differed was repaired; `exact`: the summaries
+    /// were taken at the same position, so the difference was real.
+    Repaired { report: CheckReport, exact: bool },
+    /// No comparison at one position was possible (the home kept moving, or the relay
+    /// lags behind it): nothing was compared.
+    Busy,
 }
 
-async fn repair_page(
-    r: &Arc<RelayContext>,
-    home: &RegionId,
-    page: &DigestPage,
-    out: &mut CheckReport,
-) -> Result<(), RelayError> {
-    if page.items.is_empty() {
-        return Ok(());
-    }
-    let keys: Vec<String> = page
-        .items
-        .iter()
-        .map(|(id, _, _)| keys::session(id))
-        .collect();
-    let mut conn = r.conn.clone();
-    let local: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
-        .arg(&keys)
-        .query_async(&mut conn)
-        .await
-        .map_err(RelayError::redis("read local copies"))?;
-    for ((id, version, created), mine) in page.items.iter().zip(local) {
-        out.checked += 1;
-        let same = mine
-            .as_deref()
-            .and_then(|b| decode_state(id, b).ok())
-            .is_some_and(|s| s.version == *version && s.created_at == *created);
-        if same {
-            continue;
-        }
-        let Some(body) = r.cluster.fetch_session(home, id).await? else {
-            continue; // deleted meanwhile; the log carries the deletion
-        };
-        if r.copies.store_copy(home, id, &body).await? {
-            out.repaired += 1;
-        }
-    }
-    Ok(())
+async fn home_summary(r: &RelayContext, home: &RegionId) -> Result<Summary, RelayError> {
+    Ok(r.cluster.sync(home, SUMMARY_PATH, None, TIMEOUT).await?)
 }
 
-/// Drops local copies of `home`'s sessions that the home's digest did not list.
-async fn drop_missing(
+/// The periodic comparison; `buckets`: compare bucket by bucket even if no exact
+/// comparison of the summaries was possible.
+pub async fn check(
     r: &Arc<RelayContext>,
     home: &RegionId,
-    seen: &HashSet<SessionId>,
-) -> Result<usize, RelayError> {
-    let mut conn = r.conn.clone();
-    let mut cursor = "0".to_owned();
-    let mut dropped = 0;
-    loop {
-        let (next, found): (String, Vec<String>) = redis::cmd("SCAN")
-            .arg(&cursor)
-            .arg("MATCH")
-            .arg("s:*")
-            .arg("COUNT")
-            .arg(500)
-            .query_async(&mut conn)
-            .await
-            .map_err(RelayError::redis("scan local copies"))?;
-        if !found.is_empty() {
-            let values: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
-                .arg(&found)
-                .query_async(&mut conn)
+    buckets: bool,
+) -> Result<Checked, RelayError> {
+    let mut differs = buckets;
+    let mut exact = false;
+    'attempts: for _ in 0..ATTEMPTS {
+        let theirs = home_summary(r, home).await?;
+        let until = Instant::now() + SETTLE;
+        let ours = loop {
+            let ours = index::copies_summary(&r.conn, home)
                 .await
-                .map_err(RelayError::redis("read local copies"))?;
-            for (key, value) in found.iter().zip(values) {
-                let id = SessionId::from(key.trim_start_matches("s:"));
-                let Some(bytes) = value else { continue };
-                let Ok(s) = decode_state(&id, &bytes) else {
-                    continue;
-                };
-                if s.home_region == *home && !seen.contains(&id) {
-                    // Only if the home still does not know it (it may be brand new).
-                    let gone = r.cluster.fetch_session(home, &id).await?.is_none();
-                    if gone && r.copies.drop_copy(home, &id).await? {
-                        dropped += 1;
-                    }
-                }
+                .map_err(RelayError::redis("read the local digest"))?;
+            if ours.seq >= theirs.seq || Instant::now() >= until {
+                break ours;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        if ours.seq == theirs.seq {
+            if (ours.total, ours.count) == (theirs.total, theirs.count) {
+                return Ok(Checked::Equal);
+            }
+            differs = true;
+            exact = true;
+            break 'attempts;
+        }
+        if ours.seq < theirs.seq {
+            break 'attempts; // the relay lags; the follower watches that
+        }
+    }
+    if !differs {
+        return Ok(Checked::Busy);
+    }
+    let report = repair(r, home, Authority::Newer).await?;
+    Ok(Checked::Repaired { report, exact })
+}
+
+/// Makes the copies here of `home`'s sessions equal to the home's states; returns the
+/// home's summary taken first (resume its log from `seq`).
+pub async fn catch_up(
+    r: &Arc<RelayContext>,
+    home: &RegionId,
+) -> Result<(Summary, CheckReport), RelayError> {
+    let snapshot = home_summary(r, home).await?;
+    let report = repair(r, home, Authority::Home).await?;
+    Ok((snapshot, report))
+}
+
+async fn repair(
+    r: &Arc<RelayContext>,
+    home: &RegionId,
+    authority: Authority,
+) -> Result<CheckReport, RelayError> {
+    let theirs: BucketDigests = r.cluster.sync(home, BUCKETS_PATH, None, TIMEOUT).await?;
+    let theirs: BTreeMap<u32, u64> = theirs.digests.into_iter().collect();
+    let ours = index::bucket_digests(&r.conn, home)
+        .await
+        .map_err(RelayError::redis("read local bucket digests"))?;
+    let mut none_here = Vec::new();
+    let mut both = Vec::new();
+    for b in theirs
+        .keys()
+        .chain(ours.keys().filter(|b| !theirs.contains_key(b)))
+    {
+        if theirs.get(b) != ours.get(b) {
+            if ours.contains_key(b) {
+                both.push(*b);
+            } else {
+                none_here.push(*b);
             }
         }
-        if next == "0" {
-            return Ok(dropped);
-        }
-        cursor = next;
     }
+    let mut report = CheckReport {
+        buckets: none_here.len() + both.len(),
+        ..CheckReport::default()
+    };
+    let mut asks: VecDeque<StatesRequest> = none_here
+        .chunks(BUCKETS_PER_REQUEST)
+        .map(|c| StatesRequest {
+            buckets: c.to_vec(),
+            ids: Vec::new(),
+        })
+        .collect();
+    let mut wanted = Vec::new();
+    for chunk in both.chunks(BUCKETS_PER_REQUEST) {
+        report.compared += differing_ids(r, home, chunk, authority, &mut wanted).await?;
+    }
+    asks.extend(wanted.chunks(IDS_PER_REQUEST).map(|c| StatesRequest {
+        buckets: Vec::new(),
+        ids: c.to_vec(),
+    }));
+    let mut running = FuturesUnordered::new();
+    while !asks.is_empty() || !running.is_empty() {
+        while running.len() < IN_FLIGHT {
+            let Some(ask) = asks.pop_front() else { break };
+            running.push(fetch_and_apply(r, home, ask, authority));
+        }
+        let Some(done) = running.next().await else {
+            break;
+        };
+        let (rest, applied, received, by_bucket) = done?;
+        if by_bucket {
+            report.compared += received;
+        }
+        report.repaired += applied.repaired;
+        report.dropped += applied.dropped;
+        if !rest.buckets.is_empty() || !rest.ids.is_empty() {
+            asks.push_back(rest);
+        }
+    }
+    Ok(report)
+}
+
+/// Compares the entries of `buckets` here and at the home; pushes the ids whose state
+/// must be fetched (behind here, or here but not at the home: the fetch confirms).
+async fn differing_ids(
+    r: &RelayContext,
+    home: &RegionId,
+    buckets: &[u32],
+    authority: Authority,
+    wanted: &mut Vec<SessionId>,
+) -> Result<usize, RelayError> {
+    let req = EntriesRequest {
+        buckets: buckets.to_vec(),
+    };
+    let theirs: Entries = r
+        .cluster
+        .sync(home, ENTRIES_PATH, Some(wire::encode(&req)), TIMEOUT)
+        .await?;
+    let mut ours: HashMap<SessionId, Entry> = index::entries(&r.conn, home, buckets)
+        .await
+        .map_err(RelayError::redis("read local index entries"))?
+        .into_iter()
+        .flat_map(|(_, es)| es)
+        .collect();
+    let mut compared = 0;
+    for (id, version, created_at, content) in theirs.entries {
+        compared += 1;
+        let theirs = Entry {
+            version,
+            created_at,
+            content,
+        };
+        if copy_behind(&theirs, ours.remove(&id).as_ref(), authority) {
+            wanted.push(id);
+        }
+    }
+    compared += ours.len();
+    wanted.extend(ours.into_keys());
+    Ok(compared)
+}
+
+/// One states request and the repair of what it brought; returns what is left to ask
+/// for, what changed, how many states came and whether it asked by bucket.
+async fn fetch_and_apply(
+    r: &RelayContext,
+    home: &RegionId,
+    ask: StatesRequest,
+    authority: Authority,
+) -> Result<(StatesRequest, super::copies::Applied, usize, bool), RelayError> {
+    let page: StatesPage = r
+        .cluster
+        .sync(home, STATES_PATH, Some(wire::encode(&ask)), TIMEOUT)
+        .await?;
+    if page.ids_done == 0 && page.buckets_done.is_empty() {
+        return Err(RelayError::Ended {
+            home: home.clone(),
+            why: "a reconciliation page made no progress",
+        });
+    }
+    let rest = StatesRequest {
+        ids: ask.ids.get(page.ids_done..).unwrap_or_default().to_vec(),
+        buckets: ask
+            .buckets
+            .iter()
+            .copied()
+            .filter(|b| !page.buckets_done.contains(b))
+            .collect(),
+    };
+    let received = page.states.len();
+    let states = page
+        .states
+        .into_iter()
+        .map(|(id, b)| (id, b.map(|b| b.into_vec())))
+        .collect();
+    let applied = r.copies.offer_page(home, states, authority).await?;
+    Ok((rest, applied, received, !ask.buckets.is_empty()))
 }

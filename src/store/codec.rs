@@ -1,13 +1,15 @@
 //! The stored state of a session: `[format=1][version: u64 BE][MessagePack of Session]`.
 //! The version up front lets the Lua scripts compare-and-set without decoding
 //! MessagePack (`state_version` in `lua/lib.lua` mirrors `stored_version` here: the
-//! header is read in those two functions only).
+//! header is read in those two functions only). The incarnation (`created_at`) is
+//! read from the MessagePack by position (`stored_created_at` ↔ `state_created`), so
+//! the compare-and-set covers it without a format change.
 //!
 //! Must not: know about connections, keys or envelopes (`envelope` carries states).
 
 use thiserror::Error;
 
-use crate::domain::{Session, SessionId};
+use crate::domain::{Millis, Session, SessionId};
 
 const FORMAT: u8 = 1;
 const HEADER: usize = 9;
@@ -43,6 +45,14 @@ pub fn stored_version(bytes: &[u8]) -> Result<u64, CodecError> {
         Some(&f) => Err(CodecError::Format(f)),
         None => Err(CodecError::Empty),
     }
+}
+
+/// The incarnation (`created_at`) of a stored value: what `state_created` in
+/// `lua/lib.lua` reads (element 13 of the MessagePack array after the header).
+pub fn stored_created_at(bytes: &[u8]) -> Result<Millis, CodecError> {
+    stored_version(bytes)?;
+    let s: Session = rmp_serde::from_slice(&bytes[HEADER..])?;
+    Ok(s.created_at)
 }
 
 /// The session in a stored value; `session_id` comes from the key (it is not stored).

@@ -88,6 +88,18 @@ impl Envelope {
         let body = EnvelopeBody::deserialize(&mut de)?;
         Ok(Envelope { seq, body })
     }
+
+    /// A fingerprint of an envelope's wire bytes (FNV-1a, 64 bits; never 0, which
+    /// means "unknown"): a follower keeps the one of the last entry it applied, and the
+    /// home compares it with its own log's entry at that position.
+    pub fn fingerprint(wire: &[u8]) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in wire {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h.max(1)
+    }
 }
 
 #[cfg(test)]

@@ -25,10 +25,58 @@ pub const OUTBOX_DEAD: &str = "ob:dead";
 /// by other regions to follow and to catch up after a gap (capped at `relay.log_max`).
 pub const RELAY_LOG: &str = "rlog";
 
+/// Size estimate of the relay log (field `a`: moving average of an entry's bytes), so
+/// that it is capped by bytes (`relay.log_max_bytes`) as well as entries.
+pub const RELAY_LOG_META: &str = "rlm";
+
+/// Size estimate of the audit outbox (as `RELAY_LOG_META`, for `audit.outbox_max_bytes`).
+pub const OUTBOX_META: &str = "obm";
+
 /// In a receiving region: the last sequence number applied from `home`.
 pub fn relay_applied(home: &str) -> String {
     format!("rq:{home}")
 }
+
+/// In a receiving region: the fingerprint (`Envelope::fingerprint`) of the entry of
+/// `home`'s log at `relay_applied`, so that a home whose log took another course after
+/// that position (restored from an older copy, then written again) is recognised.
+pub fn relay_fingerprint(home: &str) -> String {
+    format!("rf:{home}")
+}
+
+/// In a receiving region: why reads of `home`'s sessions are marked stale although
+/// its relay link delivers frames (`diverged`, `stalled`, `catching-up`); absent
+/// when none. Written by the follower leader, read by every instance.
+pub fn relay_degraded(home: &str) -> String {
+    format!("rd:{home}")
+}
+
+/// Buckets of the index of a home's sessions. Every region must use the same number
+/// (the home and its followers compare bucket by bucket).
+pub const INDEX_BUCKETS: u32 = 1024;
+
+/// The index bucket of a session id (`fanout_shard`'s hash, so stable everywhere).
+pub fn index_bucket(session_id: &str) -> u32 {
+    fanout_shard(session_id, INDEX_BUCKETS)
+}
+
+/// One bucket of the index of `home`'s sessions held in this region's Redis: a hash
+/// session id → entry (`store::index::Entry`). At the home: the sessions it owns;
+/// elsewhere: the copies kept of them. Never other homes' sessions.
+pub fn index(home: &str, bucket: u32) -> String {
+    format!("ix:{home}:{bucket}")
+}
+
+/// The digest of `home`'s index in this region's Redis: a hash with one field per
+/// non-empty bucket (sum of its entries' hashes, mod 2^48), `t` (the sum over all
+/// buckets) and `n` (entries).
+pub fn digest(home: &str) -> String {
+    format!("dg:{home}")
+}
+
+/// Set once the index of this Redis was built from its stored sessions (sessions
+/// stored by versions without the index get their entries then).
+pub const INDEX_BUILT: &str = "ixb";
 
 /// In a receiving region: when a frame from `home` last arrived (epoch ms).
 pub fn relay_health(home: &str) -> String {

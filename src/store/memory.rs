@@ -1,7 +1,7 @@
 //! The embedded store: sessions in this process's memory, for the single-node default
 //! and for tests. It implements the same contract as Redis: compare-and-set on
-//! `version`, the update published within the same critical section (so delivery order
-//! is commit order), a deadline index with leases, and lifetimes.
+//! `version` and incarnation, the update published within the same critical section
+//! (so delivery order is commit order), a deadline index with leases, and lifetimes.
 //!
 //! Must not: be used by more than one process for the same sessions (it is not shared).
 
@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use super::envelope::EnvelopeBody;
-use super::{AuditAppend, Commit, Store, StoreError, Update, UpdateSink};
+use super::{AuditAppend, Commit, Expected, Store, StoreError, Update, UpdateSink};
 use crate::clock::now_ms;
 use crate::domain::{Millis, RegionId, Session, SessionId};
 
@@ -117,7 +117,7 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn commit(&self, expected: u64, commit: Commit<'_>) -> Result<(), StoreError> {
+    async fn commit(&self, expected: Expected, commit: Commit<'_>) -> Result<(), StoreError> {
         let id = &commit.session.session_id;
         let mut shard = self.shard(id);
         let entry = shard
@@ -126,9 +126,9 @@ impl Store for MemoryStore {
             .ok_or_else(|| StoreError::NotFound {
                 session_id: id.clone(),
             })?;
-        if entry.session.version != expected {
+        if Expected::of(&entry.session) != expected {
             return Err(StoreError::Conflict {
-                expected,
+                expected: expected.version,
                 actual: entry.session.version,
             });
         }

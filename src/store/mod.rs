@@ -1,7 +1,7 @@
 //! Session storage behind one trait, so that the memory store (embedded default) and
 //! the Redis store (production) are interchangeable, and every write is a
-//! compare-and-set on `version` that also publishes the update and maintains the
-//! deadline index in the same atomic step.
+//! compare-and-set on `version` and incarnation (`created_at`) that also publishes the
+//! update and maintains the deadline index in the same atomic step.
 //!
 //! Owns: the `Store` contract and the `Update` that fan-out carries. Must not: apply
 //! domain rules (callers pass the new value) or talk to WebSocket clients directly
@@ -9,9 +9,11 @@
 
 pub mod codec;
 pub mod envelope;
+pub mod index;
 pub mod keys;
 pub mod memory;
 pub mod redis;
+mod redis_write;
 pub mod scripts;
 
 use std::sync::Arc;
@@ -68,6 +70,24 @@ pub fn decode_state(session_id: &SessionId, bytes: &[u8]) -> Result<Session, Sto
         session_id: session_id.clone(),
         source,
     })
+}
+
+/// What a compare-and-set expects to find stored: the version and the incarnation
+/// (`created_at`) the change was computed from. A session deleted and created again
+/// meanwhile is another incarnation, whatever its version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expected {
+    pub version: u64,
+    pub created_at: Millis,
+}
+
+impl Expected {
+    pub fn of(s: &Session) -> Expected {
+        Expected {
+            version: s.version,
+            created_at: s.created_at,
+        }
+    }
 }
 
 /// One state change to commit: the new value plus what the commit must do alongside.
@@ -132,9 +152,9 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a new session; `Exists` if the id is taken.
     async fn insert(&self, commit: Commit<'_>) -> Result<(), StoreError>;
 
-    /// Replaces the session iff its stored version is `expected`; `Conflict` with the
-    /// stored version otherwise, `NotFound` if it vanished.
-    async fn commit(&self, expected: u64, commit: Commit<'_>) -> Result<(), StoreError>;
+    /// Replaces the session iff it is stored at `expected` (version and incarnation);
+    /// `Conflict` with the stored version otherwise, `NotFound` if it vanished.
+    async fn commit(&self, expected: Expected, commit: Commit<'_>) -> Result<(), StoreError>;
 
     /// Removes the session and broadcasts the deletion; true if it existed.
     /// `origin` is the region that handled the request (for the audit record).

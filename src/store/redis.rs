@@ -13,32 +13,38 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{
-    ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError, Script, TlsCertificates, Value,
-};
+use redis::{ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError, Script, TlsCertificates};
 
-use super::envelope::EnvelopeBody;
-use super::{decode_state, keys, scripts, Commit, Store, StoreError};
+use super::{decode_state, keys, scripts, Commit, Expected, Store, StoreError};
 use crate::domain::{Millis, RegionId, Session, SessionId};
 
 /// Entries kept in the recent-version cache before it is cleared.
 const RECENT_CAP: usize = 50_000;
 
 pub struct RedisStore {
-    primary: ConnectionManager,
+    pub(super) primary: ConnectionManager,
     replica: Option<ConnectionManager>,
-    shards: u32,
-    home_region: RegionId,
-    /// Whether commits also append their audit record to the outbox stream.
-    audit: bool,
-    /// Relay log cap when multi-region (commits append their envelope), else `None`.
-    relay_log: Option<u64>,
-    commit: Script,
-    delete: Script,
+    pub(super) shards: u32,
+    pub(super) home_region: RegionId,
+    /// The audit outbox's cap when commits also append their audit record to it.
+    pub(super) audit: Option<StreamCap>,
+    /// The relay log's cap when multi-region (commits append their envelope and keep
+    /// the index of this home's sessions), else `None`.
+    pub(super) relay_log: Option<StreamCap>,
+    pub(super) commit: Script,
+    pub(super) delete: Script,
     claim: Script,
     reschedule: Script,
     /// Highest version this instance committed or read from the primary, per session.
     recent: Mutex<HashMap<SessionId, u64>>,
+}
+
+/// How far a stream may grow: entries, and bytes (estimated from the entries' average
+/// size). Past either, its oldest entries are trimmed in the appending script.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamCap {
+    pub max_len: u64,
+    pub max_bytes: u64,
 }
 
 /// The URL query parameter naming a PEM file of CA certificates (the name PostgreSQL
@@ -99,29 +105,14 @@ pub fn command_config(timeout: Duration) -> ConnectionManagerConfig {
         .set_max_delay(Duration::from_millis(500))
 }
 
-fn as_u64(v: &Value) -> Option<u64> {
-    match v {
-        Value::Int(i) => u64::try_from(*i).ok(),
-        _ => None,
-    }
-}
-
-fn as_str(v: &Value) -> Option<&[u8]> {
-    match v {
-        Value::BulkString(b) => Some(b),
-        Value::SimpleString(s) => Some(s.as_bytes()),
-        _ => None,
-    }
-}
-
 impl RedisStore {
     pub fn new(
         primary: ConnectionManager,
         replica: Option<ConnectionManager>,
         home_region: &RegionId,
         shards: u32,
-        audit: bool,
-        relay_log: Option<u64>,
+        audit: Option<StreamCap>,
+        relay_log: Option<StreamCap>,
     ) -> Self {
         RedisStore {
             primary,
@@ -152,13 +143,20 @@ impl RedisStore {
             .map_err(StoreError::unavailable("read raw state"))
     }
 
-    fn note_version(&self, session_id: &SessionId, version: u64) {
+    pub(super) fn note_version(&self, session_id: &SessionId, version: u64) {
         let mut r = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         if r.len() >= RECENT_CAP {
             r.clear();
         }
         let v = r.entry(session_id.clone()).or_insert(0);
         *v = (*v).max(version);
+    }
+
+    pub(super) fn forget_version(&self, session_id: &SessionId) {
+        self.recent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(session_id);
     }
 
     fn known_version(&self, session_id: &SessionId) -> u64 {
@@ -177,55 +175,6 @@ impl RedisStore {
             .await
             .map_err(StoreError::unavailable("load"))?;
         raw.map(|b| decode_state(session_id, &b)).transpose()
-    }
-
-    async fn run_commit(&self, expected: u64, c: &Commit<'_>) -> Result<(), StoreError> {
-        let s = c.session;
-        let (state, body) = EnvelopeBody::of_commit(c);
-        let deadline = c.deadline.map(|d| d.to_string()).unwrap_or_default();
-        let shard = keys::fanout_shard(&s.session_id, self.shards);
-        let mut conn = self.primary.clone();
-        let reply: Vec<Value> = self
-            .commit
-            .key(keys::session(&s.session_id))
-            .key(keys::DEADLINES)
-            .key(keys::SEQUENCE)
-            .key(keys::OUTBOX)
-            .key(keys::RELAY_LOG)
-            .arg(expected)
-            .arg(state)
-            .arg(c.keep_until)
-            .arg(deadline)
-            .arg(s.session_id.as_str())
-            .arg(keys::fanout_channel(shard))
-            .arg(body.encode())
-            .arg(keys::DEADLINE_WAKE)
-            .arg(if self.audit { "1" } else { "0" })
-            .arg(c.origin.as_str())
-            .arg(s.updated_at)
-            .arg(if self.relay_log.is_some() { "1" } else { "0" })
-            .arg(self.relay_log.unwrap_or(0))
-            .invoke_async(&mut conn)
-            .await
-            .map_err(StoreError::unavailable("commit"))?;
-        match (reply.first().and_then(as_str), reply.get(1)) {
-            (Some(b"OK"), _) => {
-                self.note_version(&s.session_id, s.version);
-                Ok(())
-            }
-            (Some(b"EXISTS"), _) => Err(StoreError::Exists(s.session_id.clone())),
-            (Some(b"NOTFOUND"), _) => Err(StoreError::NotFound {
-                session_id: s.session_id.clone(),
-            }),
-            (Some(b"CONFLICT"), Some(actual)) => Err(StoreError::Conflict {
-                expected,
-                actual: as_u64(actual).unwrap_or(0),
-            }),
-            _ => Err(StoreError::Unavailable {
-                op: "commit",
-                source: format!("unexpected reply {reply:?}").into(),
-            }),
-        }
     }
 }
 
@@ -256,40 +205,15 @@ impl Store for RedisStore {
     }
 
     async fn insert(&self, commit: Commit<'_>) -> Result<(), StoreError> {
-        self.run_commit(0, &commit).await
+        self.run_commit(None, &commit).await
     }
 
-    async fn commit(&self, expected: u64, commit: Commit<'_>) -> Result<(), StoreError> {
-        self.run_commit(expected, &commit).await
+    async fn commit(&self, expected: Expected, commit: Commit<'_>) -> Result<(), StoreError> {
+        self.run_commit(Some(expected), &commit).await
     }
 
     async fn delete(&self, session_id: &SessionId, origin: &RegionId) -> Result<bool, StoreError> {
-        let body = EnvelopeBody::deletion(&self.home_region, session_id).encode();
-        let shard = keys::fanout_shard(session_id, self.shards);
-        let mut conn = self.primary.clone();
-        let existed: i64 = self
-            .delete
-            .key(keys::session(session_id))
-            .key(keys::DEADLINES)
-            .key(keys::SEQUENCE)
-            .key(keys::OUTBOX)
-            .key(keys::RELAY_LOG)
-            .arg(session_id.as_str())
-            .arg(keys::fanout_channel(shard))
-            .arg(body)
-            .arg(if self.audit { "1" } else { "0" })
-            .arg(origin.as_str())
-            .arg(crate::clock::now_ms())
-            .arg(if self.relay_log.is_some() { "1" } else { "0" })
-            .arg(self.relay_log.unwrap_or(0))
-            .invoke_async(&mut conn)
-            .await
-            .map_err(StoreError::unavailable("delete"))?;
-        self.recent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(session_id);
-        Ok(existed == 1)
+        self.run_delete(session_id, origin).await
     }
 
     async fn claim_due(

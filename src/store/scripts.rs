@@ -1,6 +1,6 @@
 //! Every Lua script SyncKairos runs in Redis, in one place. Scripts that read a stored
-//! session's header or build envelopes get `lua/lib.lua` prepended, so each of those
-//! rules has exactly one Lua copy.
+//! session's header, build envelopes, keep the index of a home's sessions or cap a
+//! stream get `lua/lib.lua` prepended, so each of those rules has exactly one Lua copy.
 //!
 //! Must not: run anything (callers invoke the scripts).
 
@@ -12,7 +12,8 @@ macro_rules! with_lib {
     };
 }
 
-/// Commit one change (compare-and-set, index, sequence, fan-out, outbox, relay log).
+/// Commit one change (compare-and-set on version and incarnation, index of the home's
+/// sessions, deadline index, sequence, fan-out, outbox, relay log).
 pub fn commit() -> Script {
     Script::new(with_lib!("lua/commit.lua"))
 }
@@ -32,9 +33,24 @@ pub fn claim() -> Script {
     Script::new(include_str!("lua/claim.lua"))
 }
 
-/// Apply a decision about a copy of another region's session.
+/// Apply a decision about a copy of another region's session (and its index entry).
 pub fn relay_apply() -> Script {
-    Script::new(include_str!("lua/relay_apply.lua"))
+    Script::new(with_lib!("lua/relay_apply.lua"))
+}
+
+/// Record a follower's position in a home's log without applying an entry.
+pub fn relay_position() -> Script {
+    Script::new(include_str!("lua/relay_position.lua"))
+}
+
+/// Remove index entries whose session is gone.
+pub fn index_prune() -> Script {
+    Script::new(with_lib!("lua/index_prune.lua"))
+}
+
+/// Give a session stored without an index entry its entry.
+pub fn index_fill() -> Script {
+    Script::new(with_lib!("lua/index_fill.lua"))
 }
 
 /// Take or renew a lease.

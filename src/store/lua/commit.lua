@@ -1,21 +1,30 @@
--- Commit one state change atomically: compare-and-set on version, write with its
--- lifetime, maintain the deadline index, bump the region sequence, publish the
--- fan-out envelope, wake schedulers for an earlier deadline, append the audit record
--- and the relay log entry. (`lib.lua` is prepended: state_version, envelope, next_seq.)
+-- Commit one state change atomically: compare-and-set on version and incarnation,
+-- write with its lifetime, maintain the index of this home's sessions (multi-region),
+-- the deadline index, bump the region sequence, publish the fan-out envelope, wake
+-- schedulers for an earlier deadline, append the audit record and the relay log entry.
+-- Every check that can fail runs before the first write: a refused or failed commit
+-- has written nothing. (`lib.lua` is prepended.)
 -- KEYS[1] session key, KEYS[2] deadline zset, KEYS[3] sequence key, KEYS[4] audit outbox
--- stream, KEYS[5] relay log stream
+-- stream, KEYS[5] relay log stream, KEYS[6] index bucket, KEYS[7] index digest,
+-- KEYS[8] outbox size estimate, KEYS[9] relay log size estimate
 -- ARGV[1] expected version (0 = the session must not exist)
--- ARGV[2] encoded state (format byte, u64 BE version, msgpack)
--- ARGV[3] keep-until epoch ms (PXAT)
--- ARGV[4] deadline epoch ms, or '' for none
--- ARGV[5] session id
--- ARGV[6] fan-out channel
--- ARGV[7] envelope body (msgpack)
--- ARGV[8] deadline wake channel
--- ARGV[9] '1' to append the audit record to the outbox (same atomic step), else '0'
--- ARGV[10] the region that handled the request, ARGV[11] commit time epoch ms
--- ARGV[12] '1' to append the envelope to the relay log (multi-region), ARGV[13] its cap
--- Returns {'OK', seq} | {'EXISTS'} | {'NOTFOUND'} | {'CONFLICT', actual_version}
+-- ARGV[2] expected incarnation (created_at; '' when creating)
+-- ARGV[3] encoded state (format byte, u64 BE version, msgpack)
+-- ARGV[4] keep-until epoch ms (PXAT)
+-- ARGV[5] deadline epoch ms, or '' for none
+-- ARGV[6] session id
+-- ARGV[7] fan-out channel
+-- ARGV[8] envelope body (msgpack)
+-- ARGV[9] deadline wake channel
+-- ARGV[10] '1' to append the audit record to the outbox (same atomic step), else '0'
+-- ARGV[11] the region that handled the request, ARGV[12] commit time epoch ms
+-- ARGV[13] '1' when multi-region: append the envelope to the relay log and keep the
+--          index entry ARGV[19] in bucket ARGV[18]
+-- ARGV[14] relay log cap (entries), ARGV[15] relay log cap (bytes)
+-- ARGV[16] outbox cap (entries), ARGV[17] outbox cap (bytes)
+-- ARGV[18] index bucket, ARGV[19] index entry
+-- Returns {'OK', seq, outbox entries trimmed, relay entries trimmed} | {'EXISTS'} |
+-- {'NOTFOUND'} | {'CONFLICT', actual_version} | {'BROKEN', why}
 local cur = redis.call('GET', KEYS[1])
 local expected = tonumber(ARGV[1])
 if expected == 0 then
@@ -24,25 +33,49 @@ else
   if not cur then return {'NOTFOUND'} end
   local actual = state_version(cur)
   if actual ~= expected then return {'CONFLICT', actual} end
+  -- The same version of another incarnation (deleted and created again meanwhile).
+  if state_created(cur) ~= tonumber(ARGV[2]) then return {'CONFLICT', actual} end
 end
-redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
-if ARGV[4] == '' then
-  redis.call('ZREM', KEYS[2], ARGV[5])
+local audit, relay = ARGV[10] == '1', ARGV[13] == '1'
+local checks = {{KEYS[1], 'string'}, {KEYS[2], 'zset'}, {KEYS[3], 'string'}}
+if audit then
+  table.insert(checks, {KEYS[4], 'stream'})
+  table.insert(checks, {KEYS[8], 'hash'})
+end
+if relay then
+  table.insert(checks, {KEYS[5], 'stream'})
+  table.insert(checks, {KEYS[6], 'hash'})
+  table.insert(checks, {KEYS[7], 'hash'})
+  table.insert(checks, {KEYS[9], 'hash'})
+end
+local wrong = wrong_type(checks)
+if wrong then return {'BROKEN', 'wrong type at ' .. wrong} end
+local seq = next_seq(KEYS[3], relay and KEYS[5] or nil, ARGV[12])
+if not seq then return {'BROKEN', 'the sequence is not a number'} end
+-- Writes only from here on.
+redis.call('SET', KEYS[1], ARGV[3], 'PXAT', ARGV[4])
+if relay then index_put(KEYS[6], KEYS[7], ARGV[18], ARGV[6], ARGV[19]) end
+if ARGV[5] == '' then
+  redis.call('ZREM', KEYS[2], ARGV[6])
 else
   local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-  local due = tonumber(ARGV[4])
-  redis.call('ZADD', KEYS[2], due, ARGV[5])
+  local due = tonumber(ARGV[5])
+  redis.call('ZADD', KEYS[2], due, ARGV[6])
   if first[2] == nil or due < tonumber(first[2]) then
-    redis.call('PUBLISH', ARGV[8], ARGV[4])
+    redis.call('PUBLISH', ARGV[9], ARGV[5])
   end
 end
-local seq = next_seq(KEYS[3], ARGV[11])
-local env = envelope(seq, ARGV[7])
-redis.call('PUBLISH', ARGV[6], env)
-if ARGV[9] == '1' then
-  redis.call('XADD', KEYS[4], '*', 'q', seq, 'b', ARGV[7], 'o', ARGV[10], 't', ARGV[11])
+redis.call('SET', KEYS[3], string.format('%d', seq))
+local env = envelope(seq, ARGV[8])
+redis.call('PUBLISH', ARGV[7], env)
+local ob_trimmed, rl_trimmed = 0, 0
+if audit then
+  ob_trimmed = capped_xadd(KEYS[4], KEYS[8], '*',
+    {'q', string.format('%d', seq), 'b', ARGV[8], 'o', ARGV[11], 't', ARGV[12]},
+    ARGV[16], ARGV[17])
 end
-if ARGV[12] == '1' then
-  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[13], string.format('%d-0', seq), 'e', env)
+if relay then
+  rl_trimmed = capped_xadd(KEYS[5], KEYS[9], string.format('%d-0', seq), {'e', env},
+    ARGV[14], ARGV[15])
 end
-return {'OK', seq}
+return {'OK', seq, ob_trimmed, rl_trimmed}

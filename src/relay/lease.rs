@@ -1,0 +1,75 @@
+//! Which instance of this region follows a home: the holder of `rl:<home>` (taken and
+//! renewed with `lease.lua`), and where it stands in the home's log (`rq:<home>`,
+//! `rf:<home>`). Renewing also notices this region's Redis losing the position (a
+//! flush, a replaced Redis), which calls for a catch-up.
+//!
+//! Must not: follow anything itself.
+
+use super::context::RelayContext;
+use super::error::RelayError;
+use super::link::Position;
+use crate::domain::RegionId;
+use crate::store::{keys, scripts};
+
+fn lease_ms(r: &RelayContext) -> u64 {
+    r.cfg.link_timeout_ms.max(1_000) * 2
+}
+
+/// Takes or renews the lease; false when another instance holds it (or Redis fails).
+pub async fn hold(r: &RelayContext, home: &RegionId) -> bool {
+    let mut conn = r.conn.clone();
+    scripts::lease()
+        .key(keys::relay_leader(home))
+        .arg(&r.instance_id)
+        .arg(lease_ms(r))
+        .invoke_async::<i64>(&mut conn)
+        .await
+        .map(|held| held == 1)
+        .unwrap_or(false)
+}
+
+pub enum Renewal {
+    Held,
+    Lost,
+    /// Held, but the position recorded here is gone although entries were applied.
+    PositionGone,
+}
+
+/// Renews the lease of a follower that has applied up to `applied`.
+pub async fn renew(r: &RelayContext, home: &RegionId, applied: u64) -> Renewal {
+    let mut conn = r.conn.clone();
+    let script = scripts::lease();
+    let reply: redis::RedisResult<(i64, Option<u64>)> = redis::pipe()
+        .load_script(&script)
+        .ignore()
+        .invoke_script(
+            script
+                .key(keys::relay_leader(home))
+                .arg(&r.instance_id)
+                .arg(lease_ms(r)),
+        )
+        .cmd("GET")
+        .arg(keys::relay_applied(home))
+        .query_async(&mut conn)
+        .await;
+    match reply {
+        Ok((1, None)) if applied > 0 => Renewal::PositionGone,
+        Ok((1, _)) => Renewal::Held,
+        _ => Renewal::Lost,
+    }
+}
+
+/// Where this region stands in `home`'s log.
+pub async fn position(r: &RelayContext, home: &RegionId) -> Result<Position, RelayError> {
+    let mut conn = r.conn.clone();
+    let (seq, fingerprint): (Option<u64>, Option<u64>) = redis::cmd("MGET")
+        .arg(keys::relay_applied(home))
+        .arg(keys::relay_fingerprint(home))
+        .query_async(&mut conn)
+        .await
+        .map_err(RelayError::redis("read the applied position"))?;
+    Ok(Position {
+        seq: seq.unwrap_or(0),
+        fingerprint: fingerprint.unwrap_or(0),
+    })
+}
