@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what it needs (redis-server and
-# PostgreSQL from Debian packages) when missing, then runs the format check, clippy
-# and every test. Tests start their own throwaway redis-server / PostgreSQL processes
-# on free loopback ports; nothing here starts a system service.
+# PostgreSQL from Debian packages, cargo-nextest with cargo) when missing, then runs
+# the format check, clippy and every test. Tests start their own throwaway
+# redis-server / PostgreSQL processes on free loopback ports; nothing here starts a
+# system service.
+#
+# The integration tests are one binary (tests/it/) and need nextest's process per
+# test: some set process environment variables or rely on process-wide state, so a
+# plain `cargo test` running them all in one process is not a supported way to run
+# the suite (`cargo test --test it -- <filter>` for a few is fine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,15 +30,16 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO rm -f /usr/sbin/policy-rc.d
 fi
 
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "installing: cargo-nextest"
+  cargo install cargo-nextest --locked
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
-echo "== cargo test"
-if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --no-fail-fast
-  cargo test --workspace --doc
-else
-  cargo test --workspace --no-fail-fast
-fi
+echo "== cargo nextest"
+cargo nextest run --workspace --no-fail-fast
+cargo test --workspace --doc
 echo "== all green"

@@ -6,8 +6,6 @@
 //! Every test here reads the process environment through `load_from`, and one of them
 //! sets variables, so they all hold `ENV` to stay out of each other's way.
 
-mod common;
-
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 

@@ -5,12 +5,10 @@
 //! each deadline fires exactly once, also with no one watching; pause and switch move
 //! the deadline. Lateness (receipt − deadline) is printed.
 
-mod common;
-
 use std::time::Duration;
 
-use common::server::{iso_ms, participant, pid, TestServer};
-use common::ws::WsClient;
+use crate::support::server::{iso_ms, participant, pid, TestServer};
+use crate::support::ws::WsClient;
 use serde_json::{json, Value};
 
 /// How late a deadline may be observed by a local client (typically 1-3 ms here).

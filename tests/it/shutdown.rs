@@ -5,13 +5,11 @@
 //! can observe it); new connections are refused; the server task finishes within the
 //! grace period even when a request never completes.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::support::server::{session_body, uuid, TestServer};
+use crate::support::ws::{WsClient, WsOptions, WAIT};
 use bytes::Bytes;
-use common::server::{session_body, uuid, TestServer};
-use common::ws::{WsClient, WsOptions, WAIT};
 use http_body_util::BodyExt;
 
 #[tokio::test]
@@ -74,7 +72,7 @@ async fn an_in_flight_request_completes_and_ready_is_503_while_draining() {
     assert_eq!(body["status"], "not_ready");
     assert!(body["error"].is_string(), "{body}");
     // New connections are refused (or, if one slipped in, told to go away).
-    let fresh = common::http::Client::new(s.addr());
+    let fresh = crate::support::http::Client::new(s.addr());
     match fresh
         .try_send(hyper::Method::GET, "/ready", &[], Default::default())
         .await

@@ -5,11 +5,9 @@
 //! UUID accepted, a bad `:id` → 400 with field `"id"` on every session route; and the
 //! server keeps serving everyone else after each of these.
 
-mod common;
-
+use crate::support::http::{is_json, raw, raw_status, Response};
+use crate::support::server::{session_body, uuid, TestServer};
 use bytes::Bytes;
-use common::http::{is_json, raw, raw_status, Response};
-use common::server::{session_body, uuid, TestServer};
 use hyper::Method;
 use serde_json::json;
 
@@ -275,7 +273,7 @@ async fn ids_are_case_sensitive_and_kept_as_sent() {
 #[tokio::test]
 async fn a_json_body_with_a_charset_or_suffix_type_is_read() {
     let s = TestServer::start().await;
-    let body = json!({"session_id": uuid(), "sync_mode": "global", "participants": [{"participant_id": common::server::pid(0), "participant_index": 0, "total_time_ms": 5000}], "total_time_ms": 5000});
+    let body = json!({"session_id": uuid(), "sync_mode": "global", "participants": [{"participant_id": crate::support::server::pid(0), "participant_index": 0, "total_time_ms": 5000}], "total_time_ms": 5000});
     for ct in [
         "application/json; charset=utf-8",
         "application/vnd.api+json",

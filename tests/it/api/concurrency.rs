@@ -3,12 +3,10 @@
 //! `details.expected_version`/`actual_version`): many simultaneous switches on one
 //! session, and simultaneous pause/start requests of which exactly one may win.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::http::{Client, Response};
-use common::server::{iso_ms, TestServer};
+use crate::support::http::{Client, Response};
+use crate::support::server::{iso_ms, TestServer};
 use tokio::sync::Barrier;
 
 /// Fires `n` identical `POST /v1/sessions/<id>/<op>` at once (released together),
@@ -157,8 +155,8 @@ async fn concurrent_starts_apply_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_creates_of_one_id_store_one_session() {
     let s = TestServer::start().await;
-    let id = common::server::uuid();
-    let body = common::server::session_body(&id, &[60_000]);
+    let id = crate::support::server::uuid();
+    let body = crate::support::server::session_body(&id, &[60_000]);
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let http = s.http.clone();

@@ -3,18 +3,16 @@
 //! slow or idle connections that never finish their headers (closed after
 //! `server.header_read_timeout_ms`).
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::http::{raw, raw_status};
-use common::server::{session_body, uuid, TestServer};
+use crate::support::http::{raw, raw_status};
+use crate::support::server::{session_body, uuid, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn still_serving(s: &TestServer) {
     // A fresh client: with a short header timeout the server closes idle keep-alive
     // connections, and a pooled one could race that close.
-    let http = common::http::Client::new(s.addr());
+    let http = crate::support::http::Client::new(s.addr());
     http.get("/health").await.expect(200);
     http.post_json("/v1/sessions", &session_body(&uuid(), &[60_000]))
         .await

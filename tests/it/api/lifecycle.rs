@@ -5,15 +5,13 @@
 //! transition's 400 message; complete from any status; 409 `SESSION_EXISTS` on a
 //! taken id; idempotent DELETE and 404 after it.
 
-mod common;
-
-use common::server::{
+use crate::support::server::{
     check_session_shape, check_switch_shape, iso_ms, participant, pid, session_body, TestServer,
 };
 use serde_json::json;
 
 #[track_caller]
-fn assert_transition_error(r: common::http::Response, message: String) {
+fn assert_transition_error(r: crate::support::http::Response, message: String) {
     assert_eq!(r.status, 400, "{}", r.text());
     let e = &r.json()["error"];
     assert_eq!(e["code"], "INVALID_STATE_TRANSITION");
@@ -67,7 +65,7 @@ async fn create_returns_201_with_v2_shape() {
 async fn optional_fields_are_echoed_when_given() {
     let s = TestServer::start().await;
     let group = "a23e4567-e89b-12d3-a456-426614175001";
-    let mut body = session_body(&common::server::uuid(), &[60_000]);
+    let mut body = session_body(&crate::support::server::uuid(), &[60_000]);
     body["participants"][0]["group_id"] = json!(group);
     body["max_time_ms"] = json!(90_000);
     body["time_per_cycle_ms"] = json!(30_000);
@@ -285,7 +283,7 @@ async fn delete_is_idempotent_and_get_after_it_is_404() {
 #[tokio::test]
 async fn json_responses_carry_the_v2_content_type() {
     let s = TestServer::start().await;
-    let id = common::server::uuid();
+    let id = crate::support::server::uuid();
     let r = s
         .http
         .post_json("/v1/sessions", &session_body(&id, &[60_000]))

@@ -4,10 +4,8 @@
 //! routing with a trailing slash, JSON 404 for unknown routes and JSON 405 for wrong
 //! methods, and the history extension route.
 
-mod common;
-
-use common::http::is_json;
-use common::server::{session_body, uuid, TestServer};
+use crate::support::http::is_json;
+use crate::support::server::{session_body, uuid, TestServer};
 use hyper::Method;
 
 #[tokio::test]
@@ -46,7 +44,7 @@ async fn metrics_is_prometheus_text_with_region_label() {
     let (id, _) = s.create(&[60_000, 60_000]).await;
     s.op_ok(&id, "start").await;
     s.op_ok(&id, "switch").await;
-    let _ws = common::ws::WsClient::connect_ready(&s.ws_url(&id)).await;
+    let _ws = crate::support::ws::WsClient::connect_ready(&s.ws_url(&id)).await;
     let r = s.http.get("/metrics").await.expect(200);
     assert_eq!(
         r.header("content-type").as_deref(),

@@ -4,10 +4,8 @@
 //! carry none; unknown routes count), the switch limiter per session (counted after
 //! validation; its headers win on the switch route), and the trusted client-IP header.
 
-mod common;
-
-use common::http::Response;
-use common::server::TestServer;
+use crate::support::http::Response;
+use crate::support::server::TestServer;
 use hyper::Method;
 
 #[track_caller]
@@ -77,8 +75,8 @@ async fn general_limit_gives_429_with_headers() {
         assert!(r.header("ratelimit-limit").is_none(), "{path}");
     }
     // So does the WebSocket endpoint (not rate limited in v2).
-    let id = common::server::uuid();
-    let (mut ws, _) = common::ws::WsClient::connect_ready(&s.ws_url(&id)).await;
+    let id = crate::support::server::uuid();
+    let (mut ws, _) = crate::support::ws::WsClient::connect_ready(&s.ws_url(&id)).await;
     ws.ping_pong().await;
 }
 

@@ -4,9 +4,7 @@
 //! elapsed time at switch, pause and complete (never while paused), and every
 //! `sync_mode` accepted and echoed.
 
-mod common;
-
-use common::server::{
+use crate::support::server::{
     check_session_shape, check_switch_shape, iso_ms, participant, pid, session_body, TestServer,
 };
 use serde_json::{json, Value};
@@ -75,7 +73,7 @@ async fn every_sync_mode_is_accepted_and_echoed() {
         "global",
         "count_up",
     ] {
-        let mut body: Value = session_body(&common::server::uuid(), &[60_000, 60_000]);
+        let mut body: Value = session_body(&crate::support::server::uuid(), &[60_000, 60_000]);
         body["sync_mode"] = json!(mode);
         body["time_per_cycle_ms"] = json!(10_000);
         let d = s
@@ -95,7 +93,7 @@ async fn every_sync_mode_is_accepted_and_echoed() {
 #[tokio::test]
 async fn per_cycle_without_time_per_cycle_is_accepted_as_in_v2() {
     let s = TestServer::start().await;
-    let mut body = session_body(&common::server::uuid(), &[60_000, 60_000]);
+    let mut body = session_body(&crate::support::server::uuid(), &[60_000, 60_000]);
     body["sync_mode"] = json!("per_cycle");
     s.http.post_json("/v1/sessions", &body).await.expect(201);
 }
@@ -149,7 +147,7 @@ async fn time_is_charged_on_switch_pause_and_complete_never_while_paused() {
 #[tokio::test]
 async fn rotation_follows_array_order_not_participant_index() {
     let s = TestServer::start().await;
-    let id = common::server::uuid();
+    let id = crate::support::server::uuid();
     let mut body = session_body(&id, &[60_000, 60_000, 60_000]);
     for (i, idx) in [7, 0, 3].iter().enumerate() {
         body["participants"][i]["participant_index"] = json!(idx);
@@ -182,7 +180,7 @@ async fn rotation_follows_array_order_not_participant_index() {
 async fn per_group_with_unequal_member_budgets_is_accepted_as_in_v2() {
     let s = TestServer::start().await;
     let group = "a23e4567-e89b-12d3-a456-426614175001";
-    let mut body = session_body(&common::server::uuid(), &[60_000, 30_000]);
+    let mut body = session_body(&crate::support::server::uuid(), &[60_000, 30_000]);
     body["sync_mode"] = json!("per_group");
     body["participants"][0]["group_id"] = json!(group);
     body["participants"][1]["group_id"] = json!(group);

@@ -5,10 +5,8 @@
 //! unknown keys and `metadata` are accepted and not echoed; a non-JSON content type
 //! counts as `{}`. Also the switch body (`next_participant_id`).
 
-mod common;
-
-use common::http::Response;
-use common::server::{pid, session_body, session_body_with, uuid, TestServer};
+use crate::support::http::Response;
+use crate::support::server::{pid, session_body, session_body_with, uuid, TestServer};
 use serde_json::{json, Value};
 
 /// The `details` array of a 400 `VALIDATION_ERROR`, after checking the envelope.

@@ -1,7 +1,7 @@
 //! Audit measurements (ignored; run in release):
 //!
 //! ```text
-//! cargo test --release --test audit_bench -- --ignored --nocapture --test-threads=1
+//! cargo test --release --test it -- --ignored --nocapture --test-threads=1 audit::bench::
 //! ```
 //!
 //! - `writer_throughput`: fills the outbox with `BENCH_EVENTS` (default 100,000) real
@@ -14,15 +14,12 @@
 //!   (default 100) sequential switches each, on their own sessions; prints p50/p99 per
 //!   mode and the difference. Goal: the outbox costs ≤ 10 % of p50.
 
-mod audit_util;
-mod common;
-
 use std::time::{Duration, Instant};
 
-use audit_util::*;
-use common::http::Client;
-use common::procs::{free_port, Instance, Redis};
-use common::server::{session_body, uuid};
+use crate::support::audit::*;
+use crate::support::http::Client;
+use crate::support::procs::{free_port, Instance, Redis};
+use crate::support::server::{session_body, uuid};
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)

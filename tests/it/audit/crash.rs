@@ -5,16 +5,13 @@
 //! event lands exactly once; a batch committed but never acknowledged is written
 //! again without duplicates; a deletion must survive an older record claimed later.
 
-mod audit_util;
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use audit_util::*;
-use common::procs::free_port;
+use crate::support::audit::*;
+use crate::support::procs::free_port;
 use sqlx::{Connection, PgConnection};
 use synckairos::audit::outbox::Outbox;
 use synckairos::audit::outbox_redis::RedisOutbox;

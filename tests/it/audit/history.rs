@@ -5,16 +5,13 @@
 //! `limit`/`order`/`cursor` validation (400), 404 for an unknown session, still served
 //! after the session was deleted; 503 `AUDIT_DISABLED` without a database.
 
-mod audit_util;
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use audit_util::*;
-use common::http::Client;
+use crate::support::audit::*;
+use crate::support::http::Client;
 
-use common::server::{uuid, TestServer};
+use crate::support::server::{uuid, TestServer};
 use serde_json::Value;
 
 async fn server(pg: &Db) -> TestServer {

@@ -2,11 +2,9 @@
 //! `DATABASE_URL`, is idempotent and non-destructive when run again, and refuses to
 //! run without a database URL.
 
-mod common;
-
 use std::process::{Command, Output};
 
-use common::procs::Postgres;
+use crate::support::procs::Postgres;
 
 fn migrate(database_url: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_synckairos"));

@@ -3,15 +3,12 @@
 //! stream keeps every record (it is never trimmed), `/ready` turns 503 once the
 //! backlog passes `audit.ready_max_backlog`, and 200 again after the backlog drained.
 
-mod audit_util;
-mod common;
-
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use audit_util::*;
-use common::http::Client;
+use crate::support::audit::*;
+use crate::support::http::Client;
 
 fn blocking<T>(f: impl FnOnce() -> T) -> T {
     tokio::task::block_in_place(f)

@@ -6,16 +6,13 @@
 //! `sync_participants` summaries; and the deadline events (`time_warning`,
 //! `participant_expired`, `session_expired`) at their exact instants.
 
-mod audit_util;
-mod common;
-
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use audit_util::*;
-use common::procs::free_port;
-use common::server::{iso_ms, participant, pid, session_body_with, uuid};
+use crate::support::audit::*;
+use crate::support::procs::free_port;
+use crate::support::server::{iso_ms, participant, pid, session_body_with, uuid};
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

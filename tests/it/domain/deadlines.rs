@@ -2,13 +2,11 @@
 //! deadlines, warnings (once each, at their instant, again in a new cycle) and the
 //! `now` floor (time never runs backwards).
 //!
-//! Builders are in `tests/domain_support/timeline.rs`. The random-sequence properties
-//! are in `tests/domain_props_*.rs`.
+//! Builders are in `support/domain/timeline.rs`. The random-sequence properties
+//! are in `domain/props_*.rs`.
 
-mod domain_support;
-
-use domain_support::timeline::*;
-use domain_support::*;
+use crate::support::domain::timeline::*;
+use crate::support::domain::*;
 use synckairos::domain::*;
 
 #[test]

@@ -2,12 +2,10 @@
 //! (skip holders, settle limits, create rules, switch events, teammates' remaining
 //! time, lifetime). All were fixed (commit 47962a9); these keep them fixed.
 //!
-//! Builders are in `tests/domain_support/timeline.rs`. The random-sequence properties
-//! are in `tests/domain_props_*.rs`.
+//! Builders are in `support/domain/timeline.rs`. The random-sequence properties
+//! are in `domain/props_*.rs`.
 
-mod domain_support;
-
-use domain_support::timeline::*;
+use crate::support::domain::timeline::*;
 use synckairos::domain::lifetime::keep_until;
 use synckairos::domain::*;
 

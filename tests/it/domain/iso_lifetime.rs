@@ -1,12 +1,10 @@
 //! Focused unit tests for the pure domain core (`synckairos::domain`), public API only:
 //! `lifetime::keep_until` and `iso::to_iso` (leap years, negative instants).
 //!
-//! Builders are in `tests/domain_support/timeline.rs`. The random-sequence properties
-//! are in `tests/domain_props_*.rs`.
+//! Builders are in `support/domain/timeline.rs`. The random-sequence properties
+//! are in `domain/props_*.rs`.
 
-mod domain_support;
-
-use domain_support::timeline::*;
+use crate::support::domain::timeline::*;
 use proptest::prelude::*;
 use synckairos::domain::iso::to_iso;
 use synckairos::domain::lifetime::keep_until;

@@ -2,13 +2,11 @@
 //! start / pause / resume / complete: pause/resume/complete charging, and terminal
 //! statuses that accept only `complete`.
 //!
-//! Builders are in `tests/domain_support/timeline.rs`. The random-sequence properties
-//! are in `tests/domain_props_*.rs`.
+//! Builders are in `support/domain/timeline.rs`. The random-sequence properties
+//! are in `domain/props_*.rs`.
 
-mod domain_support;
-
-use domain_support::timeline::*;
-use domain_support::*;
+use crate::support::domain::timeline::*;
+use crate::support::domain::*;
 use synckairos::domain::*;
 
 #[test]

@@ -2,13 +2,11 @@
 //! each sync mode (per_participant, per_cycle, per_group, global, count_up) on
 //! hand-computed timelines.
 //!
-//! Builders are in `tests/domain_support/timeline.rs`. The random-sequence properties
-//! are in `tests/domain_props_*.rs`.
+//! Builders are in `support/domain/timeline.rs`. The random-sequence properties
+//! are in `domain/props_*.rs`.
 
-mod domain_support;
-
-use domain_support::timeline::*;
-use domain_support::*;
+use crate::support::domain::timeline::*;
+use crate::support::domain::*;
 use synckairos::domain::*;
 
 #[test]

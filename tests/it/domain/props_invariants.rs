@@ -5,7 +5,7 @@
 //! budgets 1000..=600000, increments 0..=5000, optional groups and warning thresholds)
 //! are driven through random sequences of `apply` / `tick` calls with random time gaps
 //! (some longer than any budget, some going backwards to exercise the `updated_at`
-//! floor). Checked after every step (by `domain_support::checker`):
+//! floor). Checked after every step (by `crate::support::domain::checker`):
 //! 1. remaining time is never negative and `remaining_at` equals what a v2 client
 //!    computes; nothing panics (tests run with overflow checks);
 //! 2. budget accounting (used + remaining == initial + increments, per budget;
@@ -15,15 +15,13 @@
 //! 5. (the per-step part) deadlines: `next_deadline`/`tick` agree.
 //!
 //! Generators, expected values, the invariant checker and the v2 model are in
-//! `tests/domain_support/`. The other property families are in `tests/domain_props_*.rs`;
-//! unit tests are in `tests/domain_{create,lifecycle,switch,timeouts,modes,deadlines,
-//! iso_lifetime}.rs` and known-bug reproducers in `tests/domain_defects.rs`.
+//! `support/domain/`. The other property families are in `domain/props_*.rs`;
+//! unit tests are in `domain/{create,lifecycle,switch,timeouts,modes,deadlines,
+//! iso_lifetime}.rs` and known-bug reproducers in `domain/defects.rs`.
 
-mod domain_support;
-
-use domain_support::checker::Checker;
-use domain_support::expected::*;
-use domain_support::generators::*;
+use crate::support::domain::checker::Checker;
+use crate::support::domain::expected::*;
+use crate::support::domain::generators::*;
 use proptest::prelude::*;
 use synckairos::domain::*;
 

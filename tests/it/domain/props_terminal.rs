@@ -8,14 +8,12 @@
 //! floor).
 //!
 //! Generators, expected values, the invariant checker and the v2 model are in
-//! `tests/domain_support/`. The other property families are in `tests/domain_props_*.rs`;
-//! unit tests are in `tests/domain_{create,lifecycle,switch,timeouts,modes,deadlines,
-//! iso_lifetime}.rs` and known-bug reproducers in `tests/domain_defects.rs`.
+//! `support/domain/`. The other property families are in `domain/props_*.rs`;
+//! unit tests are in `domain/{create,lifecycle,switch,timeouts,modes,deadlines,
+//! iso_lifetime}.rs` and known-bug reproducers in `domain/defects.rs`.
 
-mod domain_support;
-
-use domain_support::expected::*;
-use domain_support::generators::*;
+use crate::support::domain::expected::*;
+use crate::support::domain::generators::*;
 use proptest::prelude::*;
 use synckairos::domain::*;
 

@@ -1,6 +1,6 @@
 //! Property tests for the pure domain core (`synckairos::domain`), public API only:
 //! property 6, per_participant/continue follows CONTRACT §1.6 exactly (compared step
-//! by step with a reference model, `domain_support::v2_model`).
+//! by step with a reference model, `crate::support::domain::v2_model`).
 //!
 //! Random sessions over all 5 sync modes and all 3 timeout actions (1–6 participants,
 //! budgets 1000..=600000, increments 0..=5000, optional groups and warning thresholds)
@@ -9,16 +9,14 @@
 //! floor).
 //!
 //! Generators, expected values, the invariant checker and the v2 model are in
-//! `tests/domain_support/`. The other property families are in `tests/domain_props_*.rs`;
-//! unit tests are in `tests/domain_{create,lifecycle,switch,timeouts,modes,deadlines,
-//! iso_lifetime}.rs` and known-bug reproducers in `tests/domain_defects.rs`.
+//! `support/domain/`. The other property families are in `domain/props_*.rs`;
+//! unit tests are in `domain/{create,lifecycle,switch,timeouts,modes,deadlines,
+//! iso_lifetime}.rs` and known-bug reproducers in `domain/defects.rs`.
 
-mod domain_support;
-
-use domain_support::expected::*;
-use domain_support::generators::*;
-use domain_support::v2_model::*;
-use domain_support::*;
+use crate::support::domain::expected::*;
+use crate::support::domain::generators::*;
+use crate::support::domain::v2_model::*;
+use crate::support::domain::*;
 use proptest::prelude::*;
 use synckairos::domain::*;
 

@@ -2,13 +2,11 @@
 //! switch rules (CONTRACT §1.6) and refusals: rotation by array position, Fischer
 //! increments, expired participants in the rotation, v2's refusal messages.
 //!
-//! Builders are in `tests/domain_support/timeline.rs`. The random-sequence properties
-//! are in `tests/domain_props_*.rs`.
+//! Builders are in `support/domain/timeline.rs`. The random-sequence properties
+//! are in `domain/props_*.rs`.
 
-mod domain_support;
-
-use domain_support::timeline::*;
-use domain_support::*;
+use crate::support::domain::timeline::*;
+use crate::support::domain::*;
 use synckairos::domain::*;
 
 #[test]

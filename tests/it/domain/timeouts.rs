@@ -1,13 +1,11 @@
 //! Focused unit tests for the pure domain core (`synckairos::domain`), public API only:
 //! each timeout action (continue, skip, end) on hand-computed timelines.
 //!
-//! Builders are in `tests/domain_support/timeline.rs`. The random-sequence properties
-//! are in `tests/domain_props_*.rs`.
+//! Builders are in `support/domain/timeline.rs`. The random-sequence properties
+//! are in `domain/props_*.rs`.
 
-mod domain_support;
-
-use domain_support::timeline::*;
-use domain_support::*;
+use crate::support::domain::timeline::*;
+use crate::support::domain::*;
 use synckairos::domain::*;
 
 #[test]

@@ -6,16 +6,13 @@
 //! `details`, and watchers on all three instances see strictly increasing versions
 //! ending at the stored one. Then the same 24 writers retry until each succeeds once.
 
-mod common;
-mod redis_support;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::server::check_switch_shape;
-use common::ws::WsClient;
-use redis_support::{drain, version_of, Cluster};
+use crate::support::redis::{drain, version_of, Cluster};
+use crate::support::server::check_switch_shape;
+use crate::support::ws::WsClient;
 use serde_json::Value;
 use tokio::sync::Barrier;
 

@@ -6,14 +6,11 @@
 //! existed), `RECONNECT` answers with the stored state on any instance, and the error
 //! codes (404, 400 transition / validation, 409 existing id) hold everywhere.
 
-mod common;
-mod redis_support;
-
 use std::time::Duration;
 
-use common::server::{check_session_shape, check_switch_shape, pid, session_body, uuid};
-use common::ws::WAIT;
-use redis_support::{drain, next_state, version_of, Cluster};
+use crate::support::redis::{drain, next_state, version_of, Cluster};
+use crate::support::server::{check_session_shape, check_switch_shape, pid, session_body, uuid};
+use crate::support::ws::WAIT;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -284,7 +281,7 @@ async fn instances_subscribe_to_watched_shards_only_and_before_connected() {
         w.close(1000, "bye").await;
     }
     drop((a, b, d));
-    let idle = redis_support::poll(Duration::from_secs(3), || async {
+    let idle = crate::support::redis::poll(Duration::from_secs(3), || async {
         (subscribers(&c, &id) == 0).then_some(())
     })
     .await;

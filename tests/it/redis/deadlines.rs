@@ -6,13 +6,10 @@
 //! SIGKILLed before it, and when a claimer died holding the lease (emulated by moving
 //! the index entry to the end of a lease, as the claim script does).
 
-mod common;
-mod redis_support;
-
-use common::procs::Redis;
-use common::server::{iso_ms, pid};
-use common::ws::WsClient;
-use redis_support::{drain, metric, now_ms, until, Cluster};
+use crate::support::procs::Redis;
+use crate::support::redis::{drain, metric, now_ms, until, Cluster};
+use crate::support::server::{iso_ms, pid};
+use crate::support::ws::WsClient;
 use serde_json::Value;
 
 /// How long after a deadline the watchers keep listening for (duplicate) expiries.

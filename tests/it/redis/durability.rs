@@ -6,14 +6,11 @@
 //! for the deadline index: a deadline scheduled just before the crash still fires,
 //! once, after the restart.
 
-mod common;
-mod redis_support;
-
 use std::time::Duration;
 
-use common::procs::Redis;
-use common::server::{iso_ms, pid};
-use redis_support::{drain, now_ms, poll, until, Cluster};
+use crate::support::procs::Redis;
+use crate::support::redis::{drain, now_ms, poll, until, Cluster};
+use crate::support::server::{iso_ms, pid};
 use serde_json::Value;
 
 const AOF: &[&str] = &["--appendonly", "yes", "--appendfsync", "always"];

@@ -7,14 +7,11 @@
 //! expiry, `RECONNECT` must say `SESSION_NOT_FOUND` and a re-created id must reach the
 //! watchers still connected (both ignored for now: they expose bugs).
 
-mod common;
-mod redis_support;
-
 use std::time::{Duration, Instant};
 
-use common::server::iso_ms;
-use common::ws::WAIT;
-use redis_support::{now_ms, poll, Cluster};
+use crate::support::redis::{now_ms, poll, Cluster};
+use crate::support::server::iso_ms;
+use crate::support::ws::WAIT;
 
 const TTL: &[(&str, &str)] = &[("SYNCKAIROS_SESSIONS__TTL_SECS", "1")];
 
@@ -115,14 +112,14 @@ async fn delete_is_immediate_everywhere_and_closes_watchers_on_other_instances()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnect_after_the_ttl_ran_out_reports_the_session_missing() {
     let c = Cluster::start(3, TTL);
-    let id = common::server::uuid();
+    let id = crate::support::server::uuid();
     // The watcher subscribes first, so its instance delivers (and caches) version 1.
     let mut w = c.node(1).watch(&id).await;
     c.nodes[0]
         .http
         .post_json(
             "/v1/sessions",
-            &common::server::session_body(&id, &[60_000]),
+            &crate::support::server::session_body(&id, &[60_000]),
         )
         .await
         .expect(201);
@@ -146,8 +143,8 @@ async fn reconnect_after_the_ttl_ran_out_reports_the_session_missing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watcher_sees_a_session_re_created_after_its_ttl_ran_out() {
     let c = Cluster::start(2, TTL);
-    let id = common::server::uuid();
-    let body = common::server::session_body(&id, &[60_000, 60_000]);
+    let id = crate::support::server::uuid();
+    let body = crate::support::server::session_body(&id, &[60_000, 60_000]);
     let mut w = c.node(1).watch(&id).await;
     c.nodes[0]
         .http

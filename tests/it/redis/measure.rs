@@ -2,7 +2,7 @@
 //! than guard behaviour, and want a release build):
 //!
 //! ```text
-//! cargo test --release --test redis_measure -- --ignored --nocapture --test-threads 1
+//! cargo test --release --test it -- --ignored --nocapture --test-threads=1 redis::measure::
 //! ```
 //!
 //! - `memory_per_idle_session`: 10,000 idle 2-participant sessions created through the
@@ -14,15 +14,12 @@
 //!   p50/p99/max (goal p99 ≤ 10 ms), and the count of deadlines fired over all
 //!   instances (must equal the number of sessions).
 
-mod common;
-mod redis_support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::server::{session_body, uuid};
-use common::ws::WsClient;
-use redis_support::{metric, now_ms, percentile, Cluster};
+use crate::support::redis::{metric, now_ms, percentile, Cluster};
+use crate::support::server::{session_body, uuid};
+use crate::support::ws::WsClient;
 use tokio::sync::Semaphore;
 
 fn used_memory(c: &Cluster) -> i64 {

@@ -7,18 +7,15 @@
 //! outage) receive updates again. Under load, a kill and restart of Redis yields only
 //! 200/409/503, no acknowledged switch is lost, and the service recovers by itself.
 
-mod common;
-mod redis_support;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::http::{Client, Response};
-use common::procs::Redis;
-use common::server::uuid;
-use common::ws::WAIT;
-use redis_support::{next_state, poll, version_of, Cluster};
+use crate::support::http::{Client, Response};
+use crate::support::procs::Redis;
+use crate::support::redis::{next_state, poll, version_of, Cluster};
+use crate::support::server::uuid;
+use crate::support::ws::WAIT;
 use serde_json::{json, Value};
 
 const AOF: &[&str] = &["--appendonly", "yes", "--appendfsync", "always"];
@@ -56,7 +53,7 @@ async fn redis_down_fails_fast_with_503_and_recovers_without_restarting_instance
     c.redis.stop(true);
     for (i, n) in c.nodes.iter().enumerate() {
         // Every Redis-backed route at once, each timed.
-        let create = common::server::session_body(&uuid(), &[1000]);
+        let create = crate::support::server::session_body(&uuid(), &[1000]);
         let session = format!("/v1/sessions/{id}");
         let (ready, get, switch, post, delete) = tokio::join!(
             timed(n.http.get("/ready")),
@@ -91,7 +88,8 @@ async fn redis_down_fails_fast_with_503_and_recovers_without_restarting_instance
     }
     // A client connecting during the outage is told CONNECTED and kept.
     let later = uuid();
-    let (mut during, _) = common::ws::WsClient::connect_ready(&c.node(2).ws_url(&later)).await;
+    let (mut during, _) =
+        crate::support::ws::WsClient::connect_ready(&c.node(2).ws_url(&later)).await;
     c.assert_healthy();
 
     c.redis.restart();
@@ -112,7 +110,7 @@ async fn redis_down_fails_fast_with_503_and_recovers_without_restarting_instance
         .http
         .post_json(
             "/v1/sessions",
-            &common::server::session_body(&later, &[1000]),
+            &crate::support::server::session_body(&later, &[1000]),
         )
         .await
         .expect(201);

@@ -4,13 +4,10 @@
 //! limit per client address. Refusals are 429 `RATE_LIMIT_EXCEEDED` with v2's message,
 //! `retry_after_seconds`, a `Retry-After` header and the draft-6 `RateLimit-*` headers.
 
-mod common;
-mod redis_support;
-
 use std::time::{Duration, Instant};
 
-use common::http::Response;
-use redis_support::{poll, Cluster};
+use crate::support::http::Response;
+use crate::support::redis::{poll, Cluster};
 
 #[track_caller]
 fn assert_limited(r: &Response, message: &str, limit: &str) {

@@ -6,14 +6,11 @@
 //! `STATE_UPDATE` the same client already received, nor a GET older than a version
 //! the serving instance wrote itself or pushed to its own WebSocket clients.
 
-mod common;
-mod redis_support;
-
 use std::time::Duration;
 
-use common::procs::Redis;
-use common::ws::{WsClient, WAIT};
-use redis_support::{next_state, poll, version_of, Cluster};
+use crate::support::procs::Redis;
+use crate::support::redis::{next_state, poll, version_of, Cluster};
+use crate::support::ws::{WsClient, WAIT};
 use serde_json::json;
 
 /// A primary, a replica whose link is up, and three instances reading from it.

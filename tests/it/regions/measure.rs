@@ -2,10 +2,10 @@
 //! guard behaviour, and want a release build):
 //!
 //! ```text
-//! cargo test --release --test regions_measure -- --ignored --nocapture
+//! cargo test --release --test it -- --ignored --nocapture --test-threads=1 regions::measure::
 //! ```
 //!
-//! Three regions as processes on loopback with delaying proxies (`regions_support`:
+//! Three regions as processes on loopback with delaying proxies (`support::regions`:
 //! iad–lhr 40 ms, iad–nrt 80 ms, lhr–nrt 120 ms one way). Same machine, same clock.
 //!
 //! - `relay_latency_iad_to_lhr`: 200 switches committed in `iad` (sent there, one at a
@@ -20,15 +20,11 @@
 //!   in all three regions take ~10 writes/s; time from the heal until the three Redis
 //!   servers hold byte-identical sessions (polled every ~10 ms).
 
-mod common;
-mod redis_support;
-mod regions_support;
-
 use std::time::{Duration, Instant};
 
-use common::server::iso_ms;
-use redis_support::{now_ms, percentile};
-use regions_support::{World, SERIAL};
+use crate::support::redis::{now_ms, percentile};
+use crate::support::regions::World;
+use crate::support::server::iso_ms;
 use serde_json::Value;
 use tokio::sync::watch;
 
@@ -49,7 +45,7 @@ fn summary(name: &str, unit: &str, mut v: Vec<i64>) {
 /// Reads `STATE_UPDATE`s until `last`, recording (version, receipt instant, receipt
 /// epoch ms, commit epoch ms) and announcing each version on `seen`.
 async fn record(
-    mut ws: common::ws::WsClient,
+    mut ws: crate::support::ws::WsClient,
     last: u64,
     seen: watch::Sender<u64>,
 ) -> Vec<(u64, Instant, i64, i64)> {
@@ -72,7 +68,6 @@ async fn record(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "measurement; run with --release --ignored --nocapture"]
 async fn relay_latency_iad_to_lhr() {
-    let _serial = SERIAL.lock().await;
     let w = World::start().await;
     let (id, _) = w.create("iad", None).await;
     w.op("iad", &id, "start").await.expect(200);
@@ -117,7 +112,6 @@ async fn relay_latency_iad_to_lhr() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "measurement; run with --release --ignored --nocapture"]
 async fn remote_switch_overhead() {
-    let _serial = SERIAL.lock().await;
     let w = World::start().await;
     let (id, _) = w.create("iad", None).await;
     w.op("iad", &id, "start").await.expect(200);
@@ -166,7 +160,6 @@ async fn remote_switch_overhead() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "measurement; run with --release --ignored --nocapture"]
 async fn convergence_after_heal() {
-    let _serial = SERIAL.lock().await;
     let w = World::start().await;
     let mut ids = Vec::new();
     for home in ["iad", "lhr", "nrt"] {

@@ -1,6 +1,6 @@
 //! Partitions between regions on real processes (three regions, real
 //! `redis-server`s, delaying proxies that blackhole on SIGUSR1 and heal on SIGUSR2;
-//! see `regions_support`):
+//! see `support::regions`):
 //!
 //! - 50 writes (switches of sessions homed in each region, some forwarded between
 //!   `iad` and `nrt`) during a 5-second partition of `lhr`, all 200; the partition
@@ -17,13 +17,9 @@
 //!   its copy by a relayed deletion takes it back from a stale peer; a write through a
 //!   cut-off region that never saw the session is 404 instead of 503.
 
-mod common;
-mod redis_support;
-mod regions_support;
-
 use std::time::{Duration, Instant};
 
-use regions_support::{versions_until, World, FORWARD_TIMEOUT_MS, SERIAL};
+use crate::support::regions::{versions_until, World, FORWARD_TIMEOUT_MS};
 use serde_json::json;
 
 const STALE: &str = "x-synckairos-stale";
@@ -88,19 +84,16 @@ async fn writes_during_a_partition_of_lhr(secs: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_during_a_5s_partition_of_lhr_converge_within_2s_of_the_heal() {
-    let _serial = SERIAL.lock().await;
     writes_during_a_partition_of_lhr(5).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_during_a_7s_partition_of_lhr_converge_within_2s_of_the_heal() {
-    let _serial = SERIAL.lock().await;
     writes_during_a_partition_of_lhr(7).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn home_cut_off_gives_503_and_stale_reads_and_never_a_divergent_commit() {
-    let _serial = SERIAL.lock().await;
     let w = World::start().await;
     let (a, _) = w.create("iad", None).await;
     w.op("iad", &a, "start").await.expect(200);
@@ -112,7 +105,7 @@ async fn home_cut_off_gives_503_and_stale_reads_and_never_a_divergent_commit() {
 
     w.partition("iad");
     for r in ["lhr", "nrt"] {
-        let got = redis_support::poll(Duration::from_secs(5), || async {
+        let got = crate::support::redis::poll(Duration::from_secs(5), || async {
             let resp = w.get(r, &a).await.expect(200);
             (resp.header(STALE).as_deref() == Some("home-unreachable")).then_some(resp)
         })
@@ -175,7 +168,7 @@ async fn home_cut_off_gives_503_and_stale_reads_and_never_a_divergent_commit() {
         versions_until(&mut lhr_ws, 3, Duration::from_secs(3)).await,
         vec![3]
     );
-    redis_support::poll(Duration::from_secs(5), || async {
+    crate::support::redis::poll(Duration::from_secs(5), || async {
         let resp = w.get("lhr", &a).await.expect(200);
         resp.header(STALE).is_none().then_some(())
     })
@@ -186,7 +179,6 @@ async fn home_cut_off_gives_503_and_stale_reads_and_never_a_divergent_commit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_through_a_cut_off_region_never_deletes_the_homes_session() {
-    let _serial = SERIAL.lock().await;
     let w = World::start().await;
     // The others follow nrt's log from a real position (not from its head).
     let (b, _) = w.create("nrt", None).await;
@@ -224,20 +216,19 @@ async fn delete_through_a_cut_off_region_never_deletes_the_homes_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_session_is_not_taken_back_from_a_stale_peer() {
-    let _serial = SERIAL.lock().await;
     let w = World::start().await;
     let (a, _) = w.create("iad", None).await;
     w.converge(&[&a], Duration::from_secs(5))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     // Only iad <-> nrt is cut: nrt keeps a stale copy and still answers lhr.
-    w.link("iad", "nrt").partition();
-    w.link("nrt", "iad").partition();
+    w.cut("iad", "nrt");
+    w.cut("nrt", "iad");
     w.http("iad")
         .delete(&format!("/v1/sessions/{a}"))
         .await
         .expect(204);
-    redis_support::poll(Duration::from_secs(3), || async {
+    crate::support::redis::poll(Duration::from_secs(3), || async {
         w.region("lhr").version(&a).is_none().then_some(())
     })
     .await
@@ -250,7 +241,6 @@ async fn a_deleted_session_is_not_taken_back_from_a_stale_peer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_for_a_session_a_cut_off_region_never_saw_is_503_not_404() {
-    let _serial = SERIAL.lock().await;
     let w = World::start().await;
     w.partition("lhr");
     let (a, _) = w.create("iad", None).await;

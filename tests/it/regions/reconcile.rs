@@ -1,5 +1,5 @@
 //! Reconciliation on real processes (three regions, real `redis-server`s, delaying
-//! proxies; see `regions_support`): regions that missed history converge without
+//! proxies; see `support::regions`): regions that missed history converge without
 //! anyone reading through them (checked on the Redis bytes, so peer lookups cannot
 //! mask a missing copy).
 //!
@@ -13,18 +13,13 @@
 //!   cannot see each other gets two homes; after the heal the relay or reconciliation
 //!   overwrites one acknowledged session with the other (or swaps them for good).
 
-mod common;
-mod redis_support;
-mod regions_support;
-
 use std::time::Duration;
 
-use common::server::{session_body, uuid};
-use regions_support::{versions_until, Setup, World, SERIAL};
+use crate::support::regions::{versions_until, Setup, World};
+use crate::support::server::{session_body, uuid};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_region_started_late_converges_by_reconciliation() {
-    let _serial = SERIAL.lock().await;
     let mut w = World::start_with(Setup {
         deferred: vec!["lhr"],
         ..Setup::default()
@@ -73,7 +68,6 @@ async fn a_region_started_late_converges_by_reconciliation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_or_flushed_region_converges() {
-    let _serial = SERIAL.lock().await;
     let mut w = World::start().await;
     let (a, _) = w.create("iad", None).await;
     let (b, _) = w.create("nrt", None).await;
@@ -111,7 +105,6 @@ async fn a_restarted_or_flushed_region_converges() {
 /// on both sides of a partition anyway, every region converges on the incarnation
 /// created first (README "Regions"): one owner, no swap, no split brain.
 async fn one_id_created_in_two_cut_off_regions_converges_on_the_first_created() {
-    let _serial = SERIAL.lock().await;
     let w = World::start().await;
     w.partition("lhr");
     let id = uuid();
@@ -127,7 +120,7 @@ async fn one_id_created_in_two_cut_off_regions_converges_on_the_first_created() 
     w.heal("lhr");
 
     // One owner (iad, created first) everywhere.
-    let settled = redis_support::poll(Duration::from_secs(6), || async {
+    let settled = crate::support::redis::poll(Duration::from_secs(6), || async {
         let mut homes = Vec::new();
         for r in ["iad", "lhr", "nrt"] {
             let d = w.get(r, &id).await.data();

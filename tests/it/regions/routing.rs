@@ -1,5 +1,5 @@
 //! Multi-region routing on real processes (three regions, real `redis-server`s,
-//! delaying proxies; see `regions_support`):
+//! delaying proxies; see `support::regions`):
 //!
 //! - a session created in `iad` is readable at once from `lhr` and `nrt` (same state,
 //!   not marked stale), whether or not the relay has delivered it yet;
@@ -13,14 +13,10 @@
 //! - `DELETE` through a remote region deletes at the home; watchers in all three
 //!   regions get `SESSION_DELETED` and close 1000; every region then answers 404.
 
-mod common;
-mod redis_support;
-mod regions_support;
-
 use std::time::Duration;
 
+use crate::support::regions::{World, REGIONS, SECRET};
 use hyper::Method;
-use regions_support::{World, REGIONS, SECRET, SERIAL};
 use serde_json::json;
 
 const STALE: &str = "x-synckairos-stale";
@@ -28,7 +24,6 @@ const SECRET_HEADER: &str = "x-synckairos-secret";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn created_anywhere_readable_everywhere_and_home_region_picks_the_home() {
-    let _serial = SERIAL.lock().await;
     let w = World::start().await;
 
     // Read immediately from the other regions (relay or peer lookup, either way).
@@ -71,7 +66,7 @@ async fn created_anywhere_readable_everywhere_and_home_region_picks_the_home() {
     assert_eq!(w.region("lhr").version(&local), Some(1));
 
     // Creating an id that exists (homed elsewhere) is refused, not a second home.
-    let dup = common::server::session_body(&remote, &[1000, 1000]);
+    let dup = crate::support::server::session_body(&remote, &[1000, 1000]);
     for via in ["lhr", "nrt"] {
         let r = w
             .http(via)
@@ -92,7 +87,6 @@ async fn created_anywhere_readable_everywhere_and_home_region_picks_the_home() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn internal_api_needs_the_secret_and_is_not_on_the_public_port() {
-    let _serial = SERIAL.lock().await;
     let w = World::start().await;
     let (id, _) = w.create("iad", None).await;
     let internal = w.internal("iad", 0);
@@ -172,7 +166,6 @@ async fn internal_api_needs_the_secret_and_is_not_on_the_public_port() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_through_a_remote_region_closes_watchers_everywhere() {
-    let _serial = SERIAL.lock().await;
     let w = World::start().await;
     let (id, _) = w.create("iad", None).await;
     w.op("nrt", &id, "start").await.expect(200);

@@ -1,5 +1,5 @@
 //! Writes for remote-homed sessions on real processes (three regions, real
-//! `redis-server`s, delaying proxies; see `regions_support`):
+//! `redis-server`s, delaying proxies; see `support::regions`):
 //!
 //! - switches sent to `nrt` (two instances per region here) for an `iad` session are
 //!   committed in `iad` (its Redis holds the new version before the answer), one
@@ -13,15 +13,11 @@
 //!   the home's version (request ids echoed), errors carry the home's error code, an
 //!   unknown session is `SESSION_NOT_FOUND`; the socket also gets the relayed updates.
 
-mod common;
-mod redis_support;
-mod regions_support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::ws::WsClient;
-use regions_support::{assert_in_order, versions_until, Setup, World, REGIONS, SERIAL};
+use crate::support::regions::{assert_in_order, versions_until, Setup, World, REGIONS};
+use crate::support::ws::WsClient;
 use serde_json::{json, Value};
 use tokio::sync::Barrier;
 
@@ -29,7 +25,6 @@ const PER_REGION: usize = 8;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn switch_via_nrt_commits_in_iad_and_fans_out_in_order_everywhere() {
-    let _serial = SERIAL.lock().await;
     // Two instances per region: one relay follower each (lease), fan-out to both.
     let w = World::start_with(Setup {
         instances: 2,
@@ -43,11 +38,11 @@ async fn switch_via_nrt_commits_in_iad_and_fans_out_in_order_everywhere() {
         .unwrap_or_else(|e| panic!("{e}"));
     let mut watchers = Vec::new();
     for r in REGIONS {
-        for (i, node) in w.region(r).nodes.iter().flatten().enumerate() {
+        for (i, node) in w.nodes(r).iter().enumerate() {
             watchers.push((format!("{r}#{i}"), node.watch(&id).await));
         }
     }
-    let nrt: Vec<_> = w.region("nrt").nodes.iter().flatten().collect();
+    let nrt = w.nodes("nrt");
     let path = format!("/v1/sessions/{id}");
     let started = nrt[0].http.post_empty(&format!("{path}/start")).await;
     assert_eq!(started.expect(200).data()["version"], 2);
@@ -95,7 +90,6 @@ fn cycle_sum(state: &Value) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_switches_through_two_regions_are_serialized_at_the_home() {
-    let _serial = SERIAL.lock().await;
     let w = World::start().await;
     let (id, _) = w.create("iad", None).await;
     w.op("iad", &id, "start").await.expect(200);
@@ -181,7 +175,6 @@ fn state_versions(log: &[Value]) -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ws_commands_in_remote_regions_ack_the_home_version() {
-    let _serial = SERIAL.lock().await;
     let w = World::start().await;
     let (id, _) = w.create("iad", None).await;
     w.converge(&[&id], Duration::from_secs(5))
@@ -212,10 +205,10 @@ async fn ws_commands_in_remote_regions_ack_the_home_version() {
 
     // From the farthest region, with an explicit next participant.
     let mut nrt = w.node("nrt").watch(&id).await;
-    let next = common::server::pid(1);
+    let next = crate::support::server::pid(1);
     let current = w.get("iad", &id).await.expect(200).data()["active_participant_id"].clone();
     let target = if current == next.as_str() {
-        common::server::pid(0)
+        crate::support::server::pid(0)
     } else {
         next
     };
@@ -240,7 +233,7 @@ async fn ws_commands_in_remote_regions_ack_the_home_version() {
 
     // An id no region knows.
     let (mut ghost, _) =
-        WsClient::connect_ready(&w.node("lhr").ws_url(&common::server::uuid())).await;
+        WsClient::connect_ready(&w.node("lhr").ws_url(&crate::support::server::uuid())).await;
     ghost
         .send_json(&json!({"type": "SWITCH", "requestId": "g"}))
         .await;
@@ -252,7 +245,7 @@ async fn ws_commands_in_remote_regions_ack_the_home_version() {
     if seen.last().is_none_or(|v| *v < 4) {
         seen.extend(versions_until(&mut lhr, 4, Duration::from_secs(5)).await);
     } else {
-        let (extra, _) = redis_support::drain(&mut lhr, Duration::from_millis(150)).await;
+        let (extra, _) = crate::support::redis::drain(&mut lhr, Duration::from_millis(150)).await;
         seen.extend(state_versions(&extra));
     }
     assert_eq!(seen, vec![2, 3, 4], "lhr watcher: {log:?}");

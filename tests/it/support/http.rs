@@ -1,6 +1,7 @@
 //! A small HTTP/1.1 client on hyper 1 (`hyper_util`'s pooled client): requests with
 //! JSON, raw or chunked (no `Content-Length`) bodies, responses as status + headers +
-//! bytes with JSON helpers, and a raw-TCP escape hatch for malformed requests.
+//! bytes with JSON helpers, and a raw-TCP escape hatch for malformed requests. Every
+//! request has a time limit, so a hung server fails a test instead of the suite.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

@@ -1,56 +1,23 @@
-//! Throwaway service processes for tests, all on free loopback ports in temp dirs and
-//! stopped by PID when dropped: `redis-server` (optionally AOF, optionally a replica),
-//! PostgreSQL (initdb + pg_ctl as the `postgres` user when running as root), and the
-//! `synckairos` binary itself (so a test can SIGKILL an instance).
+//! Throwaway service processes for tests, on loopback ports and stopped by PID when
+//! dropped: `redis-server` and the `synckairos` binary (both started by
+//! `synckairos-cluster`, which picks ports outside the ephemeral range and retries a
+//! port taken meanwhile; here they panic instead of returning errors), and
+//! PostgreSQL (initdb + pg_ctl, as the `postgres` user when running as root).
+//! Must not start anything on a non-loopback address.
 
-use std::net::TcpListener;
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
-/// A free TCP port on 127.0.0.1 (bound and released; the window is tiny).
+pub use synckairos_cluster::redis::temp_dir;
+
+/// A free TCP port on 127.0.0.1 outside the ephemeral range (nothing listens there).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port")
+    synckairos_cluster::ports::pick().expect("no free port")
 }
 
-pub fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "synckairos-{tag}-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-fn wait_for_port(port: u16, limit: Duration) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
-
-fn signal(pid: u32, sig: &str) {
-    let _ = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
-        .status();
-}
-
-/// A `redis-server` child process.
-pub struct Redis {
-    pub port: u16,
-    pub dir: PathBuf,
-    child: Option<Child>,
-    extra: Vec<String>,
-}
+/// A throwaway `redis-server` child process (temp dir, removed on drop).
+pub struct Redis(synckairos_cluster::Redis);
 
 impl Redis {
     pub fn start() -> Redis {
@@ -59,166 +26,55 @@ impl Redis {
 
     /// `extra` are redis-server arguments, e.g. `["--appendonly", "yes"]`.
     pub fn start_with(extra: &[&str]) -> Redis {
-        let dir = temp_dir("redis");
-        let mut r = Redis {
-            port: free_port(),
-            dir,
-            child: None,
-            extra: extra.iter().map(|s| s.to_string()).collect(),
-        };
-        r.spawn();
-        r
+        Redis(synckairos_cluster::Redis::start(extra).unwrap_or_else(|e| panic!("{e:#}")))
     }
 
     /// A replica of `primary` (its own process and port).
     pub fn replica_of(primary: &Redis) -> Redis {
-        let port = primary.port.to_string();
-        Self::start_with(&["--replicaof", "127.0.0.1", &port])
-    }
-
-    fn spawn(&mut self) {
-        let mut args: Vec<String> = vec![
-            "--port".into(),
-            self.port.to_string(),
-            "--bind".into(),
-            "127.0.0.1".into(),
-            "--dir".into(),
-            self.dir.display().to_string(),
-            "--save".into(),
-            "".into(),
-            "--repl-diskless-sync-delay".into(),
-            "0".into(),
-            "--daemonize".into(),
-            "no".into(),
-        ];
-        if !self.extra.iter().any(|a| a == "--appendonly") {
-            args.extend(["--appendonly".into(), "no".into()]);
-        }
-        args.extend(self.extra.iter().cloned());
-        let log = std::fs::File::create(self.dir.join("redis.log")).expect("log file");
-        let child = Command::new("redis-server")
-            .args(&args)
-            .stdout(log)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (scripts/test.sh installs it)");
-        self.child = Some(child);
-        assert!(
-            wait_for_port(self.port, Duration::from_secs(10)),
-            "redis-server did not start"
-        );
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// `redis-cli` against this server; returns stdout.
-    pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
-    /// Stops the process: SIGKILL when `hard` (no final fsync), else SIGTERM.
-    pub fn stop(&mut self, hard: bool) {
-        if let Some(mut c) = self.child.take() {
-            signal(c.id(), if hard { "KILL" } else { "TERM" });
-            let _ = c.wait();
-        }
+        Redis(synckairos_cluster::Redis::replica_of(primary).unwrap_or_else(|e| panic!("{e:#}")))
     }
 
     /// Starts again on the same port and directory (AOF files are reloaded).
     pub fn restart(&mut self) {
-        self.stop(false);
-        self.spawn();
+        self.0.restart().unwrap_or_else(|e| panic!("{e:#}"));
     }
 }
 
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.stop(true);
-        let _ = std::fs::remove_dir_all(&self.dir);
+impl Deref for Redis {
+    type Target = synckairos_cluster::Redis;
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
-/// The `synckairos` binary as a child process.
-pub struct Instance {
-    pub port: u16,
-    pub log: PathBuf,
-    child: Option<Child>,
+impl DerefMut for Redis {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
 }
+
+/// The `synckairos` binary of this package as a child process (killed on drop).
+pub struct Instance(synckairos_cluster::Instance);
 
 impl Instance {
-    /// Starts the binary with `env` (e.g. `REDIS_URL`) on a free port and waits for
-    /// `/health`.
+    /// Starts the binary with `env` (e.g. `REDIS_URL`) on a free port and waits until
+    /// it listens.
     pub fn start(env: &[(&str, String)]) -> Instance {
-        let port = free_port();
-        let dir = temp_dir("instance");
-        let log = dir.join("synckairos.log");
-        let file = std::fs::File::create(&log).expect("log file");
-        let err = file.try_clone().expect("log file");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_synckairos"));
-        cmd.env("PORT", port.to_string())
-            .env("SYNCKAIROS_SERVER__BIND", "127.0.0.1")
-            .env("SYNCKAIROS_REGIONS_DIR", dir.join("no-regions"))
-            .env("RUST_LOG", "info")
-            .stdout(file)
-            .stderr(err);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().expect("spawn synckairos");
-        assert!(
-            wait_for_port(port, Duration::from_secs(15)),
-            "synckairos did not start; log: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-        Instance {
-            port,
-            log,
-            child: Some(child),
-        }
-    }
-
-    pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(|c| c.id())
-    }
-
-    /// SIGKILL: no shutdown sequence at all.
-    pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            signal(c.id(), "KILL");
-            let _ = c.wait();
-        }
-    }
-
-    /// SIGTERM and wait for the process to exit.
-    pub fn terminate(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            signal(c.id(), "TERM");
-            let _ = c.wait();
-        }
-    }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        let bin = Path::new(env!("CARGO_BIN_EXE_synckairos"));
+        Instance(synckairos_cluster::Instance::start(bin, env).unwrap_or_else(|e| panic!("{e:#}")))
     }
 }
 
-impl Drop for Instance {
-    fn drop(&mut self) {
-        self.kill();
-        if let Some(dir) = self.log.parent() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
+impl Deref for Instance {
+    type Target = synckairos_cluster::Instance;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl DerefMut for Instance {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
     }
 }
 
@@ -258,7 +114,7 @@ impl Postgres {
                 .arg(&dir)
                 .status();
         }
-        let pg = Postgres {
+        let mut pg = Postgres {
             port: free_port(),
             dir,
             as_postgres,
@@ -280,8 +136,22 @@ impl Postgres {
             )
             .success();
         assert!(ok, "initdb failed");
-        pg.ctl_start();
-        pg
+        // Another process may take the port picked: start again on a fresh one.
+        for _ in 0..4 {
+            match pg.try_ctl_start() {
+                Err(log) if log.contains("Address already in use") => pg.port = free_port(),
+                other => return pg.started(other),
+            }
+        }
+        let last = pg.try_ctl_start();
+        pg.started(last)
+    }
+
+    fn started(self, result: Result<(), String>) -> Postgres {
+        if let Err(log) = result {
+            panic!("pg_ctl start failed: {log}");
+        }
+        self
     }
 
     fn run(&self, bin: PathBuf, args: &[&str]) -> std::process::ExitStatus {
@@ -299,27 +169,38 @@ impl Postgres {
             .expect("run postgres tool")
     }
 
-    fn ctl_start(&self) {
+    /// `pg_ctl start`; on failure, what it logged.
+    fn try_ctl_start(&self) -> Result<(), String> {
         let data = self.dir.join("data").display().to_string();
         let opts = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
             self.port,
             self.dir.display()
         );
-        let log = self.dir.join("pg.log").display().to_string();
+        let log = self.dir.join("pg.log");
+        let from = std::fs::metadata(&log).map_or(0, |m| m.len() as usize);
         let ok = self
             .run(
                 pg_bin("pg_ctl"),
                 &[
-                    "-D", &data, "-o", &opts, "-w", "-t", "30", "-l", &log, "start",
+                    "-D",
+                    &data,
+                    "-o",
+                    &opts,
+                    "-w",
+                    "-t",
+                    "30",
+                    "-l",
+                    &log.display().to_string(),
+                    "start",
                 ],
             )
             .success();
-        assert!(
-            ok,
-            "pg_ctl start failed: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
+        if ok {
+            return Ok(());
+        }
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        Err(text.get(from..).unwrap_or(&text).to_owned())
     }
 
     pub fn url(&self) -> String {
@@ -332,8 +213,12 @@ impl Postgres {
         let _ = self.run(pg_bin("pg_ctl"), &["-D", &data, "-m", "fast", "-w", "stop"]);
     }
 
+    /// Starts again on the same port (clients hold the URL).
     pub fn start_again(&self) {
-        self.ctl_start();
+        let result = self.try_ctl_start();
+        if let Err(log) = result {
+            panic!("pg_ctl start failed: {log}");
+        }
     }
 
     /// `psql -tA -c sql`: unaligned tuples, one row per line.

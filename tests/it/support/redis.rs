@@ -1,24 +1,24 @@
-//! Shared by the `redis_*` integration tests: a real `redis-server` (and optionally a
-//! replica) with N real `synckairos` processes against it, an HTTP client per
-//! instance, WebSocket URLs, polling with deadlines, process-health checks, and the
-//! message collectors the fan-out and deadline tests use.
-//!
-//! Lives in a directory so that cargo does not build it as a test target of its own.
-#![allow(dead_code)]
+//! N real `synckairos` processes on one real `redis-server` (optionally with a
+//! replica), an HTTP client per instance, WebSocket watchers, polling with
+//! deadlines, process-health checks, and the message collectors the fan-out and
+//! deadline tests use. Used by `redis::*`, `regions::*` and `audit::*`; starts
+//! processes only through `procs` / `synckairos-cluster`.
 
 use std::net::SocketAddr;
+use std::ops::Deref;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::common::http::{Client, Response};
-use crate::common::procs::{Instance, Redis};
-use crate::common::server::{session_body, uuid};
-use crate::common::ws::{WsClient, WsEvent};
+use crate::support::http::{Client, Response};
+use crate::support::procs::{Instance, Redis};
+use crate::support::server::{session_body, uuid};
+use crate::support::ws::{WsClient, WsEvent};
 
-/// One `synckairos` process and a client for it.
-pub struct Node {
-    pub proc: Instance,
+/// One `synckairos` process and a client for it: owned (`Node`, here) or borrowed
+/// from a world (`Node<&Instance>`, `support::regions`).
+pub struct Node<P = Instance> {
+    pub proc: P,
     pub http: Client,
 }
 
@@ -32,12 +32,11 @@ impl Node {
             http: Client::new(addr),
         }
     }
+}
 
+impl<P: Deref<Target = synckairos_cluster::Instance>> Node<P> {
     pub fn ws_url(&self, session_id: &str) -> String {
-        format!(
-            "ws://127.0.0.1:{}/ws?sessionId={session_id}",
-            self.proc.port
-        )
+        self.proc.ws_url(session_id)
     }
 
     /// Connects a watcher of `session_id` and waits for `CONNECTED` (sent only once
@@ -46,33 +45,12 @@ impl Node {
         WsClient::connect_ready(&self.ws_url(session_id)).await.0
     }
 
-    /// The process exists and is not a zombie (it did not crash or exit).
-    pub fn alive(&self) -> bool {
-        let Some(pid) = self.proc.pid() else {
-            return false;
-        };
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| {
-                let state = s.rsplit(')').next().unwrap_or("").trim_start();
-                !state.starts_with('Z') && !state.starts_with('X')
-            })
-            .unwrap_or(false)
-    }
-
     /// The process is alive and its log has no panic.
     #[track_caller]
     pub fn assert_healthy(&self) {
-        assert!(
-            self.alive(),
-            "instance on port {} is not running; log:\n{}",
-            self.proc.port,
-            self.proc.log_text()
-        );
-        let log = self.proc.log_text();
-        assert!(
-            !log.contains("panicked"),
-            "instance log has a panic:\n{log}"
-        );
+        if let Some(problem) = self.proc.problem() {
+            panic!("{problem}");
+        }
     }
 }
 
@@ -194,12 +172,7 @@ pub async fn drain(ws: &mut WsClient, limit: Duration) -> (Vec<Value>, Option<Ws
 }
 
 /// Wall-clock epoch milliseconds (the instances run on this machine's clock).
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_millis() as i64
-}
+pub use synckairos_cluster::now_ms;
 
 /// The time from now until epoch ms `at` (zero if past).
 pub fn until(at: i64) -> Duration {
@@ -211,11 +184,6 @@ pub fn version_of(m: &Value) -> u64 {
     m["state"]["version"]
         .as_u64()
         .unwrap_or_else(|| panic!("no state.version in {m}"))
-}
-
-/// A `{"next_participant_id"}`-less switch body.
-pub fn empty_body() -> Value {
-    json!({})
 }
 
 /// The value of counter `name` (summed over its label sets) in `/metrics` of a node.

@@ -1,47 +1,31 @@
-//! Shared by the `regions_*` tests: three regions (`iad`, `lhr`, `nrt`) as real
-//! processes on loopback. Each region has its own `redis-server`, its own instances of
-//! the `synckairos` binary (internal API on a port chosen here) and its own regions
-//! dir; regions reach each other only through `synckairos-delay-proxy`, one per
-//! ordered pair X→Y forwarding to Y's internal ports with the emulated one-way delay
-//! (iad–lhr 40 ms, iad–nrt 80 ms, lhr–nrt 120 ms). Partitions are proxy signals.
+//! The 3-region world of the `regions::*` tests: `synckairos-cluster`'s [`World`]
+//! (iad, lhr, nrt; per region a `redis-server` and N `synckairos` instances; links
+//! through delaying proxies; partitions) with the test timings, an HTTP client per
+//! instance, and the async helpers the tests share: creating sessions, convergence
+//! polling on the Redis bytes, WebSocket version collectors.
 //!
-//! Also: byte-level snapshots of the sessions in each region's Redis (`redis-cli
-//! --no-raw`, lossless), convergence polling with deadlines, WebSocket version
-//! collectors, and a lock that keeps a test binary's worlds from running side by side
-//! on this 2-core machine (their timings would interfere).
-//!
-//! Lives in a directory so that cargo does not build it as a test target of its own.
-#![allow(dead_code)]
+//! One world at a time on this machine: `World::start` takes a lock on a file in the
+//! temp dir (held until the world is dropped), across test processes (nextest), test
+//! threads (`cargo test`) and concurrent test runs; on this 2-core machine two worlds'
+//! timings would interfere. Must be started on a multi-thread runtime.
 
-mod proxy;
-mod region;
-
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use synckairos_cluster::{Bins, FileLock, Instance, Region, Relay, Spec};
 
-use crate::common::http::{Client, Response};
-use crate::common::procs::{free_port, temp_dir, Redis};
-use crate::common::server::{session_body_with, uuid};
-use crate::common::ws::WsClient;
-use crate::redis_support::{now_ms, Node};
-pub use proxy::Proxy;
-use region::start_nodes;
-pub use region::Region;
+use crate::support::http::{Client, Response};
+use crate::support::redis::Node;
+use crate::support::server::{session_body_with, uuid};
+use crate::support::ws::WsClient;
 
-pub const REGIONS: [&str; 3] = ["iad", "lhr", "nrt"];
+pub use synckairos_cluster::REGIONS;
 /// The cluster secret (32 characters; letters so that it stays a string in env parsing).
 pub const SECRET: &str = "regions-test-secret-abcdefghijkl";
-/// Relay timings of the test worlds (short, so partitions show quickly).
-pub const HEARTBEAT_MS: u64 = 200;
-pub const LINK_TIMEOUT_MS: u64 = 800;
-pub const CHECK_INTERVAL_MS: u64 = 1_000;
-pub const FULL_CHECK_EVERY: u32 = 3;
-pub const FORWARD_TIMEOUT_MS: u64 = 1_000;
-
-/// One world at a time per test binary.
-pub static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// How long a region waits for a forwarded write's home (`Relay::TESTS`).
+pub const FORWARD_TIMEOUT_MS: u64 = Relay::TESTS.forward_timeout_ms;
 
 /// What to start.
 pub struct Setup {
@@ -59,10 +43,13 @@ impl Default for Setup {
     }
 }
 
+/// A world plus a client per instance; the lock is released after the processes
+/// are gone (fields drop in order).
 pub struct World {
-    pub regions: Vec<Region>,
-    pub proxies: Vec<Proxy>,
-    pub root: PathBuf,
+    inner: synckairos_cluster::World,
+    /// By public port (clones share the connection pool).
+    clients: BTreeMap<u16, Client>,
+    _lock: FileLock,
 }
 
 impl World {
@@ -72,77 +59,83 @@ impl World {
     }
 
     pub async fn start_with(setup: Setup) -> World {
-        let root = temp_dir("regions");
-        let mut regions: Vec<Region> = REGIONS
-            .iter()
-            .map(|&name| Region {
-                name,
-                nodes: (0..setup.instances).map(|_| None).collect(),
-                internal: (0..setup.instances).map(|_| free_port()).collect(),
-                dir: root.join(name),
-                redis: Redis::start(),
-            })
-            .collect();
-        let mut proxies = Vec::new();
-        for from in REGIONS {
-            for to in REGIONS.iter().copied().filter(|t| *t != from) {
-                let targets = &regions.iter().find(|r| r.name == to).unwrap().internal;
-                let log = root.join(format!("proxy-{from}-{to}.log"));
-                proxies.push(Proxy::start(from, to, targets, log));
-            }
-        }
-        for r in &regions {
-            std::fs::create_dir_all(&r.dir).expect("regions dir");
-            let peers: String = proxies
-                .iter()
-                .filter(|p| p.from == r.name)
-                .map(|p| format!("{} = [\"http://127.0.0.1:{}\"]\n", p.to, p.port))
-                .collect();
-            let toml = format!(
-                "[cluster]\nregions = [\"iad\", \"lhr\", \"nrt\"]\ndiscovery = \"static\"\n\
-                 forward_timeout_ms = {FORWARD_TIMEOUT_MS}\n\n[cluster.peers]\n{peers}\n\
-                 [relay]\nheartbeat_ms = {HEARTBEAT_MS}\nlink_timeout_ms = {LINK_TIMEOUT_MS}\n\
-                 check_interval_ms = {CHECK_INTERVAL_MS}\nfull_check_every = {FULL_CHECK_EVERY}\n"
-            );
-            std::fs::write(r.dir.join("default.toml"), toml).expect("default.toml");
-        }
-        for r in regions.iter_mut() {
-            if !setup.deferred.contains(&r.name) {
-                start_nodes(r);
-            }
-        }
-        let w = World {
-            regions,
-            proxies,
-            root,
+        let path = std::env::temp_dir().join("synckairos-regions-world.lock");
+        let lock = tokio::task::spawn_blocking(move || FileLock::acquire(&path))
+            .await
+            .expect("lock task")
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let spec = Spec {
+            bins: Bins {
+                server: Path::new(env!("CARGO_BIN_EXE_synckairos")).to_owned(),
+                proxy: Path::new(env!("CARGO_BIN_EXE_synckairos-delay-proxy")).to_owned(),
+            },
+            root: synckairos_cluster::redis::temp_dir("regions"),
+            instances: setup.instances,
+            deferred: setup.deferred,
+            relay: Relay::TESTS,
+            secret: SECRET.into(),
+            env: [
+                ("SYNCKAIROS_RATE_LIMIT__GENERAL_PER_MINUTE", "0"),
+                ("SYNCKAIROS_RATE_LIMIT__SWITCH_PER_SECOND", "0"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .to_vec(),
+            keep_files: false,
         };
+        let inner = tokio::task::block_in_place(|| synckairos_cluster::World::start(spec))
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let mut w = World {
+            inner,
+            clients: BTreeMap::new(),
+            _lock: lock,
+        };
+        w.add_clients();
         w.wait_links(Duration::from_secs(20)).await;
         w
     }
 
-    pub fn region(&self, name: &str) -> &Region {
-        self.regions
-            .iter()
-            .find(|r| r.name == name)
-            .unwrap_or_else(|| panic!("no region {name}"))
+    fn add_clients(&mut self) {
+        for r in &self.inner.regions {
+            for i in r.running_instances() {
+                self.clients
+                    .entry(i.port)
+                    .or_insert_with(|| Client::new(([127, 0, 0, 1], i.port).into()));
+            }
+        }
     }
 
-    fn region_mut(&mut self, name: &str) -> &mut Region {
-        self.regions.iter_mut().find(|r| r.name == name).unwrap()
+    pub fn region(&self, name: &str) -> &Region {
+        self.inner.region(name)
+    }
+
+    /// The running instances of `name`, each with its client.
+    pub fn nodes(&self, name: &str) -> Vec<Node<&Instance>> {
+        self.region(name)
+            .running_instances()
+            .map(|proc| Node {
+                proc,
+                http: self.clients[&proc.port].clone(),
+            })
+            .collect()
     }
 
     /// The first running instance of `name`.
-    pub fn node(&self, name: &str) -> &Node {
-        self.region(name)
-            .nodes
-            .iter()
-            .flatten()
+    pub fn node(&self, name: &str) -> Node<&Instance> {
+        self.nodes(name)
+            .into_iter()
             .next()
             .unwrap_or_else(|| panic!("region {name} has no running instance"))
     }
 
+    /// The client of the first running instance of `name`.
     pub fn http(&self, name: &str) -> &Client {
-        &self.node(name).http
+        let port = self
+            .region(name)
+            .running_instances()
+            .next()
+            .unwrap_or_else(|| panic!("region {name} has no running instance"))
+            .port;
+        &self.clients[&port]
     }
 
     /// A client for instance `i` of `name`'s internal listener (direct, no proxy).
@@ -152,48 +145,37 @@ impl World {
 
     /// Starts `name`'s instances and waits until its links are up.
     pub async fn start_region(&mut self, name: &str) {
-        start_nodes(self.region_mut(name));
+        tokio::task::block_in_place(|| self.inner.start_region(name))
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        self.add_clients();
         self.wait_links(Duration::from_secs(20)).await;
     }
 
     /// SIGKILLs `name`'s instances.
     pub fn kill_region(&mut self, name: &str) {
-        for slot in self.region_mut(name).nodes.iter_mut() {
-            if let Some(mut n) = slot.take() {
-                n.proc.kill();
-            }
-        }
-    }
-
-    fn links_of(&self, name: &str) -> impl Iterator<Item = &Proxy> {
-        let name = name.to_owned();
-        self.proxies
-            .iter()
-            .filter(move |p| p.from == name || p.to == name)
+        self.inner.kill_region(name);
     }
 
     /// Cuts every link to and from `name`.
     pub fn partition(&self, name: &str) {
-        self.links_of(name).for_each(Proxy::partition);
+        self.inner.partition(name);
     }
 
+    /// Restores `name`'s links (the connections the partition held are reset).
     pub fn heal(&self, name: &str) {
-        self.links_of(name).for_each(Proxy::heal);
+        self.inner.heal(name);
     }
 
-    /// The proxy of the link `from` → `to`.
-    pub fn link(&self, from: &str, to: &str) -> &Proxy {
-        self.proxies
-            .iter()
-            .find(|p| p.from == from && p.to == to)
-            .expect("link")
+    /// Cuts only the link `from` → `to` (the connections `from` opens to `to`).
+    pub fn cut(&self, from: &str, to: &str) {
+        self.inner.cut(from, to);
     }
 
     /// Waits until every running region hears every other running region's relay.
     pub async fn wait_links(&self, limit: Duration) {
         let end = Instant::now() + limit;
         loop {
-            let silent: Vec<String> = self.silent_links();
+            let silent = self.inner.silent_links();
             if silent.is_empty() {
                 return;
             }
@@ -203,28 +185,6 @@ impl World {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-
-    /// `receiver<-home` pairs of running regions whose relay is silent.
-    pub fn silent_links(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for r in self.regions.iter().filter(|r| r.running()) {
-            for h in self
-                .regions
-                .iter()
-                .filter(|h| h.running() && h.name != r.name)
-            {
-                let heard: Option<i64> = r
-                    .redis
-                    .cli(&["GET", &format!("rh:{}", h.name)])
-                    .parse()
-                    .ok();
-                if heard.is_none_or(|t| now_ms() - t > LINK_TIMEOUT_MS as i64) {
-                    out.push(format!("{}<-{}", r.name, h.name));
-                }
-            }
-        }
-        out
     }
 
     /// Creates a session through `via` with extra body keys (e.g. `home_region`).
@@ -263,6 +223,7 @@ impl World {
         let start = Instant::now();
         loop {
             let snaps: Vec<String> = self
+                .inner
                 .regions
                 .iter()
                 .filter(|r| r.running())
@@ -287,7 +248,7 @@ impl World {
     ) -> Result<(), String> {
         let start = Instant::now();
         loop {
-            let all_nil = self.regions.iter().all(|r| {
+            let all_nil = self.inner.regions.iter().all(|r| {
                 r.snapshot(ids).lines().all(|l| {
                     l.trim_start_matches(|c: char| c.is_ascii_digit() || c == ')' || c == ' ')
                         == "(nil)"
@@ -305,40 +266,15 @@ impl World {
 
     /// `id: iad=v lhr=v nrt=v` lines (versions in each Redis).
     pub fn describe<S: AsRef<str>>(&self, ids: &[S]) -> String {
-        ids.iter()
-            .map(|id| {
-                let id = id.as_ref();
-                let v: Vec<String> = self
-                    .regions
-                    .iter()
-                    .map(|r| format!("{}={:?}", r.name, r.version(id)))
-                    .collect();
-                format!("{id}: {}", v.join(" "))
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        self.inner.describe(ids)
     }
 
     /// No running instance crashed or panicked.
     #[track_caller]
     pub fn assert_healthy(&self) {
-        for n in self.regions.iter().flat_map(|r| r.nodes.iter().flatten()) {
-            n.assert_healthy();
+        if let Some(p) = self.inner.problems().first() {
+            panic!("{p}");
         }
-    }
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        for r in self.regions.iter_mut() {
-            for slot in r.nodes.iter_mut() {
-                if let Some(mut n) = slot.take() {
-                    n.proc.kill();
-                }
-            }
-        }
-        self.proxies.clear();
-        let _ = std::fs::remove_dir_all(&self.root);
     }
 }
 
@@ -358,7 +294,7 @@ pub async fn versions_until(ws: &mut WsClient, last: u64, limit: Duration) -> Ve
             seen.push(m["state"]["version"].as_u64().expect("state.version"));
         }
     }
-    let (extra, _) = crate::redis_support::drain(ws, Duration::from_millis(150)).await;
+    let (extra, _) = crate::support::redis::drain(ws, Duration::from_millis(150)).await;
     seen.extend(
         extra
             .iter()

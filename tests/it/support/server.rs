@@ -1,6 +1,7 @@
 //! An in-process SyncKairos server on 127.0.0.1:0 (`synckairos::app::start_on`), with
 //! the default configuration unless a test adjusts it, plus session-body builders
-//! shared by the HTTP and WebSocket tests.
+//! shared by the HTTP and WebSocket tests. Binds port 0 itself (no port race); never
+//! starts a process.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,10 +46,6 @@ impl TestServer {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
-    }
-
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
     }
 
     /// `ws://host:port/ws?sessionId=<id>`.

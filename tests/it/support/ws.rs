@@ -74,11 +74,20 @@ impl Drop for WsClient {
 }
 
 /// Why an upgrade did not produce a socket.
-#[derive(Debug)]
 pub enum UpgradeError {
-    /// The server answered with this status instead of 101.
+    /// The server answered with this status (and body) instead of 101.
     Status(u16, String),
     Io(String),
+}
+
+/// What an `expect` on a failed upgrade shows.
+impl std::fmt::Debug for UpgradeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UpgradeError::Status(code, body) => write!(f, "status {code}: {body}"),
+            UpgradeError::Io(e) => write!(f, "io: {e}"),
+        }
+    }
 }
 
 fn split_url(url: &str) -> (String, String) {

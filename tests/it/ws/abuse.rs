@@ -5,12 +5,10 @@
 //! messages is refused then closed 1008; and after each abuse a bystander on the same
 //! session still gets its updates.
 
-mod common;
-
 use std::time::Duration;
 
-use common::server::{uuid, TestServer};
-use common::ws::{WsClient, WAIT};
+use crate::support::server::{uuid, TestServer};
+use crate::support::ws::{WsClient, WAIT};
 use fastwebsockets::OpCode;
 use serde_json::json;
 
@@ -182,7 +180,7 @@ async fn a_message_flood_is_refused_then_closed_1008() {
     let mut errors = Vec::new();
     let end = tokio::time::Instant::now() + QUIET;
     while let Some(ev) = ws.next_event(end - tokio::time::Instant::now()).await {
-        if let common::ws::WsEvent::Text(t) = ev {
+        if let crate::support::ws::WsEvent::Text(t) = ev {
             let m: serde_json::Value = serde_json::from_str(&t).unwrap();
             match m["type"].as_str() {
                 Some("PONG") => pongs += 1,

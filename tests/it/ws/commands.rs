@@ -4,12 +4,10 @@
 //! `requestId`, plus the usual `STATE_UPDATE` to every watcher; refusals → `ERROR` with
 //! the REST error code, message and `requestId`; the switch rate limit applies.
 
-mod common;
-
 use std::time::Duration;
 
-use common::server::{pid, uuid, TestServer};
-use common::ws::{WsClient, WAIT};
+use crate::support::server::{pid, uuid, TestServer};
+use crate::support::ws::{WsClient, WAIT};
 use serde_json::{json, Value};
 
 /// Sends `cmd` and returns the `ACK` or `ERROR` reply (state updates are skipped).

@@ -5,12 +5,10 @@
 //! whose queue overflows is closed 1013, while another client on the same session
 //! keeps receiving every update.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::server::TestServer;
-use common::ws::{WsClient, WsEvent, WsOptions, WAIT};
+use crate::support::server::TestServer;
+use crate::support::ws::{WsClient, WsEvent, WsOptions, WAIT};
 
 #[tokio::test]
 async fn a_peer_that_stops_answering_pings_is_dropped() {

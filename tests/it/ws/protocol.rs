@@ -5,12 +5,10 @@
 //! `SESSION_DELETED` then close 1000; the 1008 closes for a missing or malformed
 //! `sessionId`; upgrade refusals.
 
-mod common;
-
 use std::time::Duration;
 
-use common::server::{check_session_shape, uuid, TestServer};
-use common::ws::{UpgradeError, WsClient, WAIT};
+use crate::support::server::{check_session_shape, uuid, TestServer};
+use crate::support::ws::{UpgradeError, WsClient, WAIT};
 use serde_json::{json, Value};
 
 const QUIET: Duration = Duration::from_millis(300);
@@ -56,7 +54,7 @@ async fn each_rest_write_is_pushed_once_with_the_stored_version() {
         .http
         .post_json(
             "/v1/sessions",
-            &common::server::session_body(&id, &[60_000, 60_000]),
+            &crate::support::server::session_body(&id, &[60_000, 60_000]),
         )
         .await
         .expect(201)
@@ -267,8 +265,8 @@ async fn protocol_ping_frames_are_answered_with_pong_frames() {
         .unwrap();
     loop {
         match ws.next_event(WAIT).await {
-            Some(common::ws::WsEvent::Pong) => break,
-            Some(common::ws::WsEvent::Ping) => continue,
+            Some(crate::support::ws::WsEvent::Pong) => break,
+            Some(crate::support::ws::WsEvent::Ping) => continue,
             other => panic!("expected a pong frame, got {other:?}"),
         }
     }

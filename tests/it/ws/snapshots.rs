@@ -3,10 +3,8 @@
 //! same id while this instance still had watchers of the old one (a connection whose
 //! writes are stuck keeps the session's topic alive across the delete).
 
-mod common;
-
-use common::server::{session_body, TestServer};
-use common::ws::{WsClient, WsOptions, WAIT};
+use crate::support::server::{session_body, TestServer};
+use crate::support::ws::{WsClient, WsOptions, WAIT};
 use serde_json::json;
 
 #[tokio::test]
@@ -80,7 +78,7 @@ async fn state_sync_after_delete_and_recreate_is_the_new_session() {
 #[tokio::test]
 async fn a_session_past_its_ttl_is_gone_for_rest_and_reconnect() {
     let s = TestServer::start_with(|c| c.sessions.ttl_secs = 1).await;
-    let id = common::server::uuid();
+    let id = crate::support::server::uuid();
     let (mut ws, _) = WsClient::connect_ready(&s.ws_url(&id)).await;
     s.http
         .post_json("/v1/sessions", &session_body(&id, &[60_000]))

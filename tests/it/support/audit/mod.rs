@@ -1,12 +1,10 @@
-//! Shared support for the `audit_*` tests (not a test target itself): a Redis +
-//! PostgreSQL pair with instances of the real binary, scripted session runs that tally
-//! every commit they cause (one event per commit, in commit order), and the
-//! exactly-once checks of `sync_events` against that tally.
-#![allow(dead_code)]
+//! Support of the `audit::*` tests: a Redis + PostgreSQL pair with instances of the
+//! real binary, scripted session runs that tally every commit they cause (one event
+//! per commit, in commit order), and the exactly-once checks of `sync_events` against
+//! that tally. Databases are created per test; it never drops anyone else's.
 
 mod checks;
 
-#[allow(unused_imports)]
 pub use checks::*;
 
 use std::collections::BTreeMap;
@@ -18,9 +16,9 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
-use crate::common::http::Client;
-use crate::common::procs::{Instance, Postgres, Redis};
-use crate::common::server::{session_body, uuid};
+use crate::support::http::Client;
+use crate::support::procs::{Instance, Postgres, Redis};
+use crate::support::server::{session_body, uuid};
 
 /// Budgets large enough that no deadline or warning ever fires during a test.
 pub const LONG: u64 = 600_000;

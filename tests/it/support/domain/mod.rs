@@ -1,13 +1,11 @@
-//! Shared by the `domain_*` integration tests of the pure domain core
-//! (`synckairos::domain`, public API only): the ids every test uses, and
+//! Support of the `domain::*` tests of the pure domain core (`synckairos::domain`,
+//! public API only; no IO, no clock: `now` is always an argument): the ids every test
+//! uses, and
 //! - [`timeline`]: builders and readers for the unit tests' hand-computed timelines;
 //! - [`generators`]: random sessions and op / tick sequences for the property tests;
 //! - [`expected`]: what the domain must answer, written independently of `src/domain/`;
-//! - [`checker`]: the invariant checker run after every step (`domain_props_invariants.rs`);
-//! - [`v2_model`]: v2's engine as CONTRACT §1.5/§1.6 writes it (`domain_props_v2_switch.rs`).
-//!
-//! Lives in a directory so that cargo does not build it as a test target of its own.
-#![allow(dead_code)]
+//! - [`checker`]: the invariant checker run after every step (`domain/props_invariants.rs`);
+//! - [`v2_model`]: v2's engine as CONTRACT §1.5/§1.6 writes it (`domain/props_v2_switch.rs`).
 
 pub mod checker;
 pub mod expected;

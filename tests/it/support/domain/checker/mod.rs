@@ -1,5 +1,5 @@
 //! The invariant checker (properties 1, 2, 3 and parts of 4/5), run after every step
-//! by `domain_props_invariants.rs`: this file checks the call (apply / tick refusals,
+//! by `domain/props_invariants.rs`: this file checks the call (apply / tick refusals,
 //! versions, events); `session.rs` the session's structure, property 1 and the `skip`
 //! rules; `budgets.rs` property 2 (budget accounting).
 

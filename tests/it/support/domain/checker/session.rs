@@ -5,7 +5,7 @@
 use synckairos::domain::*;
 
 use super::Checker;
-use crate::domain_support::expected::client_remaining;
+use crate::support::domain::expected::client_remaining;
 
 impl Checker {
     /// Structural invariants and property 1.
