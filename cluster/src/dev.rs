@@ -130,7 +130,7 @@ impl Dev {
         self.say(&format!(
             "starting 3 regions x {} instances ({})",
             up.instances,
-            up.bins.server.display()
+            up.bins.server.parent().unwrap_or(&up.bins.server).display()
         ));
         let mut env = vec![(
             "SYNCKAIROS_RATE_LIMIT__GENERAL_PER_MINUTE".to_owned(),

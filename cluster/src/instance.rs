@@ -79,8 +79,10 @@ impl Instance {
         for k in FLY_VARS {
             cmd.env_remove(k);
         }
-        cmd.env("SYNCKAIROS_SERVER__BIND", "127.0.0.1")
-            .env("RUST_LOG", "info");
+        cmd.env("SYNCKAIROS_SERVER__BIND", "127.0.0.1");
+        if std::env::var_os("RUST_LOG").is_none() {
+            cmd.env("RUST_LOG", "info");
+        }
         for (k, v) in l.env {
             cmd.env(k, v);
         }

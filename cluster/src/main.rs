@@ -118,16 +118,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let bins = Bins::in_dir(&dir);
             for b in [&bins.server, &bins.proxy] {
                 if !b.exists() {
-                    bail!(
-                        "{} is missing (cargo build --bin synckairos --bin synckairos-delay-proxy)",
-                        b.display()
-                    );
+                    bail!("{} is missing (cargo build -p synckairos)", b.display());
                 }
             }
-            d.say(&format!(
-                "starting 3 regions x {instances} instances ({})",
-                dir.display()
-            ));
             let file = d.up(Up {
                 bins,
                 instances,
