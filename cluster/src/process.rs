@@ -251,3 +251,44 @@ pub fn stop_recorded(pids: &[(u32, String)], grace: Duration) -> Vec<u32> {
     }
     killed
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+    use std::process::Command;
+    use std::time::Duration;
+
+    use super::{Proc, StartError};
+
+    /// A child that cannot bind its port is told apart (retry with a fresh one) from
+    /// one that listens; neither is mistaken for the process holding the port.
+    #[test]
+    fn a_taken_port_is_address_in_use_and_a_free_one_is_ready() {
+        let dir = crate::redis::temp_dir("proc-test");
+        let held = TcpListener::bind("127.0.0.1:0").unwrap();
+        let taken = held.local_addr().unwrap().port();
+        let start = |port: u16| {
+            let mut cmd = Command::new("redis-server");
+            cmd.args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .current_dir(&dir);
+            Proc::spawn(cmd, &dir.join("redis.log")).unwrap()
+        };
+        let mut p = start(taken);
+        let r = p.wait_listening(&[taken], Duration::from_secs(10));
+        assert!(matches!(r, Err(StartError::AddrInUse(_))), "{r:?}");
+        let free = crate::ports::pick().unwrap();
+        let mut p = start(free);
+        p.wait_listening(&[free], Duration::from_secs(10)).unwrap();
+        assert!(super::listening_ports(p.pid().unwrap()).contains(&free));
+        p.kill();
+        assert!(!p.alive());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

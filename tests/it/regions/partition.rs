@@ -15,7 +15,10 @@
 //! - bugs (ignored until fixed): a `DELETE` through a region that cannot reach anyone
 //!   is broadcast and deletes the home's session after the heal; a region that lost
 //!   its copy by a relayed deletion takes it back from a stale peer; a write through a
-//!   cut-off region that never saw the session is 404 instead of 503.
+//!   cut-off region that never saw the session is 404 instead of 503;
+//! - one direction cut (`lhr` → `iad`: the connections lhr opens to iad): lhr stops
+//!   hearing iad (stale reads of iad's session, iad's writes do not arrive) while iad
+//!   still hears lhr; mending the cut converges everything.
 
 use std::time::{Duration, Instant};
 
@@ -249,5 +252,37 @@ async fn a_write_for_a_session_a_cut_off_region_never_saw_is_503_not_404() {
     assert_eq!(r.status, 503, "start via cut-off lhr: {}", r.text());
     assert!(r.header("retry-after").is_some());
     assert_eq!(w.region("iad").version(&a), Some(1));
+    w.assert_healthy();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_way_cut_silences_only_that_direction() {
+    let w = World::start().await;
+    let (a, _) = w.create("iad", None).await;
+    let (b, _) = w.create("lhr", None).await;
+    w.converge(&[&a, &b], Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    w.cut("lhr", "iad");
+    crate::support::redis::poll(Duration::from_secs(5), || async {
+        let resp = w.get("lhr", &a).await.expect(200);
+        (resp.header(STALE).as_deref() == Some("home-unreachable")).then_some(())
+    })
+    .await
+    .expect("lhr's reads of iad's session never marked stale");
+    w.op("iad", &a, "start").await.expect(200);
+    w.op("lhr", &b, "start").await.expect(200);
+    crate::support::redis::poll(Duration::from_secs(5), || async {
+        (w.region("iad").version(&b) == Some(2)).then_some(())
+    })
+    .await
+    .unwrap_or_else(|| panic!("iad never heard lhr's write:\n{}", w.describe(&[&b])));
+    assert_eq!(w.get("iad", &b).await.expect(200).header(STALE), None);
+    assert_eq!(w.region("lhr").version(&a), Some(1), "through the cut link");
+
+    w.mend("lhr", "iad");
+    w.converge(&[&a, &b], Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|e| panic!("not converged after mending the cut:\n{e}"));
     w.assert_healthy();
 }

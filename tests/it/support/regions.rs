@@ -171,6 +171,11 @@ impl World {
         self.inner.cut(from, to);
     }
 
+    /// Ends the cut `from` → `to`.
+    pub fn mend(&self, from: &str, to: &str) {
+        self.inner.mend(from, to);
+    }
+
     /// Waits until every running region hears every other running region's relay.
     pub async fn wait_links(&self, limit: Duration) {
         let end = Instant::now() + limit;
