@@ -266,21 +266,19 @@ impl World {
         unreachable!("the last attempt returns")
     }
 
-    /// SIGKILLs `name`'s instances.
-    pub fn kill_region(&mut self, name: &str) {
-        for slot in self.region_mut(name).instances.iter_mut() {
-            if let Some(mut n) = slot.take() {
-                n.kill();
-            }
+    /// SIGKILLs instance `i` of `name` (`start_region` starts it again, on the same
+    /// internal port).
+    pub fn kill_instance(&mut self, name: &str, i: usize) {
+        if let Some(mut n) = self.region_mut(name).instances[i].take() {
+            n.kill();
         }
     }
 
-    /// The proxy of the link `from` → `to`.
-    pub fn link(&self, from: &str, to: &str) -> &Proxy {
-        self.proxies
-            .iter()
-            .find(|p| p.from == from && p.to == to)
-            .unwrap_or_else(|| panic!("no link {from}->{to}"))
+    /// SIGKILLs `name`'s instances.
+    pub fn kill_region(&mut self, name: &str) {
+        for i in 0..self.region(name).instances.len() {
+            self.kill_instance(name, i);
+        }
     }
 
     /// Applies `change` to the partitions and signals every link whose state changed.
