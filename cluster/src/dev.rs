@@ -18,8 +18,9 @@ use crate::describe::{ClusterFile, Record};
 use crate::instance::http_status;
 use crate::lock::FileLock;
 use crate::process;
+use crate::spec::{Bins, Relay, Spec};
 use crate::topology::{self, Partitions};
-use crate::world::{Bins, Relay, Spec, World};
+use crate::world::World;
 
 /// What `partition` / `heal` act on.
 #[derive(Clone, Debug, PartialEq, Eq)]

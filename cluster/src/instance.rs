@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::bail;
 
 use crate::ports;
-use crate::process::{self, Proc, StartError};
+use crate::process::{self, Proc, Ready, StartError};
 use crate::redis::temp_dir;
 
 /// Attempts with fresh ports when another process took one.
@@ -94,7 +94,7 @@ impl Instance {
             wait.push(p);
         }
         let mut proc = Proc::spawn(cmd, l.log).map_err(|e| StartError::Failed(format!("{e:#}")))?;
-        proc.wait_listening(&wait, Duration::from_secs(30))?;
+        proc.wait_ready(Ready::Listening(wait), Duration::from_secs(30))?;
         Ok(Instance {
             port: l.port,
             internal_port: l.internal_port,

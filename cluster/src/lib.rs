@@ -13,6 +13,7 @@
 //! regions TOML, and the Redis keys it reads for snapshots and relay liveness
 //! (`s:<id>`, `rh:<region>`). Never links the `synckairos` library.
 
+pub mod config;
 pub mod describe;
 pub mod dev;
 pub mod instance;
@@ -22,6 +23,7 @@ pub mod process;
 pub mod proxy;
 pub mod redis;
 pub mod region;
+pub mod spec;
 pub mod topology;
 pub mod world;
 
@@ -31,8 +33,9 @@ pub use lock::FileLock;
 pub use proxy::Proxy;
 pub use redis::Redis;
 pub use region::Region;
+pub use spec::{Bins, Relay, Spec};
 pub use topology::{delay_ms, Partitions, REGIONS};
-pub use world::{Bins, Relay, Spec, World};
+pub use world::World;
 
 /// Wall-clock epoch milliseconds (every process here runs on this machine's clock).
 pub fn now_ms() -> i64 {

@@ -1,6 +1,6 @@
 //! One child process this crate started: spawning with its output appended to a log
-//! file, readiness (the child itself listens on its ports, read from `/proc`, so a
-//! port someone else holds is never mistaken for ours), signals by PID, and the
+//! file, readiness (the child itself listens on its ports, checked in `/proc`, so a
+//! port someone else holds is never mistaken for ours; or it printed a line), signals by PID, and the
 //! "Address already in use" verdict callers retry on. Also the checks `down` and
 //! `status` make on PIDs recorded by an earlier command.
 //!
@@ -14,6 +14,7 @@
 use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
+use std::net::{Ipv4Addr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -39,6 +40,14 @@ impl std::fmt::Display for StartError {
 }
 
 impl std::error::Error for StartError {}
+
+/// What shows that a child is ready.
+pub enum Ready {
+    /// It listens on every one of these loopback ports (and the listener is its own).
+    Listening(Vec<u16>),
+    /// It printed this exact line (e.g. the address it bound).
+    PrintsLine(String),
+}
 
 /// A child process and its log.
 pub struct Proc {
@@ -101,25 +110,36 @@ impl Proc {
         text
     }
 
-    /// Waits until the child itself listens on every one of `ports`.
-    pub fn wait_listening(&mut self, ports: &[u16], limit: Duration) -> Result<(), StartError> {
+    /// Waits until the child is ready (or exited, or `limit` passed).
+    pub fn wait_ready(&mut self, ready: Ready, limit: Duration) -> Result<(), StartError> {
         let start = Instant::now();
         loop {
             if !self.alive() {
                 self.reap();
-                // Give the log a moment to receive the last lines.
-                std::thread::sleep(Duration::from_millis(20));
                 return Err(self.verdict("exited"));
             }
-            let bound = listening_ports(self.pid);
-            if ports.iter().all(|p| bound.contains(p)) {
+            let ok = match &ready {
+                // A refused connect is cheap; `/proc` (milliseconds) only once one succeeds,
+                // to tell our listener from another process's on the same port.
+                Ready::Listening(ports) => {
+                    ports
+                        .iter()
+                        .all(|p| TcpStream::connect((Ipv4Addr::LOCALHOST, *p)).is_ok())
+                        && {
+                            let bound = listening_ports(self.pid);
+                            ports.iter().all(|p| bound.contains(p))
+                        }
+                }
+                Ready::PrintsLine(line) => self.output().lines().any(|l| l == line),
+            };
+            if ok {
                 return Ok(());
             }
             if start.elapsed() > limit {
                 self.kill();
-                return Err(self.verdict(&format!("not listening on {ports:?} after {limit:?}")));
+                return Err(self.verdict(&format!("not ready after {limit:?}")));
             }
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(2));
         }
     }
 
@@ -258,7 +278,7 @@ mod tests {
     use std::process::Command;
     use std::time::Duration;
 
-    use super::{Proc, StartError};
+    use super::{Proc, Ready, StartError};
 
     /// A child that cannot bind its port is told apart (retry with a fresh one) from
     /// one that listens; neither is mistaken for the process holding the port.
@@ -281,11 +301,12 @@ mod tests {
             Proc::spawn(cmd, &dir.join("redis.log")).unwrap()
         };
         let mut p = start(taken);
-        let r = p.wait_listening(&[taken], Duration::from_secs(10));
+        let r = p.wait_ready(Ready::Listening(vec![taken]), Duration::from_secs(10));
         assert!(matches!(r, Err(StartError::AddrInUse(_))), "{r:?}");
         let free = crate::ports::pick().unwrap();
         let mut p = start(free);
-        p.wait_listening(&[free], Duration::from_secs(10)).unwrap();
+        p.wait_ready(Ready::Listening(vec![free]), Duration::from_secs(10))
+            .unwrap();
         assert!(super::listening_ports(p.pid().unwrap()).contains(&free));
         p.kill();
         assert!(!p.alive());

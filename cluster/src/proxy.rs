@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::bail;
 
 use crate::ports;
-use crate::process::{Proc, StartError};
+use crate::process::{Proc, Ready, StartError};
 use crate::topology::delay_ms;
 
 const ATTEMPTS: usize = 5;
@@ -71,7 +71,10 @@ impl Proxy {
         }
         let mut proc =
             Proc::spawn(cmd, &self.log).map_err(|e| StartError::Failed(format!("{e:#}")))?;
-        proc.wait_listening(&[self.port], Duration::from_secs(10))?;
+        // It prints the address once it accepts (an error naming the address is
+        // a different line).
+        let line = format!("127.0.0.1:{}", self.port);
+        proc.wait_ready(Ready::PrintsLine(line), Duration::from_secs(10))?;
         self.proc = Some(proc);
         self.cut.store(false, Ordering::SeqCst);
         Ok(())

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 
 use crate::ports;
-use crate::process::{Proc, StartError};
+use crate::process::{Proc, Ready, StartError};
 
 /// Attempts with fresh ports when another process took the one picked.
 const ATTEMPTS: usize = 5;
@@ -108,7 +108,7 @@ impl Redis {
                 "{e:#} (redis-server must be installed; scripts/test.sh installs it)"
             ))
         })?;
-        proc.wait_listening(&[self.port], Duration::from_secs(10))?;
+        proc.wait_ready(Ready::Listening(vec![self.port]), Duration::from_secs(10))?;
         self.proc = Some(proc);
         Ok(())
     }

@@ -9,85 +9,22 @@
 //! to outlive the command: `synckairos-cluster up`) and the files under its root. Must not reach into the server:
 //! everything goes through the binaries' environment, the generated TOML, and Redis.
 
-use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 
+use crate::config;
 use crate::instance::{Instance, Launch};
 use crate::ports;
 use crate::process::StartError;
 use crate::proxy::Proxy;
 use crate::redis::Redis;
 use crate::region::Region;
+use crate::spec::Spec;
 use crate::topology::{links, Partitions, REGIONS};
 
 const ATTEMPTS: usize = 5;
-
-/// Where the two binaries are.
-#[derive(Clone, Debug)]
-pub struct Bins {
-    pub server: PathBuf,
-    pub proxy: PathBuf,
-}
-
-impl Bins {
-    /// `synckairos` and `synckairos-delay-proxy` in `dir` (e.g. `target/release`).
-    pub fn in_dir(dir: &Path) -> Bins {
-        Bins {
-            server: dir.join("synckairos"),
-            proxy: dir.join("synckairos-delay-proxy"),
-        }
-    }
-}
-
-/// Relay and forwarding timings written into every region's configuration.
-#[derive(Clone, Copy, Debug)]
-pub struct Relay {
-    pub heartbeat_ms: u64,
-    pub link_timeout_ms: u64,
-    pub check_interval_ms: u64,
-    pub full_check_every: u32,
-    pub forward_timeout_ms: u64,
-}
-
-impl Relay {
-    /// Short, so that partitions show quickly in tests.
-    pub const TESTS: Relay = Relay {
-        heartbeat_ms: 200,
-        link_timeout_ms: 800,
-        check_interval_ms: 1_000,
-        full_check_every: 3,
-        forward_timeout_ms: 1_000,
-    };
-    /// Closer to production, for developers and the bench.
-    pub const DEV: Relay = Relay {
-        heartbeat_ms: 500,
-        link_timeout_ms: 2_000,
-        check_interval_ms: 2_000,
-        full_check_every: 6,
-        forward_timeout_ms: 3_000,
-    };
-}
-
-/// What to start.
-pub struct Spec {
-    pub bins: Bins,
-    /// Regions dirs, Redis files and `logs/` go here.
-    pub root: PathBuf,
-    /// Instances per region.
-    pub instances: usize,
-    /// Regions whose instances are not started (start them with `start_region`).
-    pub deferred: Vec<&'static str>,
-    pub relay: Relay,
-    /// The cluster secret (at least 16 characters).
-    pub secret: String,
-    /// Variables of every instance on top of the region's own.
-    pub env: Vec<(String, String)>,
-    /// Leave `root` in place when the world is dropped (logs of a failed `up`).
-    pub keep_files: bool,
-}
 
 pub struct World {
     pub regions: Vec<Region>,
@@ -97,38 +34,34 @@ pub struct World {
 }
 
 impl World {
-    /// Starts Redis, the links and the instances of every region not deferred;
-    /// does not wait for the relay links (`wait_links`).
+    /// Starts Redis, the links and the instances of every region not deferred, each
+    /// kind of process all at once; does not wait for the relay links (`wait_links`).
     pub fn start(spec: Spec) -> anyhow::Result<World> {
+        let logs = spec.root.join("logs");
+        // On an error, what did start is dropped, so stopped.
+        let redis = in_parallel(REGIONS.to_vec(), |name| {
+            let dir = spec.root.join("redis").join(name);
+            Redis::start_in(&dir, &logs.join(format!("redis-{name}.log")), &[])
+        });
+        let redis = redis.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
         let mut regions = Vec::new();
-        for name in REGIONS {
-            let dir = spec.root.join("regions").join(name);
-            let redis_dir = spec.root.join("redis").join(name);
-            let log = spec.root.join("logs").join(format!("redis-{name}.log"));
-            let internal = (0..spec.instances)
-                .map(|_| ports::pick())
-                .collect::<Result<_, _>>()?;
+        for (name, redis) in REGIONS.into_iter().zip(redis) {
             regions.push(Region {
                 name,
                 instances: (0..spec.instances).map(|_| None).collect(),
-                internal,
-                dir,
-                redis: Redis::start_in(&redis_dir, &log, &[])?,
+                internal: (0..spec.instances)
+                    .map(|_| ports::pick())
+                    .collect::<Result<_, _>>()?,
+                dir: spec.root.join("regions").join(name),
+                redis,
             });
         }
-        let mut proxies = Vec::new();
-        for (from, to) in links() {
-            let targets = &regions
-                .iter()
-                .find(|r| r.name == to)
-                .expect("region")
-                .internal;
-            let log = spec
-                .root
-                .join("logs")
-                .join(format!("proxy-{from}-{to}.log"));
-            proxies.push(Proxy::start(&spec.bins.proxy, (from, to), targets, &log)?);
-        }
+        let proxies = in_parallel(links().collect(), |(from, to)| {
+            let to_region = regions.iter().find(|r| r.name == to).expect("region");
+            let log = logs.join(format!("proxy-{from}-{to}.log"));
+            Proxy::start(&spec.bins.proxy, (from, to), &to_region.internal, &log)
+        });
+        let proxies = proxies.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
         let mut w = World {
             regions,
             proxies,
@@ -136,50 +69,15 @@ impl World {
             partitions: Mutex::new(Partitions::default()),
         };
         for r in &w.regions {
-            w.write_config(r)?;
+            config::write(r, &w.proxies, &w.spec.relay)?;
         }
-        for name in REGIONS {
-            if !w.spec.deferred.contains(&name) {
-                w.start_region(name)?;
-            }
-        }
-        Ok(w)
-    }
-
-    /// `<region dir>/default.toml`: the cluster, the peers (through the proxies) and
-    /// the relay timings.
-    fn write_config(&self, r: &Region) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&r.dir).with_context(|| format!("creating {}", r.dir.display()))?;
-        let peers: String = self
-            .proxies
-            .iter()
-            .filter(|p| p.from == r.name)
-            .map(|p| {
-                format!(
-                    "{} = [\"http://127.0.0.1:{}\"]  # {} ms\n",
-                    p.to, p.port, p.delay_ms
-                )
-            })
+        let deferred = w.spec.deferred.clone();
+        let names: Vec<&str> = REGIONS
+            .into_iter()
+            .filter(|n| !deferred.contains(n))
             .collect();
-        let regions: Vec<String> = REGIONS.iter().map(|r| format!("\"{r}\"")).collect();
-        let t = self.spec.relay;
-        let toml = format!(
-            "# Generated by synckairos-cluster: region {}. Peers are reached through the\n\
-             # delaying proxies (one-way delay in the comment).\n\
-             [cluster]\nregions = [{}]\ndiscovery = \"static\"\nfly_replay = false\n\
-             forward_timeout_ms = {}\n\n[cluster.peers]\n{peers}\n\
-             [relay]\nheartbeat_ms = {}\nlink_timeout_ms = {}\ncheck_interval_ms = {}\n\
-             full_check_every = {}\n",
-            r.name,
-            regions.join(", "),
-            t.forward_timeout_ms,
-            t.heartbeat_ms,
-            t.link_timeout_ms,
-            t.check_interval_ms,
-            t.full_check_every,
-        );
-        let path = r.dir.join("default.toml");
-        std::fs::write(&path, toml).with_context(|| format!("writing {}", path.display()))
+        w.start_regions(&names)?;
+        Ok(w)
     }
 
     pub fn region(&self, name: &str) -> &Region {
@@ -205,65 +103,101 @@ impl World {
 
     /// Starts `name`'s stopped instances (does not wait for the relay links).
     pub fn start_region(&mut self, name: &str) -> anyhow::Result<()> {
-        let r = self.index(name);
-        for i in 0..self.regions[r].instances.len() {
-            if self.regions[r].instances[i].is_none() {
-                self.start_instance(r, i)?;
+        self.start_regions(&[name])
+    }
+
+    /// Starts the stopped instances of `names`, all at once; one whose port was taken
+    /// meanwhile starts again on its own (`start_instance`).
+    fn start_regions(&mut self, names: &[&str]) -> anyhow::Result<()> {
+        let mut slots = Vec::new();
+        for name in names {
+            let r = self.index(name);
+            let stopped = self.regions[r].instances.iter().enumerate();
+            slots.extend(stopped.filter(|(_, s)| s.is_none()).map(|(i, _)| (r, i)));
+        }
+        let first = in_parallel(slots.clone(), |(r, i)| self.launch(r, i));
+        for ((r, i), result) in slots.into_iter().zip(first) {
+            match result {
+                Ok(instance) => self.regions[r].instances[i] = Some(instance),
+                Err(StartError::AddrInUse(_)) => {
+                    self.move_taken_internal_port(r, i)?;
+                    self.start_instance(r, i)?;
+                }
+                Err(e) => bail!(
+                    "instance {}-{} did not start: {e}",
+                    self.regions[r].name,
+                    i + 1
+                ),
             }
         }
         Ok(())
     }
 
-    /// Starts instance `i` of region `r`. When a port was taken meanwhile it starts
-    /// again with a fresh public port, and with a fresh internal port (the links into
-    /// the region are restarted to forward there) if that one was the taken one.
-    fn start_instance(&mut self, r: usize, i: usize) -> anyhow::Result<()> {
-        let name = self.regions[r].name;
+    /// One attempt to start instance `i` of region `r` on a fresh public port.
+    fn launch(&self, r: usize, i: usize) -> Result<Instance, StartError> {
+        let region = &self.regions[r];
+        let name = region.name;
+        let mut env = vec![
+            ("SYNCKAIROS_REGION".to_owned(), name.to_owned()),
+            (
+                "SYNCKAIROS_REGIONS_DIR".into(),
+                region.dir.display().to_string(),
+            ),
+            ("REDIS_URL".into(), region.redis.url()),
+            (
+                "SYNCKAIROS_CLUSTER__SECRET".into(),
+                self.spec.secret.clone(),
+            ),
+        ];
+        env.extend(self.spec.env.iter().cloned());
         let log = self
             .spec
             .root
             .join("logs")
             .join(format!("{name}-{}.log", i + 1));
+        Instance::launch(&Launch {
+            bin: &self.spec.bins.server,
+            env: &env,
+            log: &log,
+            port: ports::pick().map_err(|e| StartError::Failed(e.to_string()))?,
+            internal_port: Some(region.internal[i]),
+        })
+    }
+
+    /// Starts instance `i` of region `r`, again with fresh ports each time a port was
+    /// taken meanwhile.
+    fn start_instance(&mut self, r: usize, i: usize) -> anyhow::Result<()> {
         for attempt in 1..=ATTEMPTS {
-            let region = &self.regions[r];
-            let mut env = vec![
-                ("SYNCKAIROS_REGION".to_owned(), name.to_owned()),
-                (
-                    "SYNCKAIROS_REGIONS_DIR".into(),
-                    region.dir.display().to_string(),
-                ),
-                ("REDIS_URL".into(), region.redis.url()),
-                (
-                    "SYNCKAIROS_CLUSTER__SECRET".into(),
-                    self.spec.secret.clone(),
-                ),
-            ];
-            env.extend(self.spec.env.iter().cloned());
-            let launch = Launch {
-                bin: &self.spec.bins.server,
-                env: &env,
-                log: &log,
-                port: ports::pick()?,
-                internal_port: Some(region.internal[i]),
-            };
-            match Instance::launch(&launch) {
+            match self.launch(r, i) {
                 Ok(instance) => {
                     self.regions[r].instances[i] = Some(instance);
                     return Ok(());
                 }
                 Err(StartError::AddrInUse(_)) if attempt < ATTEMPTS => {
-                    if !ports::bindable(region.internal[i]) {
-                        self.regions[r].internal[i] = ports::pick()?;
-                        let targets = self.regions[r].internal.clone();
-                        for p in self.proxies.iter_mut().filter(|p| p.to == name) {
-                            p.retarget(&targets)?;
-                        }
-                    }
+                    self.move_taken_internal_port(r, i)?;
                 }
-                Err(e) => bail!("instance {name}-{} did not start: {e}", i + 1),
+                Err(e) => bail!(
+                    "instance {}-{} did not start: {e}",
+                    self.regions[r].name,
+                    i + 1
+                ),
             }
         }
         unreachable!("the last attempt returns")
+    }
+
+    /// After "Address already in use": if it was instance `i`'s internal port, gives it
+    /// a fresh one and restarts the links into its region to forward there.
+    fn move_taken_internal_port(&mut self, r: usize, i: usize) -> anyhow::Result<()> {
+        if ports::bindable(self.regions[r].internal[i]) {
+            return Ok(());
+        }
+        self.regions[r].internal[i] = ports::pick()?;
+        let (name, targets) = (self.regions[r].name, self.regions[r].internal.clone());
+        for p in self.proxies.iter_mut().filter(|p| p.to == name) {
+            p.retarget(&targets)?;
+        }
+        Ok(())
     }
 
     /// SIGKILLs instance `i` of `name` (`start_region` starts it again, on the same
@@ -372,6 +306,21 @@ impl World {
             .filter_map(Instance::problem)
             .collect()
     }
+}
+
+/// Runs `start` for every item on a thread of its own; the results in order.
+fn in_parallel<I: Send, T: Send>(items: Vec<I>, start: impl Fn(I) -> T + Sync) -> Vec<T> {
+    std::thread::scope(|s| {
+        let start = &start;
+        let handles: Vec<_> = items
+            .into_iter()
+            .map(|item| s.spawn(move || start(item)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a start thread panicked"))
+            .collect()
+    })
 }
 
 /// Instances first (they would wait for their relay streams otherwise), then the
