@@ -15,6 +15,7 @@ mod config;
 mod deadlines;
 mod domain;
 mod fly_config;
+mod layout;
 mod redis;
 mod regions;
 mod shutdown;
