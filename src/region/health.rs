@@ -58,6 +58,19 @@ impl LinkHealth {
         let _: Result<(), _> = pipe.query_async(&mut c).await;
     }
 
+    /// Records why reads of `home`'s sessions are stale while no frame arrives (a
+    /// catch-up in progress), without claiming the link is up.
+    pub async fn degraded(&self, home: &RegionId, why: &str) {
+        let mut c = self.redis.clone();
+        let _: Result<(), _> = redis::cmd("SET")
+            .arg(keys::relay_degraded(home))
+            .arg(why)
+            .arg("PX")
+            .arg(self.ttl_ms())
+            .query_async(&mut c)
+            .await;
+    }
+
     /// Records that the copies of `home`'s sessions are faithful again.
     pub async fn restored(&self, home: &RegionId) {
         let mut c = self.redis.clone();

@@ -121,8 +121,8 @@ pub async fn follow(r: Arc<RelayContext>, st: Arc<HomeState>, stop: Cancellation
 }
 
 /// One catch-up: waits for its turn (single-flight with checks, minimum interval),
-/// keeps the lease and the health stamp fresh while it runs, and records the snapshot's
-/// position, where following resumes. `Ok(None)`: stopped.
+/// keeps the lease and the stale mark fresh while it runs (the link is not up until
+/// the log is followed again), and records the snapshot's position, where following resumes. `Ok(None)`: stopped.
 async fn catch_up(
     r: &Arc<RelayContext>,
     st: &HomeState,
@@ -144,7 +144,7 @@ async fn catch_up(
         let every =
             Duration::from_millis(r.cfg.link_timeout_ms / 2).max(Duration::from_millis(100));
         loop {
-            r.cluster.health.heard(home, Some("catching-up")).await;
+            r.cluster.health.degraded(home, "catching-up").await;
             if !lease::hold(r, home).await {
                 tracing::warn!(%home, "relay: lease lost during a catch-up");
             }

@@ -203,9 +203,6 @@ async fn take(
     let home = &st.home;
     let at = progress.applied();
     match frame {
-        // Following an empty log, and the home has entries already: they came after
-        // the snapshot, and the stream starts at its head; catch up again.
-        Frame::Heartbeat { head } if at == 0 && head > 0 => Some(End::CatchUp(Reason::Jump)),
         Frame::Heartbeat { head } => match progress.heartbeat(head, Instant::now()) {
             Verdict::Fine => None,
             Verdict::Rollback => {

@@ -1,5 +1,5 @@
 //! The home side of the relay stream: streams this region's relay log to a following
-//! region after the position it asks for (`since`), heartbeats with the current head
+//! region after the position it asks for (`since`; 0: from its start), heartbeats with the current head
 //! when idle, and says when that position is not in its log: trimmed (`Gap`) or not in
 //! its history at all (`Reset`: its sequence went back, or the entry there is not the
 //! one the follower applied). An entry it cannot frame (too large, malformed) is sent
@@ -160,7 +160,8 @@ async fn stream_inner(
     if tx.send(encode(&first)).await.is_err() || !go_on {
         return Ok(());
     }
-    let mut last = if since == 0 { head_now } else { since };
+    // From 0: the whole log (a follower of a home that had no entries yet).
+    let mut last = since;
     loop {
         let reply: Option<StreamReadReply> = redis::cmd("XREAD")
             .arg("COUNT")

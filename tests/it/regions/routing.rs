@@ -101,7 +101,7 @@ async fn internal_api_needs_the_secret_and_is_not_on_the_public_port() {
         let headers: Vec<(&str, &str)> = secret.map(|s| (SECRET_HEADER, s)).into_iter().collect();
         for (method, path) in [
             (Method::GET, raw_path.as_str()),
-            (Method::GET, "/internal/digest?cursor=0"),
+            (Method::GET, "/internal/sync/summary"),
             (Method::GET, "/internal/relay?since=0"),
             (Method::POST, CALL_PATH),
         ] {
@@ -131,7 +131,7 @@ async fn internal_api_needs_the_secret_and_is_not_on_the_public_port() {
     // Not on the public port, secret or not.
     for path in [
         raw_path.as_str(),
-        "/internal/digest?cursor=0",
+        "/internal/sync/summary",
         "/internal/relay?since=0",
     ] {
         for headers in [vec![], vec![(SECRET_HEADER, SECRET)]] {
