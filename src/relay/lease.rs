@@ -31,7 +31,8 @@ pub async fn hold(r: &RelayContext, home: &RegionId) -> bool {
 pub enum Renewal {
     Held,
     Lost,
-    /// Held, but the position recorded here is gone although entries were applied.
+    /// Held, but the position recorded here is gone or behind what was applied: this
+    /// region's Redis lost data.
     PositionGone,
 }
 
@@ -53,7 +54,8 @@ pub async fn renew(r: &RelayContext, home: &RegionId, applied: u64) -> Renewal {
         .query_async(&mut conn)
         .await;
     match reply {
-        Ok((1, None)) if applied > 0 => Renewal::PositionGone,
+        // Flushed, replaced or restored from an older copy: the copies here are too.
+        Ok((1, recorded)) if recorded.unwrap_or(0) < applied => Renewal::PositionGone,
         Ok((1, _)) => Renewal::Held,
         _ => Renewal::Lost,
     }

@@ -181,7 +181,9 @@ pub async fn run(
                 return end;
             }
         }
-        let reason = st.stale_reason();
+        let reason = st
+            .stale_reason()
+            .or_else(|| progress.behind().then_some("behind"));
         r.cluster.health.heard(home, reason).await;
         if reason.is_none() && reported.is_some() {
             r.cluster.health.restored(home).await;

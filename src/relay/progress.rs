@@ -52,6 +52,12 @@ impl Progress {
         self.applied
     }
 
+    /// Whether the home announced entries not applied here yet (after a reconnect,
+    /// the log from the position applied up to the head it reported).
+    pub fn behind(&self) -> bool {
+        self.applied < self.head
+    }
+
     fn publish(&self, now: Instant) {
         let behind_ms = self
             .behind_since

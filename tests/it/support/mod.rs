@@ -7,6 +7,8 @@
 //!   and PostgreSQL processes;
 //! - [`redis`]: N instances on one Redis, and message collectors;
 //! - [`regions`]: the 3-region world of `synckairos-cluster` with clients;
+//! - [`relay`]: seeding a home through its store, digests, byte comparisons, log
+//!   surgery and labelled metrics for the relay-at-scale tests;
 //! - [`audit`]: Redis + PostgreSQL stacks, tallies and the exactly-once checks;
 //! - [`domain`]: generators, expected values and checkers of the domain tests.
 
@@ -17,6 +19,7 @@ pub mod http;
 pub mod procs;
 pub mod redis;
 pub mod regions;
+pub mod relay;
 pub mod server;
 pub mod tls;
 pub mod ws;

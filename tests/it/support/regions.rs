@@ -108,6 +108,20 @@ impl World {
         self.inner.region(name)
     }
 
+    /// The `synckairos-cluster` world itself: instances, Redis servers, links.
+    pub fn cluster(&self) -> &synckairos_cluster::World {
+        &self.inner
+    }
+
+    pub fn cluster_mut(&mut self) -> &mut synckairos_cluster::World {
+        &mut self.inner
+    }
+
+    /// A direct connection to `name`'s Redis.
+    pub async fn redis(&self, name: &str) -> redis::aio::MultiplexedConnection {
+        crate::support::relay::conn(&self.region(name).redis.url()).await
+    }
+
     /// The running instances of `name`, each with its client.
     pub fn nodes(&self, name: &str) -> Vec<Node<&Instance>> {
         self.region(name)
