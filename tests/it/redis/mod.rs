@@ -1,7 +1,9 @@
 //! The Redis store with real `redis-server` and `synckairos` processes
-//! (`support::redis`): the contract across instances, deadlines, durability,
-//! lifetimes, outages, replicas, rate limits; `measure` is `#[ignore]`d (bench.sh).
+//! (`support::redis`): the contract across instances, the writing scripts' atomicity,
+//! deadlines, durability, lifetimes, outages, replicas, rate limits; `measure` is
+//! `#[ignore]`d (bench.sh).
 
+mod atomic;
 mod concurrency;
 mod contract;
 mod deadlines;

@@ -1,0 +1,357 @@
+//! The Redis store's writing scripts against a real `redis-server`, called through the
+//! store itself (the multi-region configuration: relay log and index on, audit on):
+//!
+//! - a commit that cannot complete (a key of the wrong type) is refused having written
+//!   nothing: no state, index, deadline, sequence number, outbox or log entry, no
+//!   fan-out message;
+//! - a relay log whose last id is above the sequence (a lost sequence key) does not
+//!   fail a commit: the sequence moves above it, the change is committed once;
+//! - the compare-and-set covers the incarnation: a change computed from a session that
+//!   was deleted and created again meanwhile is refused, even at the same version;
+//! - deleting a session that does not exist uses no sequence number and no log entry;
+//! - the digest kept by the scripts equals the one recomputed from the index, and the
+//!   incarnation Lua reads equals the one Rust decodes;
+//! - streams are capped by bytes as well as entries.
+
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use synckairos::domain::{lifetime, next_deadline, RegionId, Session};
+use synckairos::store::codec::{encode_state, stored_created_at};
+use synckairos::store::redis::{command_config, connect, RedisStore, StreamCap};
+use synckairos::store::{keys, Commit, Expected, Store, StoreError};
+
+use crate::support::procs::Redis;
+use crate::support::relay::{conn, head, new_session};
+use crate::support::server::uuid;
+
+const HOME: &str = "iad";
+
+fn store(redis: &Redis, log: StreamCap) -> RedisStore {
+    let primary = connect(&redis.url(), command_config(Duration::from_secs(2))).expect("connect");
+    let outbox = StreamCap {
+        max_len: 1_000,
+        max_bytes: 1 << 30,
+    };
+    RedisStore::new(
+        primary,
+        None,
+        &RegionId::from(HOME),
+        64,
+        Some(outbox),
+        Some(log),
+    )
+}
+
+const LOG: StreamCap = StreamCap {
+    max_len: 10_000,
+    max_bytes: 1 << 30,
+};
+
+fn commit<'a>(s: &'a Session, origin: &'a RegionId) -> Commit<'a> {
+    Commit {
+        session: s,
+        events: &[],
+        deadline: next_deadline(s),
+        keep_until: lifetime::keep_until(s, 3_600_000),
+        origin,
+    }
+}
+
+/// Everything a commit writes, as raw values (a change shows up as a difference).
+async fn footprint(c: &mut MultiplexedConnection, id: &str) -> Vec<redis::Value> {
+    let bucket = keys::index_bucket(id);
+    let mut pipe = redis::pipe();
+    pipe.cmd("GET").arg(keys::session(id));
+    pipe.cmd("HGETALL").arg(keys::index(HOME, bucket));
+    pipe.cmd("HGETALL").arg(keys::digest(HOME));
+    pipe.cmd("ZRANGE").arg(keys::DEADLINES).arg(0).arg(-1);
+    pipe.cmd("GET").arg(keys::SEQUENCE);
+    pipe.cmd("XLEN").arg(keys::OUTBOX);
+    pipe.cmd("DUMP").arg(keys::RELAY_LOG);
+    pipe.query_async(c).await.expect("footprint")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_that_would_fail_leaves_nothing_written() {
+    let redis = Redis::start();
+    let store = store(&redis, LOG);
+    let mut c = conn(&redis.url()).await;
+    let origin = RegionId::from(HOME);
+    let id = uuid();
+    let mut s = new_session(&id, HOME);
+    store.insert(commit(&s, &origin)).await.expect("create");
+    let before = footprint(&mut c, &id).await;
+
+    // A stream key that holds a string: the log append would fail after the writes.
+    let mut sub = redis::Client::open(redis.url())
+        .expect("url")
+        .get_async_pubsub()
+        .await
+        .expect("pubsub");
+    sub.subscribe(keys::fanout_channel(keys::fanout_shard(&id, 64)))
+        .await
+        .expect("subscribe");
+    let () = redis::cmd("RENAME")
+        .arg(keys::RELAY_LOG)
+        .arg("rlog-aside")
+        .query_async(&mut c)
+        .await
+        .expect("rename");
+    let () = redis::cmd("SET")
+        .arg(keys::RELAY_LOG)
+        .arg("not a stream")
+        .query_async(&mut c)
+        .await
+        .expect("set");
+    let expected = Expected::of(&s);
+    s.version += 1;
+    s.updated_at += 5;
+    let err = store.commit(expected, commit(&s, &origin)).await;
+    assert!(
+        matches!(err, Err(StoreError::Unavailable { .. })),
+        "commit answered {err:?}"
+    );
+    let () = redis::cmd("DEL")
+        .arg(keys::RELAY_LOG)
+        .query_async(&mut c)
+        .await
+        .expect("del");
+    let () = redis::cmd("RENAME")
+        .arg("rlog-aside")
+        .arg(keys::RELAY_LOG)
+        .query_async(&mut c)
+        .await
+        .expect("rename back");
+    assert_eq!(
+        footprint(&mut c, &id).await,
+        before,
+        "the refused commit wrote"
+    );
+    let published = tokio::time::timeout(Duration::from_millis(200), async {
+        use futures_util::StreamExt;
+        sub.on_message().next().await
+    })
+    .await;
+    assert!(
+        published.is_err(),
+        "the refused commit published {published:?}"
+    );
+
+    // Once the key is right again, the same commit goes through, once.
+    store
+        .commit(expected, commit(&s, &origin))
+        .await
+        .expect("commit");
+    let again = store.commit(expected, commit(&s, &origin)).await;
+    assert!(matches!(
+        again,
+        Err(StoreError::Conflict {
+            expected: 1,
+            actual: 2
+        })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_log_ahead_of_the_sequence_does_not_fail_a_commit() {
+    let redis = Redis::start();
+    let store = store(&redis, LOG);
+    let mut c = conn(&redis.url()).await;
+    let origin = RegionId::from(HOME);
+    let mut s = new_session(&uuid(), HOME);
+    store.insert(commit(&s, &origin)).await.expect("create");
+    let seq = head(&mut c).await;
+    // The sequence key lost (evicted, restored apart), the log kept: ids ahead of it.
+    let () = redis::cmd("SET")
+        .arg(keys::SEQUENCE)
+        .arg(5)
+        .query_async(&mut c)
+        .await
+        .expect("set seq");
+    let expected = Expected::of(&s);
+    s.version += 1;
+    store
+        .commit(expected, commit(&s, &origin))
+        .await
+        .expect("the commit is not refused");
+    let now = head(&mut c).await;
+    assert_eq!(now, seq + 1, "the sequence moved above the log's last id");
+    let last: redis::streams::StreamRangeReply = redis::cmd("XREVRANGE")
+        .arg(keys::RELAY_LOG)
+        .arg("+")
+        .arg("-")
+        .arg("COUNT")
+        .arg(1)
+        .query_async(&mut c)
+        .await
+        .expect("xrevrange");
+    assert_eq!(last.ids[0].id, format!("{now}-0"));
+    let stored: Vec<u8> = redis::cmd("GET")
+        .arg(keys::session(&s.session_id))
+        .query_async(&mut c)
+        .await
+        .expect("get");
+    assert_eq!(stored, encode_state(&s), "committed once, at version 2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_compare_and_set_covers_the_incarnation() {
+    let redis = Redis::start();
+    let store = store(&redis, LOG);
+    let mut c = conn(&redis.url()).await;
+    let origin = RegionId::from(HOME);
+    let id = uuid();
+    let old = new_session(&id, HOME);
+    store.insert(commit(&old, &origin)).await.expect("create");
+    let raw: Vec<u8> = redis::cmd("GET")
+        .arg(keys::session(&id))
+        .query_async(&mut c)
+        .await
+        .expect("get");
+    assert_eq!(stored_created_at(&raw).expect("decodes"), old.created_at);
+    let lua: i64 = redis::Script::new(&format!(
+        "{}\nreturn state_created(redis.call('GET', KEYS[1]))",
+        include_str!("../../../src/store/lua/lib.lua")
+    ))
+    .key(keys::session(&id))
+    .invoke_async(&mut c)
+    .await
+    .expect("lua");
+    assert_eq!(lua, old.created_at, "Lua's incarnation is Rust's");
+
+    // Deleted and created again (same id, version 1 again) between load and commit.
+    assert!(store
+        .delete(&old.session_id, &origin)
+        .await
+        .expect("delete"));
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let new = new_session(&id, HOME);
+    assert!(new.created_at > old.created_at);
+    store
+        .insert(commit(&new, &origin))
+        .await
+        .expect("re-create");
+    let mut stale = old.clone();
+    stale.version = 2;
+    let refused = store
+        .commit(Expected::of(&old), commit(&stale, &origin))
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Conflict {
+                expected: 1,
+                actual: 1
+            })
+        ),
+        "a change of the old incarnation: {refused:?}"
+    );
+    let stored: Vec<u8> = redis::cmd("GET")
+        .arg(keys::session(&id))
+        .query_async(&mut c)
+        .await
+        .expect("get");
+    assert_eq!(
+        stored,
+        encode_state(&new),
+        "the new incarnation is untouched"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletes_of_missing_sessions_use_no_sequence_number_and_digests_add_up() {
+    let redis = Redis::start();
+    let store = store(&redis, LOG);
+    let mut c = conn(&redis.url()).await;
+    let origin = RegionId::from(HOME);
+    let mut ids = Vec::new();
+    for _ in 0..50 {
+        let s = new_session(&uuid(), HOME);
+        store.insert(commit(&s, &origin)).await.expect("create");
+        ids.push(s);
+    }
+    for s in ids.iter_mut().take(20) {
+        let expected = Expected::of(s);
+        s.version += 1;
+        store
+            .commit(expected, commit(s, &origin))
+            .await
+            .expect("commit");
+    }
+    for s in ids.iter().skip(40) {
+        assert!(store.delete(&s.session_id, &origin).await.expect("delete"));
+    }
+    let (seq, len) = (head(&mut c).await, xlen(&mut c).await);
+    for _ in 0..10 {
+        let missing = uuid();
+        assert!(!store
+            .delete(&missing.as_str().into(), &origin)
+            .await
+            .expect("delete"));
+    }
+    assert_eq!((head(&mut c).await, xlen(&mut c).await), (seq, len));
+
+    // The digest the scripts kept, recomputed from the index entries.
+    let recomputed: Vec<String> = redis::Script::new(RECOMPUTE)
+        .arg(HOME)
+        .arg(keys::INDEX_BUCKETS)
+        .invoke_async(&mut c)
+        .await
+        .expect("recompute");
+    let kept: std::collections::BTreeMap<String, String> = redis::cmd("HGETALL")
+        .arg(keys::digest(HOME))
+        .query_async(&mut c)
+        .await
+        .expect("digest");
+    assert_eq!(recomputed, vec![kept["t"].clone(), kept["n"].clone()]);
+    assert_eq!(kept["n"], "40");
+}
+
+async fn xlen(c: &mut MultiplexedConnection) -> u64 {
+    redis::cmd("XLEN")
+        .arg(keys::RELAY_LOG)
+        .query_async(c)
+        .await
+        .expect("xlen")
+}
+
+/// Sum of the entries' hashes over every bucket, mod 2^48, and the count (the rule of
+/// `index_put` in `lua/lib.lua`, computed from scratch).
+const RECOMPUTE: &str = r"
+local t, n = 0, 0
+for b = 0, tonumber(ARGV[2]) - 1 do
+  local e = redis.call('HGETALL', 'ix:' .. ARGV[1] .. ':' .. b)
+  for i = 1, #e, 2 do
+    local h = tonumber(string.sub(redis.sha1hex(e[i] .. '\n' .. e[i + 1]), 1, 12), 16)
+    t = (t + h) % 281474976710656
+    n = n + 1
+  end
+end
+return {string.format('%d', t), tostring(n)}
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_log_is_capped_by_bytes_as_well_as_entries() {
+    let redis = Redis::start();
+    // About 40 entries' worth of bytes, far fewer than the entry cap.
+    let entry = {
+        let s = new_session(&uuid(), HOME);
+        encode_state(&s).len() as u64 + 150
+    };
+    let store = store(
+        &redis,
+        StreamCap {
+            max_len: 10_000,
+            max_bytes: entry * 40,
+        },
+    );
+    let mut c = conn(&redis.url()).await;
+    let origin = RegionId::from(HOME);
+    for _ in 0..200 {
+        let s = new_session(&uuid(), HOME);
+        store.insert(commit(&s, &origin)).await.expect("create");
+    }
+    let len = xlen(&mut c).await;
+    assert!((20..=60).contains(&len), "the log holds {len} entries");
+}
