@@ -1,7 +1,8 @@
 //! Three regions as real processes (`support::regions` over `synckairos-cluster`):
 //! routing, remote writes, partitions, reconciliation, the relay at scale and under
-//! faults; `measure` is `#[ignore]`d (bench.sh). One world at a time on the machine.
+//! faults, chaos; `measure` and the long chaos run are `#[ignore]`d (bench.sh). One world at a time on the machine.
 
+mod chaos;
 mod measure;
 mod partition;
 mod reconcile;

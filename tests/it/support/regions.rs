@@ -165,6 +165,22 @@ impl World {
         self.wait_links(Duration::from_secs(20)).await;
     }
 
+    /// Starts `name`'s stopped instances without waiting for any link (other regions
+    /// may be cut off).
+    pub fn start_stopped(&mut self, name: &str) {
+        tokio::task::block_in_place(|| self.inner.start_region(name))
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        self.add_clients();
+    }
+
+    /// A client for each running instance of `name`.
+    pub fn clients(&self, name: &str) -> Vec<Client> {
+        self.region(name)
+            .running_instances()
+            .map(|i| self.clients[&i.port].clone())
+            .collect()
+    }
+
     /// SIGKILLs `name`'s instances.
     pub fn kill_region(&mut self, name: &str) {
         self.inner.kill_region(name);
