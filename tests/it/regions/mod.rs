@@ -8,4 +8,5 @@ mod partition;
 mod reconcile;
 mod routing;
 mod scale;
+mod scale_measure;
 mod writes;

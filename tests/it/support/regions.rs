@@ -109,10 +109,6 @@ impl World {
     }
 
     /// The `synckairos-cluster` world itself: instances, Redis servers, links.
-    pub fn cluster(&self) -> &synckairos_cluster::World {
-        &self.inner
-    }
-
     pub fn cluster_mut(&mut self) -> &mut synckairos_cluster::World {
         &mut self.inner
     }
