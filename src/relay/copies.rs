@@ -200,8 +200,8 @@ impl Copies {
     }
 
     /// Offers a page of `home`'s stored states (absent: gone at the home) with one
-    /// local `MGET` and one pipeline; a copy that changed meanwhile is decided again on
-    /// its own. States that cannot be decoded are left out (and logged).
+    /// local `MGET` and one pipeline. States that cannot be decoded are left out (and
+    /// logged).
     pub async fn offer_page(
         &self,
         home: &RegionId,
@@ -213,7 +213,11 @@ impl Copies {
             match copy_envelope(home, &id, raw.as_deref()) {
                 Ok((envelope, incoming)) => {
                     let wire = envelope.encode();
-                    items.push((envelope, wire, incoming));
+                    items.push(Offered {
+                        envelope,
+                        wire: wire.into(),
+                        incoming,
+                    });
                 }
                 Err(e) => tracing::warn!(
                     %home, session = %id, error = %crate::cause::chain(&e),
@@ -221,12 +225,50 @@ impl Copies {
                 ),
             }
         }
+        let changed = self.offer_all(&items, authority).await?;
+        let mut out = Applied::default();
+        for (item, changed) in items.iter().zip(changed) {
+            match (changed, &item.incoming) {
+                (true, Some(_)) => out.repaired += 1,
+                (true, None) => out.dropped += 1,
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// Offers consecutive entries of a home's log, in order: runs in which no session
+    /// appears twice are decided from one `MGET` and written with one pipeline (each
+    /// entry records its sequence number as it is applied).
+    pub async fn offer_log(&self, entries: &[Offered]) -> Result<(), StoreError> {
+        let mut start = 0;
+        while start < entries.len() {
+            let mut seen = std::collections::HashSet::new();
+            let end = entries[start..]
+                .iter()
+                .position(|e| !seen.insert(&e.envelope.body.session_id))
+                .map_or(entries.len(), |n| start + n);
+            self.offer_all(&entries[start..end], Authority::Newer)
+                .await?;
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// Decides `items` (distinct sessions) from one `MGET` and writes them with one
+    /// pipeline; a copy that changed meanwhile is decided again on its own. Returns
+    /// which changed.
+    async fn offer_all(
+        &self,
+        items: &[Offered],
+        authority: Authority,
+    ) -> Result<Vec<bool>, StoreError> {
         if items.is_empty() {
-            return Ok(Applied::default());
+            return Ok(Vec::new());
         }
         let local_keys: Vec<String> = items
             .iter()
-            .map(|(e, _, _)| keys::session(&e.body.session_id))
+            .map(|o| keys::session(&o.envelope.body.session_id))
             .collect();
         let mut conn = self.conn.clone();
         let seen: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
@@ -237,31 +279,59 @@ impl Copies {
         let decisions: Vec<Decision<'_>> = items
             .iter()
             .zip(seen)
-            .map(|((e, w, s), seen)| self.decide(e, w, s.as_ref(), seen, authority))
-            .filter(|d| d.take)
+            .map(|(o, seen)| {
+                self.decide(&o.envelope, &o.wire, o.incoming.as_ref(), seen, authority)
+            })
+            .collect();
+        // Entries of the log record their position even when not taken.
+        let writes: Vec<usize> = (0..decisions.len())
+            .filter(|i| decisions[*i].take || decisions[*i].envelope.seq != 0)
             .collect();
         let mut pipe = redis::pipe();
         pipe.load_script(&self.script).ignore();
-        for d in &decisions {
-            pipe.invoke_script(&self.invocation(d));
+        for i in &writes {
+            pipe.invoke_script(&self.invocation(&decisions[*i]));
         }
         let outcomes: Vec<i64> = pipe
             .query_async(&mut conn)
             .await
             .map_err(StoreError::unavailable("apply copies"))?;
-        let mut out = Applied::default();
-        for (d, outcome) in decisions.iter().zip(outcomes) {
-            let changed = match outcome {
+        let mut changed = vec![false; items.len()];
+        for (i, outcome) in writes.into_iter().zip(outcomes) {
+            let d = &decisions[i];
+            changed[i] = match outcome {
                 -1 => self.offer_with(d.envelope, d.wire, authority).await?,
                 n => n > 0,
             };
-            match (changed, d.incoming) {
-                (true, Some(_)) => out.repaired += 1,
-                (true, None) => out.dropped += 1,
-                _ => {}
-            }
         }
-        Ok(out)
+        Ok(changed)
+    }
+}
+
+/// One state (or deletion) offered to the copies here, with the exact bytes to
+/// republish and, unless deleted, its decoded state.
+pub struct Offered {
+    pub envelope: Envelope,
+    pub wire: bytes::Bytes,
+    pub incoming: Option<Session>,
+}
+
+impl Offered {
+    /// An entry of a home's log (`wire`: its exact bytes); `Err` when the envelope or
+    /// its state cannot be decoded.
+    pub fn from_log(wire: bytes::Bytes) -> Result<Offered, super::error::RelayError> {
+        let envelope = Envelope::decode(&wire)?;
+        let body = &envelope.body;
+        let incoming = if body.deleted {
+            None
+        } else {
+            Some(decode_state(&body.session_id, &body.state)?)
+        };
+        Ok(Offered {
+            envelope,
+            wire,
+            incoming,
+        })
     }
 }
 

@@ -19,6 +19,7 @@ use tokio::time::{timeout, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::context::RelayContext;
+use super::copies::Offered;
 use super::error::RelayError;
 use super::frame::{Frame, Reader, SKIP_OVERSIZED};
 use super::lease;
@@ -30,7 +31,7 @@ use crate::metrics;
 use crate::region::client::{PeerError, PeerRequest};
 use crate::region::wire;
 use crate::store::envelope::Envelope;
-use crate::store::{decode_state, keys, scripts, StoreError};
+use crate::store::{keys, scripts};
 
 /// Why a follower must catch up from a snapshot of the home.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +134,7 @@ pub async fn run(
     let mut progress = Progress::new(home, from.seq, link_timeout, Instant::now());
     let mut last_lease = Instant::now();
     let mut reported: Option<&'static str> = Some("unknown");
+    let mut last_report: Option<Instant> = None;
     loop {
         if last_lease.elapsed() > link_timeout / 2 {
             match lease::renew(r, home, progress.applied()).await {
@@ -171,28 +173,98 @@ pub async fn run(
         };
         reader.push(&data);
         metrics::relay_frames(home);
+        // Consecutive envelopes are applied together (one read, one pipeline).
+        let mut pending: Vec<(u64, Offered)> = Vec::new();
         loop {
             let frame = match reader.next_frame() {
                 Ok(Some(f)) => f,
                 Ok(None) => break,
                 Err(e) => return End::Lost(e.into()),
             };
+            if let Frame::Envelope { seq, payload } = frame {
+                let at = pending.last().map_or(progress.applied(), |(s, _)| *s);
+                if seq <= at {
+                    continue; // already applied (a duplicate after a reconnect)
+                }
+                if at == 0 || seq == at + 1 {
+                    let fingerprint = Envelope::fingerprint(&payload);
+                    match Offered::from_log(payload) {
+                        Ok(o) => pending.push((seq, o)),
+                        Err(e) => {
+                            if let Some(end) = apply(r, &mut progress, &mut pending).await {
+                                return end;
+                            }
+                            let p = Position { seq, fingerprint };
+                            let why = crate::cause::chain(&e).to_string();
+                            if let Some(end) =
+                                skip(r, st, &mut progress, p, "undecodable", &why).await
+                            {
+                                return end;
+                            }
+                        }
+                    }
+                    continue;
+                }
+                let frame = Frame::Envelope { seq, payload };
+                if let Some(end) = apply(r, &mut progress, &mut pending).await {
+                    return end;
+                }
+                if let Some(end) = take(r, st, &mut progress, frame).await {
+                    return end;
+                }
+                continue;
+            }
+            if let Some(end) = apply(r, &mut progress, &mut pending).await {
+                return end;
+            }
             if let Some(end) = take(r, st, &mut progress, frame).await {
                 return end;
             }
         }
+        if let Some(end) = apply(r, &mut progress, &mut pending).await {
+            return end;
+        }
         let reason = st
             .stale_reason()
             .or_else(|| progress.behind().then_some("behind"));
-        r.cluster.health.heard(home, reason).await;
-        if reason.is_none() && reported.is_some() {
-            r.cluster.health.restored(home).await;
-        }
-        if reason != reported {
-            metrics::relay_stale(home, reason.is_some());
-            reported = reason;
+        // The health stamp only needs to be fresher than the link timeout: at most
+        // one write per REPORT_EVERY unless the stale mark changes.
+        if reason != reported || last_report.is_none_or(|t| t.elapsed() >= REPORT_EVERY) {
+            r.cluster.health.heard(home, reason).await;
+            if reason.is_none() && reported.is_some() {
+                r.cluster.health.restored(home).await;
+            }
+            if reason != reported {
+                metrics::relay_stale(home, reason.is_some());
+                reported = reason;
+            }
+            last_report = Some(Instant::now());
         }
     }
+}
+
+/// How often the health stamp is refreshed at most while frames keep arriving.
+const REPORT_EVERY: Duration = Duration::from_millis(200);
+
+/// Applies the envelopes gathered so far, in order; `Some` ends the connection.
+async fn apply(
+    r: &RelayContext,
+    progress: &mut Progress,
+    pending: &mut Vec<(u64, Offered)>,
+) -> Option<End> {
+    let last = pending.last()?.0;
+    let entries: Vec<Offered> = pending.drain(..).map(|(_, o)| o).collect();
+    if let Err(e) = r.copies.offer_log(&entries).await {
+        return Some(End::Lost(e.into()));
+    }
+    progress.advanced(last, Instant::now());
+    let now = now_ms();
+    for o in &entries {
+        if let Some(s) = &o.incoming {
+            metrics::relay_latency(&o.envelope.body.home, (now - s.updated_at).max(0) as f64);
+        }
+    }
+    None
 }
 
 /// Handles one frame; `Some` ends the connection.
@@ -240,18 +312,8 @@ async fn take(
             tracing::warn!(%home, seq, applied = at, "relay: an entry out of order");
             Some(End::CatchUp(Reason::Jump))
         }
-        Frame::Envelope { seq, payload } => match apply(r, &payload).await {
-            Ok(()) => {
-                progress.advanced(seq, Instant::now());
-                None
-            }
-            Err(Apply::Local(e)) => Some(End::Lost(e)),
-            Err(Apply::Unusable(e)) => {
-                let fingerprint = Envelope::fingerprint(&payload);
-                let p = Position { seq, fingerprint };
-                skip(r, st, progress, p, "undecodable", &crate::cause::chain(&e)).await
-            }
-        },
+        // Applied in runs by the caller; one here is out of order.
+        Frame::Envelope { .. } => None,
         Frame::Skip { seq, why } => {
             let reason = if why == SKIP_OVERSIZED {
                 "oversized"
@@ -273,30 +335,6 @@ async fn take(
             skip(r, st, progress, p, "oversized", &why).await
         }
     }
-}
-
-enum Apply {
-    /// This region's Redis failed: retry the entry.
-    Local(RelayError),
-    /// The entry itself cannot be applied: skip it.
-    Unusable(RelayError),
-}
-
-/// Offers one envelope from the home's log to this region's copy.
-async fn apply(r: &RelayContext, payload: &[u8]) -> Result<(), Apply> {
-    let envelope = Envelope::decode(payload).map_err(|e| Apply::Unusable(RelayError::Codec(e)))?;
-    match r.copies.offer(&envelope, payload).await {
-        Ok(_) => {}
-        Err(e @ StoreError::Corrupt { .. }) => return Err(Apply::Unusable(e.into())),
-        Err(e) => return Err(Apply::Local(e.into())),
-    }
-    let body = &envelope.body;
-    if !body.deleted {
-        if let Ok(s) = decode_state(&body.session_id, &body.state) {
-            metrics::relay_latency(&body.home, (now_ms() - s.updated_at).max(0) as f64);
-        }
-    }
-    Ok(())
 }
 
 /// Skips the entry at `p`: counted, logged, the copies marked diverged and a check

@@ -36,6 +36,9 @@ use crate::store::index::{self, Entry};
 const TIMEOUT: Duration = Duration::from_secs(15);
 /// State requests in flight at once.
 const IN_FLIGHT: usize = 4;
+/// Buckets per states request where this region holds none of them (the home stops
+/// at its page size and the rest is asked again), and per entries request.
+const BUCKETS_PER_PAGE: usize = 256;
 const BUCKETS_PER_REQUEST: usize = 64;
 const IDS_PER_REQUEST: usize = 1000;
 /// How long a check waits for the relay to reach the home's position, and how often
@@ -151,7 +154,7 @@ async fn repair(
         ..CheckReport::default()
     };
     let mut asks: VecDeque<StatesRequest> = none_here
-        .chunks(BUCKETS_PER_REQUEST)
+        .chunks(BUCKETS_PER_PAGE)
         .map(|c| StatesRequest {
             buckets: c.to_vec(),
             ids: Vec::new(),
