@@ -9,7 +9,9 @@
 //! Must not: touch sessions homed in this region (their home's commit does).
 
 use redis::aio::ConnectionManager;
-use redis::{Script, ScriptInvocation};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use redis::{ErrorKind, Script, ScriptInvocation, ServerErrorKind};
 
 use crate::domain::{lifetime, RegionId, Session, SessionId};
 use crate::metrics;
@@ -24,6 +26,8 @@ const ATTEMPTS: usize = 8;
 pub struct Copies {
     conn: ConnectionManager,
     script: Script,
+    /// Whether Redis is known to have the script (pipelines then skip loading it).
+    loaded: AtomicBool,
     shards: u32,
     ttl_ms: u64,
 }
@@ -50,6 +54,7 @@ impl Copies {
         Copies {
             conn,
             script: scripts::relay_apply(),
+            loaded: AtomicBool::new(false),
             shards,
             ttl_ms: ttl_secs.saturating_mul(1000),
         }
@@ -287,15 +292,26 @@ impl Copies {
         let writes: Vec<usize> = (0..decisions.len())
             .filter(|i| decisions[*i].take || decisions[*i].envelope.seq != 0)
             .collect();
-        let mut pipe = redis::pipe();
-        pipe.load_script(&self.script).ignore();
-        for i in &writes {
-            pipe.invoke_script(&self.invocation(&decisions[*i]));
+        let pipeline = |load: bool| {
+            let mut pipe = redis::pipe();
+            if load {
+                pipe.load_script(&self.script).ignore();
+            }
+            for i in &writes {
+                pipe.invoke_script(&self.invocation(&decisions[*i]));
+            }
+            pipe
+        };
+        let load = !self.loaded.load(Ordering::Relaxed);
+        let outcomes: Vec<i64> = match pipeline(load).query_async(&mut conn).await {
+            // Redis restarted (or flushed its scripts) since: load it and go again.
+            Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                pipeline(true).query_async(&mut conn).await
+            }
+            other => other,
         }
-        let outcomes: Vec<i64> = pipe
-            .query_async(&mut conn)
-            .await
-            .map_err(StoreError::unavailable("apply copies"))?;
+        .map_err(StoreError::unavailable("apply copies"))?;
+        self.loaded.store(true, Ordering::Relaxed);
         let mut changed = vec![false; items.len()];
         for (i, outcome) in writes.into_iter().zip(outcomes) {
             let d = &decisions[i];
