@@ -267,10 +267,12 @@ fi
 # of the one integration-test binary (tests/it/): Redis memory per idle session and
 # deadline lateness with three instances (redis::measure), the audit writer's
 # throughput and the outbox's cost (audit::bench), the relay and forwarding costs
-# (regions::measure). One module per run, its tests one after the other; the output
-# file keeps the old name.
+# (regions::measure), the relay at scale (regions::scale_measure: catch-up rate of a
+# flushed region at 20,000 and 100,000 sessions, idle check cost at 100,000 sessions,
+# relay latency under load) and the long chaos run (regions::chaos: 280 s). One module
+# per run, its tests one after the other; the output file keeps the old name.
 if [[ $QUICK == 0 ]]; then
-    for t in redis::measure audit::bench regions::measure; do
+    for t in redis::measure audit::bench regions::measure regions::scale_measure regions::chaos; do
         file="${t/::/_}"
         cmd="cargo test --release --test it -- --ignored --nocapture --test-threads=1 $t::"
         log "$cmd"

@@ -424,6 +424,18 @@ pub fn redis_error() {
     counter!(REDIS_ERRORS).increment(1);
 }
 
+/// Starts the counters of a followed home at 0 (rates and alerts work before the
+/// first event).
+pub fn relay_home(home: &str) {
+    let h = || home.to_owned();
+    for reason in ["undecodable", "oversized", "malformed"] {
+        counter!(RELAY_SKIPPED, "home" => h(), "reason" => reason).absolute(0);
+    }
+    counter!(RELAY_STALLS, "home" => h()).absolute(0);
+    counter!(RELAY_ROLLBACKS, "home" => h()).absolute(0);
+    counter!(RELAY_GAPS, "home" => h()).absolute(0);
+}
+
 /// What a follower knows of its position in `home`'s log.
 pub fn relay_position(home: &str, applied: u64, head: u64, behind_ms: u64) {
     let h = || home.to_owned();

@@ -2,7 +2,7 @@
 //! region's copy that lags behind the updates this instance's WebSocket clients were
 //! already sent. The hub keeps the newest state delivered per watched session; every
 //! read answers with the newer of the two. Also: whether a copy is stale because its
-//! home is silent.
+//! home is silent or the relay knows its copies differ.
 //!
 //! Must not: read storage (the gateway passes what it read).
 
@@ -29,7 +29,8 @@ pub fn newest(stored: Arc<Session>, delivered: Option<Arc<Session>>) -> Arc<Sess
     }
 }
 
-/// Whether `s` is a copy whose home region this region currently does not hear from.
+/// Whether `s` is a copy whose home region this region currently does not hear from,
+/// or whose copies here are known to differ from the home's (`region::health`).
 pub async fn stale(cluster: Option<&Cluster>, s: &Session) -> bool {
     match cluster {
         Some(c) if s.home_region != c.region => !c.health.is_up(&s.home_region).await,

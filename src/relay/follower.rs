@@ -22,7 +22,8 @@ use super::checker;
 use super::context::RelayContext;
 use super::error::RelayError;
 use super::lease;
-use super::link::{self, End, Position, Reason};
+use super::lease::Position;
+use super::link::{self, End, Reason};
 use super::maintenance;
 use super::reconcile;
 use super::state::HomeState;
@@ -33,6 +34,7 @@ use crate::metrics;
 pub fn start_all(r: &Arc<RelayContext>, tasks: &TaskTracker, stop: &CancellationToken) {
     tasks.spawn(maintenance::run(r.clone(), stop.clone()));
     for home in r.cluster.others() {
+        metrics::relay_home(home);
         let st = Arc::new(HomeState::new(home));
         tasks.spawn(follow(r.clone(), st.clone(), stop.clone()));
         tasks.spawn(checker::run(r.clone(), st, stop.clone()));
@@ -161,7 +163,7 @@ async fn catch_up(
         seq: snapshot.seq,
         fingerprint: snapshot.fingerprint,
     };
-    link::record(r, home, at, false).await?;
+    lease::record(r, home, at, false).await?;
     drop(guard);
     checker::report(home, started, &report);
     st.check_succeeded(started);

@@ -1,13 +1,12 @@
 //! Which instance of this region follows a home: the holder of `rl:<home>` (taken and
-//! renewed with `lease.lua`), and where it stands in the home's log (`rq:<home>`,
-//! `rf:<home>`). Renewing also notices this region's Redis losing the position (a
+//! renewed with `lease.lua`), and where this region stands in the home's log
+//! (`Position`: `rq:<home>`, `rf:<home>`, read and recorded here). Renewing also notices this region's Redis losing the position (a
 //! flush, a replaced Redis), which calls for a catch-up.
 //!
 //! Must not: follow anything itself.
 
 use super::context::RelayContext;
 use super::error::RelayError;
-use super::link::Position;
 use crate::domain::RegionId;
 use crate::store::{keys, scripts};
 
@@ -74,4 +73,32 @@ pub async fn position(r: &RelayContext, home: &RegionId) -> Result<Position, Rel
         seq: seq.unwrap_or(0),
         fingerprint: fingerprint.unwrap_or(0),
     })
+}
+
+/// Where a follower stands in a home's log: a sequence number and the fingerprint of
+/// the entry there (0 unknown).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Position {
+    pub seq: u64,
+    pub fingerprint: u64,
+}
+
+/// Records a position without applying an entry (`raise`: only forward).
+pub async fn record(
+    r: &RelayContext,
+    home: &RegionId,
+    p: Position,
+    raise: bool,
+) -> Result<(), RelayError> {
+    let mut conn = r.conn.clone();
+    scripts::relay_position()
+        .key(keys::relay_applied(home))
+        .key(keys::relay_fingerprint(home))
+        .arg(p.seq)
+        .arg(p.fingerprint)
+        .arg(if raise { "raise" } else { "set" })
+        .invoke_async::<i64>(&mut conn)
+        .await
+        .map(|_| ())
+        .map_err(RelayError::redis("record the applied position"))
 }

@@ -22,16 +22,14 @@ use super::context::RelayContext;
 use super::copies::Offered;
 use super::error::RelayError;
 use super::frame::{Frame, Reader, SKIP_OVERSIZED};
-use super::lease;
+use super::lease::{self, Position};
 use super::progress::{Progress, Verdict};
 use super::state::HomeState;
 use crate::clock::now_ms;
-use crate::domain::RegionId;
 use crate::metrics;
 use crate::region::client::{PeerError, PeerRequest};
 use crate::region::wire;
 use crate::store::envelope::Envelope;
-use crate::store::{keys, scripts};
 
 /// Why a follower must catch up from a snapshot of the home.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,34 +73,6 @@ pub enum End {
     Stopped,
 }
 
-/// Where a follower stands in a home's log: a sequence number and the fingerprint of
-/// the entry there (0 unknown).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Position {
-    pub seq: u64,
-    pub fingerprint: u64,
-}
-
-/// Records a position without applying an entry (`raise`: only forward).
-pub async fn record(
-    r: &RelayContext,
-    home: &RegionId,
-    p: Position,
-    raise: bool,
-) -> Result<(), RelayError> {
-    let mut conn = r.conn.clone();
-    scripts::relay_position()
-        .key(keys::relay_applied(home))
-        .key(keys::relay_fingerprint(home))
-        .arg(p.seq)
-        .arg(p.fingerprint)
-        .arg(if raise { "raise" } else { "set" })
-        .invoke_async::<i64>(&mut conn)
-        .await
-        .map(|_| ())
-        .map_err(RelayError::redis("record the applied position"))
-}
-
 /// Follows `home` from `from` until the stream ends.
 pub async fn run(
     r: &Arc<RelayContext>,
@@ -135,6 +105,7 @@ pub async fn run(
     let mut last_lease = Instant::now();
     let mut reported: Option<&'static str> = Some("unknown");
     let mut last_report: Option<Instant> = None;
+    let mut opened = false;
     loop {
         if last_lease.elapsed() > link_timeout / 2 {
             match lease::renew(r, home, progress.applied()).await {
@@ -209,7 +180,7 @@ pub async fn run(
                 if let Some(end) = apply(r, &mut progress, &mut pending).await {
                     return end;
                 }
-                if let Some(end) = take(r, st, &mut progress, frame).await {
+                if let Some(end) = take(r, st, &mut progress, &mut opened, frame).await {
                     return end;
                 }
                 continue;
@@ -217,7 +188,7 @@ pub async fn run(
             if let Some(end) = apply(r, &mut progress, &mut pending).await {
                 return end;
             }
-            if let Some(end) = take(r, st, &mut progress, frame).await {
+            if let Some(end) = take(r, st, &mut progress, &mut opened, frame).await {
                 return end;
             }
         }
@@ -272,12 +243,18 @@ async fn take(
     r: &RelayContext,
     st: &HomeState,
     progress: &mut Progress,
+    opened: &mut bool,
     frame: Frame,
 ) -> Option<End> {
     let home = &st.home;
     let at = progress.applied();
     match frame {
         Frame::Heartbeat { head } => match progress.heartbeat(head, Instant::now()) {
+            Verdict::Fine if !*opened => {
+                *opened = true;
+                progress.opened(head);
+                None
+            }
             Verdict::Fine => None,
             Verdict::Rollback => {
                 metrics::relay_rollback(home);
@@ -351,7 +328,7 @@ async fn skip(
     metrics::relay_skipped(home, reason);
     tracing::warn!(%home, seq = p.seq, reason, why, "relay: entry skipped; reconciliation will repair its session");
     st.skipped();
-    if let Err(e) = record(r, home, p, true).await {
+    if let Err(e) = lease::record(r, home, p, true).await {
         return Some(End::Lost(e));
     }
     progress.advanced(p.seq, Instant::now());

@@ -27,6 +27,8 @@ pub struct Progress {
     home: RegionId,
     applied: u64,
     head: u64,
+    /// The head when the connection opened.
+    opened_at: u64,
     stall_after: Duration,
     /// Behind since then, without an entry arriving since.
     waiting_since: Option<Instant>,
@@ -40,6 +42,7 @@ impl Progress {
             home: home.clone(),
             applied,
             head: applied,
+            opened_at: 0,
             stall_after,
             waiting_since: None,
             behind_since: None,
@@ -52,10 +55,17 @@ impl Progress {
         self.applied
     }
 
-    /// Whether the home announced entries not applied here yet (after a reconnect,
-    /// the log from the position applied up to the head it reported).
+    /// Whether entries the home had when the connection opened are not applied here
+    /// yet (after a reconnect: the log from the position applied up to that head).
+    /// Later heartbeats do not count: one may announce a commit whose entry is a
+    /// moment behind it, which is no reason to mark reads stale.
     pub fn behind(&self) -> bool {
-        self.applied < self.head
+        self.applied < self.opened_at
+    }
+
+    /// The home's head when the connection opened (its first heartbeat).
+    pub fn opened(&mut self, head: u64) {
+        self.opened_at = head;
     }
 
     fn publish(&self, now: Instant) {
