@@ -95,7 +95,7 @@ pub async fn follow(r: Arc<RelayContext>, st: Arc<HomeState>, stop: Cancellation
                     if !pause(Duration::from_millis(backoff), &stop).await {
                         return;
                     }
-                    backoff = (backoff * 2).min(500);
+                    backoff = (backoff * 2).min(400);
                 }
             }
             continue;

@@ -13,6 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use http_body_util::BodyExt;
 use hyper::Method;
 use tokio::time::{timeout, Instant};
@@ -144,6 +145,13 @@ pub async fn run(
         };
         reader.push(&data);
         metrics::relay_frames(home);
+        // Whatever else has already arrived joins this batch (`frame()` is cancel-safe).
+        while let Some(Some(Ok(more))) = body.frame().now_or_never() {
+            if let Ok(d) = more.into_data() {
+                reader.push(&d);
+                metrics::relay_frames(home);
+            }
+        }
         // Consecutive envelopes are applied together (one read, one pipeline).
         let mut pending: Vec<(u64, Offered)> = Vec::new();
         loop {
