@@ -8,7 +8,8 @@
 //! - `store`: the storage trait and its implementations (`memory`).
 //! - `hub` + `mailbox`: local WebSocket subscribers and their bounded queues.
 //! - `scheduler`: server-side deadlines, fired once at the deadline.
-//! - `ratelimit`: v2's two limiters behind a trait.
+//! - `ratelimit`: v2's two limiters behind a trait; `quota`: per-client session counts.
+//! - `auth`: signed tokens (JWT) → the `domain::access` actor; keys by id, signing.
 //! - `region` + `relay`: home regions, write forwarding, peers, the internal API,
 //!   the MessagePack relay with gap detection and reconciliation.
 //! - `front`: hyper HTTP + fastwebsockets edge, routing, validation.
@@ -18,6 +19,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod auth;
 pub mod backends;
 pub mod cause;
 pub mod clock;
@@ -31,6 +33,7 @@ pub mod hub;
 pub mod mailbox;
 pub mod metrics;
 pub mod protocol;
+pub mod quota;
 pub mod ratelimit;
 pub mod region;
 pub mod relay;

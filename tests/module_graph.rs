@@ -455,7 +455,7 @@ const LAYERS: &[&[&str]] = &[
     &[
         "cause", "clock", "config", "metrics", "view", "protocol", "mailbox", "wakeup",
     ],
-    &["store", "ratelimit"],
+    &["store", "ratelimit", "auth", "quota"],
     &["fanout", "hub", "audit"],
     &["service", "scheduler"],
     &["region"],

@@ -6,8 +6,10 @@
 //! Owns: every setting, its default and its validation. Unknown keys and bad values
 //! are errors that name the key and the source. Must not: start anything.
 
+mod auth;
 mod sections;
 
+pub use auth::{AuthConfig, KeyConfig, QuotaConfig};
 pub use sections::{
     AuditConfig, ClusterConfig, LogConfig, RateLimitConfig, RedisConfig, RelayConfig, ServerConfig,
     SessionConfig, WsConfig,
@@ -52,6 +54,8 @@ pub struct Config {
     pub cluster: ClusterConfig,
     pub relay: RelayConfig,
     pub log: LogConfig,
+    pub auth: AuthConfig,
+    pub quotas: QuotaConfig,
 }
 
 impl Default for Config {
@@ -69,6 +73,8 @@ impl Default for Config {
             cluster: ClusterConfig::default(),
             relay: RelayConfig::default(),
             log: LogConfig::default(),
+            auth: AuthConfig::default(),
+            quotas: QuotaConfig::default(),
         }
     }
 }
@@ -213,6 +219,15 @@ impl Config {
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format", "must be \"text\" or \"json\"");
         }
+        if !matches!(self.auth.mode.as_str(), "off" | "on") {
+            return bad("auth.mode", "must be \"off\" or \"on\"");
+        }
+        if self.server.max_connections == 0 {
+            return bad("server.max_connections", "must be > 0");
+        }
+        if self.server.body_read_timeout_ms == 0 {
+            return bad("server.body_read_timeout_ms", "must be > 0");
+        }
         Ok(())
     }
 }
@@ -249,6 +264,11 @@ impl Config {
         }
         if c.cluster.secret.is_some() {
             c.cluster.secret = Some(REDACTED.into());
+        }
+        for key in c.auth.keys.values_mut() {
+            if key.secret.is_some() {
+                key.secret = Some(REDACTED.into());
+            }
         }
         c
     }

@@ -1,7 +1,9 @@
-//! One WebSocket connection: a reader task (frames in, client messages handled) and a
-//! writer loop (the mailbox out, protocol pings, liveness). `read_frame` is not
-//! cancel-safe, so it runs alone in its task and is never raced in `select!`; its
-//! obligated replies (pong, close echo) reach the socket through the writer.
+//! One WebSocket connection: admission (`ws_auth`), then a reader task (frames in,
+//! client messages handled) and a writer loop (the mailbox out, protocol pings,
+//! liveness). `read_frame` is not cancel-safe, so it runs alone in its task and is
+//! never raced in `select!`; its obligated replies (pong, close echo) reach the socket
+//! through the writer. Every frame counts against `ws.frames_per_second` (control,
+//! binary and continuation frames too); an unmasked client frame closes with 1002.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -14,9 +16,12 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 
+use super::conns::ConnGuard;
 use super::ctx::Ctx;
+use super::ws_auth::{self, Peer};
+use super::ws_mask::{is_unmasked, MaskCheck};
 use super::ws_msg::handle_text;
-use super::ws_rate::{MessageRate, RateVerdict};
+use super::ws_rate::{FrameRate, MessageRate, RateVerdict};
 use crate::clock::now_ms;
 use crate::domain::SessionId;
 use crate::mailbox::{Mailbox, Queued};
@@ -24,10 +29,22 @@ use crate::metrics;
 use crate::protocol::{self, close};
 
 type Io = TokioIo<Upgraded>;
+type Rx = WebSocketRead<MaskCheck<ReadHalf<Io>>>;
 /// A frame the reader owes the peer (pong, close echo), sent by the writer.
 type Owed = (OpCode, Vec<u8>);
 
-pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<SessionId, &'static str>) {
+/// What the upgrade learned about a new socket.
+pub struct Opening {
+    pub session: Result<SessionId, &'static str>,
+    /// A token from the URL or the upgrade's headers.
+    pub token: Option<String>,
+    /// The client address (rate limits).
+    pub client: String,
+    /// The connection's slot under the caps, held for the socket's life.
+    pub conn: Arc<ConnGuard>,
+}
+
+pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, opening: Opening) {
     let ws = match fut.await {
         Ok(ws) => ws,
         Err(e) => {
@@ -35,16 +52,30 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<SessionId, &'st
             return;
         }
     };
-    let (mut rx, mut tx) = ws.split(tokio::io::split);
+    let _slot = opening.conn;
+    let (mut rx, mut tx) = ws.split(|io| {
+        let (r, w) = tokio::io::split(io);
+        (MaskCheck::new(r), w)
+    });
     // fastwebsockets refuses a frame whose length is >= its limit; a message of
     // exactly `max_message_bytes` is allowed (as when it arrives in fragments).
     rx.set_max_message_size(ctx.cfg.ws.max_message_bytes.saturating_add(1));
-    let session_id = match session {
+    // Pings are answered here (so that they are counted like every other frame).
+    rx.set_auto_pong(false);
+    let session_id = match opening.session {
         Ok(id) => id,
         Err(reason) => {
             let _ = tx
                 .write_frame(Frame::close(close::POLICY, reason.as_bytes()))
                 .await;
+            return;
+        }
+    };
+    let peer = match ws_auth::admit(&ctx, &mut rx, opening.token, &session_id, opening.client).await
+    {
+        Ok(p) => p,
+        Err((code, reason)) => {
+            let _ = tx.write_frame(Frame::close(code, reason.as_bytes())).await;
             return;
         }
     };
@@ -63,6 +94,7 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<SessionId, &'st
         ctx.clone(),
         rx,
         session_id,
+        peer,
         mailbox.clone(),
         owed_tx,
         last_seen.clone(),
@@ -148,14 +180,16 @@ async fn send(
 
 async fn read_loop(
     ctx: Arc<Ctx>,
-    mut rx: WebSocketRead<ReadHalf<Io>>,
+    mut rx: Rx,
     session_id: SessionId,
+    peer: Peer,
     mailbox: Arc<Mailbox>,
     owed: mpsc::Sender<Owed>,
     last_seen: Arc<AtomicI64>,
 ) {
     let max = ctx.cfg.ws.max_message_bytes;
     let mut rate = MessageRate::new(ctx.cfg.ws.messages_per_second);
+    let mut frames = FrameRate::new(ctx.cfg.ws.frames_per_second);
     // A fragmented text message being reassembled (None when not in one).
     let mut partial: Option<Vec<u8>> = None;
     loop {
@@ -180,8 +214,25 @@ async fn read_loop(
         };
         last_seen.store(now_ms(), Ordering::Relaxed);
         let received = now_ms();
+        if !frames.allow(received) {
+            metrics::ws_abuse_closed("frame_rate");
+            let _ = owed
+                .send(close_frame(close::POLICY, "Frame rate limit exceeded"))
+                .await;
+            return;
+        }
         let text = match (frame.opcode, frame.fin) {
             (OpCode::Close, _) => return,
+            (OpCode::Ping, _) => {
+                if owed
+                    .send((OpCode::Pong, frame.payload.to_vec()))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                continue;
+            }
             (OpCode::Text, true) if partial.is_none() => frame.payload.to_vec(),
             (OpCode::Text, false) if partial.is_none() => {
                 partial = Some(frame.payload.to_vec());
@@ -231,18 +282,23 @@ async fn read_loop(
                 continue;
             }
             RateVerdict::Abuse => {
+                metrics::ws_abuse_closed("message_rate");
                 let _ = owed
                     .send(close_frame(close::POLICY, "Message rate limit exceeded"))
                     .await;
                 return;
             }
         }
-        handle_text(&ctx, &session_id, &mailbox, &text, received).await;
+        handle_text(&ctx, &session_id, &peer, &mailbox, &text, received).await;
     }
 }
 
 fn close_for(e: &WebSocketError) -> Option<(u16, &'static str)> {
     match e {
+        WebSocketError::IoError(io) if is_unmasked(io) => {
+            metrics::ws_abuse_closed("unmasked");
+            Some((close::PROTOCOL_ERROR, "Unmasked frame"))
+        }
         WebSocketError::FrameTooLarge => Some((close::TOO_BIG, "Message too big")),
         WebSocketError::InvalidUTF8 => Some((close::INVALID_DATA, "Invalid UTF-8")),
         WebSocketError::UnexpectedEOF
