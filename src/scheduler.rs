@@ -49,7 +49,9 @@ pub async fn run(
             match sessions.fire_deadline(id).await {
                 Ok(Some(out)) => observe_lateness(&out.events),
                 Ok(None) => {}
-                Err(e) => tracing::warn!(session = %id, error = %crate::cause::chain(&e), "deadline failed"),
+                Err(e) => {
+                    tracing::warn!(session = %id, error = %crate::cause::chain(&e), "deadline failed")
+                }
             }
         }
         if claimed.len() == cfg.batch {
