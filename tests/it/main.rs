@@ -12,6 +12,7 @@
 mod api;
 mod architecture;
 mod audit;
+mod auth;
 mod config;
 mod deadlines;
 mod deploy;

@@ -8,9 +8,11 @@
 //! - [`redis`]: N instances on one Redis, and message collectors;
 //! - [`regions`]: the 3-region world of `synckairos-cluster` with clients;
 //! - [`audit`]: Redis + PostgreSQL stacks, tallies and the exactly-once checks;
-//! - [`domain`]: generators, expected values and checkers of the domain tests.
+//! - [`domain`]: generators, expected values and checkers of the domain tests;
+//! - [`auth`]: signed tokens of every role and authorized requests.
 
 pub mod audit;
+pub mod auth;
 pub mod deploy;
 pub mod domain;
 pub mod http;

@@ -32,6 +32,8 @@ pub struct Setup {
     pub instances: usize,
     /// Regions whose instances are not started (start them with `start_region`).
     pub deferred: Vec<&'static str>,
+    /// More environment for every instance (e.g. `support::auth::env()`).
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for Setup {
@@ -39,6 +41,7 @@ impl Default for Setup {
         Setup {
             instances: 1,
             deferred: Vec::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -79,7 +82,9 @@ impl World {
                 ("SYNCKAIROS_RATE_LIMIT__SWITCH_PER_SECOND", "0"),
             ]
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .to_vec(),
+            .into_iter()
+            .chain(setup.env)
+            .collect(),
             keep_files: false,
         };
         let inner = tokio::task::block_in_place(|| synckairos_cluster::World::start(spec))
