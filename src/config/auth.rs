@@ -85,8 +85,8 @@ pub struct QuotaConfig {
 impl Default for QuotaConfig {
     fn default() -> Self {
         QuotaConfig {
-            creates_per_minute: 1_200,
-            live_sessions: 10_000,
+            creates_per_minute: 120,
+            live_sessions: 2_000,
             max_participants_x_thresholds: 1_000,
             max_unattended_writes: 1_000,
         }

@@ -9,6 +9,7 @@
 //! The `#[ignore]`d measurement tests (`redis::measure`, `audit::bench`,
 //! `regions::measure`) are run by `scripts/bench.sh`.
 
+mod abuse;
 mod api;
 mod architecture;
 mod audit;
