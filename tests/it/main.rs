@@ -19,6 +19,7 @@ mod deadlines;
 mod deploy;
 mod domain;
 mod fly_config;
+mod fuzz;
 mod layout;
 mod redis;
 mod regions;
