@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::access::{Access, PausePolicy};
+use super::actor::{Access, PausePolicy};
 use super::error::{DomainError, FieldIssue};
 use super::ids::{ParticipantId, RegionId, SessionId};
 use super::model::{Millis, Participant, Session, Status, SyncMode, TimeoutAction};

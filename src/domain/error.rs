@@ -6,7 +6,7 @@
 use serde::Serialize;
 use thiserror::Error;
 
-use super::access::Denied;
+use super::actor::Denied;
 use super::ids::{ParticipantId, SessionId};
 use super::model::Status;
 

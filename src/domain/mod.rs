@@ -6,6 +6,7 @@
 //! `home_region` name. Every function that depends on time takes `now` (epoch ms).
 
 pub mod access;
+pub mod actor;
 mod budget;
 pub mod create;
 pub mod deadline;
@@ -20,7 +21,7 @@ mod settle;
 pub mod transition;
 pub mod uuid;
 
-pub use access::{Access, Actor, Denied, PausePolicy, Role};
+pub use actor::{Access, Actor, Denied, PausePolicy, Role};
 pub use create::{create_session, NewParticipant, NewSession};
 pub use deadline::{next_deadline, remaining_at};
 pub use error::{DomainError, FieldIssue};

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::access::Access;
+use super::actor::Access;
 use super::ids::{ParticipantId, RegionId, SessionId};
 
 /// Stores an enum as its position in `ALL` (one byte in MessagePack instead of its

@@ -271,7 +271,7 @@ impl Gateway {
     }
 }
 
-fn forbidden(d: access::Denied) -> GatewayError {
+fn forbidden(d: crate::domain::Denied) -> GatewayError {
     GatewayError::Service(ServiceError::Domain(DomainError::Forbidden(d)))
 }
 
