@@ -75,10 +75,14 @@ pub async fn handle_text(
 /// than what fan-out delivered). While storage is unavailable, what was delivered here
 /// still answers, as long as it is not older than what this connection was sent.
 async fn reconnect(ctx: &Ctx, session_id: &SessionId, peer: &Peer, mailbox: &Mailbox) {
-    // Counted like a REST read: each may ask every region about an unknown id.
+    // Counted like a REST read: each may ask every region about an unknown id. A
+    // limiter that cannot count (its Redis is down) does not stop it: storage is down
+    // too, peers are not asked then, and the answer comes from what was delivered here.
     if let Err(e) = ws_command::count_general(ctx, peer).await {
-        mailbox.push(protocol::error(&e.code, &e.message, None));
-        return;
+        if e.status == hyper::StatusCode::TOO_MANY_REQUESTS {
+            mailbox.push(protocol::error(&e.code, &e.message, None));
+            return;
+        }
     }
     let newest = match ctx.gateway.read(session_id, &peer.caller).await {
         Ok(read) => read.session,

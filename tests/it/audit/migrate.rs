@@ -40,8 +40,8 @@ fn migrate_applies_the_schema_and_is_idempotent() {
     let idx = pg.query(indexes);
     assert_eq!(
         idx,
-        "idx_sync_events_occurred,idx_sync_events_participant,idx_sync_events_session_order,\
-         idx_sync_events_type,idx_sync_participants_group,idx_sync_sessions_created,\
+        "idx_sync_events_actor,idx_sync_events_occurred,idx_sync_events_participant,\
+         idx_sync_events_session_order,idx_sync_events_type,idx_sync_participants_group,idx_sync_sessions_created,\
          idx_sync_sessions_mode,idx_sync_sessions_status"
     );
     let unique = pg.query(
