@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::AuthError;
+use super::error::AuthError;
 use crate::domain::uuid::is_loose_uuid;
 use crate::domain::{Actor, Role};
 

@@ -7,8 +7,8 @@
 use jsonwebtoken::{encode, EncodingKey, Header};
 
 use super::claims::Claims;
+use super::error::AuthError;
 use super::keys::{algorithm, is_hmac};
-use super::AuthError;
 use crate::config::AuthConfig;
 
 /// Signs `claims` with key `kid` (else `auth.signing_kid`, else the only key).

@@ -11,7 +11,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 
 use super::claims::Claims;
-use super::AuthError;
+use super::error::AuthError;
 use crate::config::{AuthConfig, KeyConfig};
 
 /// Shortest HMAC secret accepted (RFC 7518 §3.2: at least the hash size).
