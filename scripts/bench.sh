@@ -190,6 +190,23 @@ B switch --mode open --rate-of "$OUT/switch-closed.json" --rate-fraction 0.5 --u
 B switch --mode open --rate "${GOAL_RATE:-15000}" --name switch-open-goal --url "$SRV_URL" --pid "$SRV_PID" \
     --connections "$((CONNS * 2))" --sessions "$SESS" --duration "$DUR" --warmup "$WARM" "${COMMON[@]}"
 
+# The cost of token checks (issue 12): the goal rate, interleaved in 1 s slices, against the
+# server under test (auth off) and a second one with auth on (every switch carries a service
+# token: JWT HS256 verified, then the access rules at the commit).
+AUTH_PORT=$(free_port)
+AUTH_ENV=(SYNCKAIROS_AUTH__MODE=on SYNCKAIROS_AUTH__KEYS__K1__ALG=HS256
+    SYNCKAIROS_AUTH__KEYS__K1__SECRET=bench-secret-0123456789abcdefghijklmnop)
+if [[ $REAL == 1 ]] && start_server auth "$AUTH_PORT" "${AUTH_ENV[@]}"; then
+    AUTH_PID=$LAST_PID
+    TOKEN=$(env "${AUTH_ENV[@]}" "$SERVER_BIN" token --role service --sub bench --ttl 3600)
+    B switch --mode open --rate "${GOAL_RATE:-15000}" --name switch-open-goal-auth --url "$SRV_URL" --pid "$SRV_PID" \
+        --compare "http://127.0.0.1:$AUTH_PORT" --compare-pid "$AUTH_PID" --compare-token "$TOKEN" \
+        --connections "$((CONNS * 2))" --sessions "$SESS" --duration "$DUR" --warmup "$WARM" "${COMMON[@]}"
+    stop "$AUTH_PID"
+else
+    note "auth cost: skipped (needs the real server)"
+fi
+
 # Harness capacity: the same closed loop, interleaved in 1 s slices, against the server under
 # test (base) and the cheapest endpoint possible (compare: null-server --raw, canned bytes).
 B switch --mode closed --name harness-capacity --url "$SRV_URL" --pid "$SRV_PID" \

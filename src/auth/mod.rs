@@ -6,10 +6,13 @@
 //! Owns: token formats, keys and their errors (401 reasons). Must not: decide what an
 //! actor may do (`domain::access`), or read requests (the fronts find the token).
 
+mod cache;
 pub mod claims;
 pub mod error;
 pub mod issue;
 pub mod keys;
+
+use std::sync::Arc;
 
 use crate::config::AuthConfig;
 use crate::domain::Actor;
@@ -20,6 +23,15 @@ use keys::Keys;
 /// The token check of one instance.
 pub struct Auth {
     keys: Option<Keys>,
+    /// Tokens verified before (a client sends the same one with every request).
+    cache: cache::TokenCache,
+    leeway_secs: u64,
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 impl Auth {
@@ -32,12 +44,20 @@ impl Auth {
         if keys.is_empty() {
             return Err(AuthError::NoKeys);
         }
-        Ok(Auth { keys: Some(keys) })
+        Ok(Auth {
+            keys: Some(keys),
+            cache: cache::TokenCache::default(),
+            leeway_secs: cfg.leeway_secs,
+        })
     }
 
     /// No checks (the open v2 API).
     pub fn open() -> Auth {
-        Auth { keys: None }
+        Auth {
+            keys: None,
+            cache: cache::TokenCache::default(),
+            leeway_secs: 0,
+        }
     }
 
     pub fn is_on(&self) -> bool {
@@ -51,7 +71,18 @@ impl Auth {
             return Ok(None);
         };
         let token = token.filter(|t| !t.is_empty()).ok_or(AuthError::Missing)?;
-        keys.verify(token)?.actor().map(Some)
+        let now = unix_now();
+        if let Some(actor) = self.cache.get(token, now) {
+            return Ok(Some(Actor::clone(&actor)));
+        }
+        let claims = keys.verify(token)?;
+        let actor = claims.actor()?;
+        // Only tokens valid now are kept (`nbf` in the future: checked every time).
+        if claims.nbf.is_none_or(|nbf| nbf <= now) {
+            let until = claims.exp.saturating_add(self.leeway_secs);
+            self.cache.put(token, Arc::new(actor.clone()), until, now);
+        }
+        Ok(Some(actor))
     }
 
     /// The verified claims of a token (for tools and tests).
