@@ -23,8 +23,10 @@ struct Entry {
     until: u64,
 }
 
+type Shard = Mutex<HashMap<Box<str>, Entry>>;
+
 pub struct TokenCache {
-    shards: Box<[Mutex<HashMap<Box<str>, Entry>>]>,
+    shards: Box<[Shard]>,
     hasher: RandomState,
 }
 
