@@ -181,8 +181,10 @@ async fn limited_route(
         Route::GetSession(id) => rest::get(ctx, id, &who).await,
         Route::DeleteSession(id) => rest::delete(ctx, id, &who).await,
         Route::CreateSession => {
+            // Counted before the body is read: a client over its quota costs no parsing.
+            limits::count(ctx, Bucket::Create, who.client, rate).await?;
             let json = json_body(ctx, req).await?;
-            rest::create(ctx, &json, &who, rate).await
+            rest::create(ctx, &json, &who).await
         }
         Route::Op(id, op) => {
             let json = json_body(ctx, req).await?;

@@ -104,15 +104,10 @@ fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> ApiError {
     ApiError::unavailable("Quota counter unavailable, please retry", 1).caused_by(e)
 }
 
-/// Counts a create of `session_id` by `client` against its quotas: creates per minute,
-/// then live sessions (a slot `release_live` gives back if the create fails).
-pub async fn admit_create(
-    ctx: &Ctx,
-    client: &str,
-    session_id: &SessionId,
-    headers: &mut RateHeaders,
-) -> Result<(), ApiError> {
-    count(ctx, Bucket::Create, client, headers).await?;
+/// Counts a create of `session_id` by `client` against its live-session quota (a slot
+/// `release_live` gives back if the create fails). Creates per minute are counted
+/// before the body is read (`Bucket::Create`).
+pub async fn admit_create(ctx: &Ctx, client: &str, session_id: &SessionId) -> Result<(), ApiError> {
     let max = u64::from(ctx.cfg.quotas.live_sessions);
     if max == 0 {
         return Ok(());

@@ -37,16 +37,11 @@ fn failed(e: GatewayError) -> Result<Resp, ApiError> {
     }
 }
 
-pub async fn create(
-    ctx: &Ctx,
-    body: &Value,
-    who: &Asker<'_>,
-    rate: &mut RateHeaders,
-) -> Result<Resp, ApiError> {
+pub async fn create(ctx: &Ctx, body: &Value, who: &Asker<'_>) -> Result<Resp, ApiError> {
     let req = validate::create_session(body).map_err(ApiError::validation)?;
     let home = validate::home_region(body, &ctx.cfg).map_err(ApiError::validation)?;
     let id = req.session_id.clone();
-    limits::admit_create(ctx, who.client, &id, rate).await?;
+    limits::admit_create(ctx, who.client, &id).await?;
     match ctx.gateway.create(req, home.as_ref(), &who.caller).await {
         Ok(s) => Ok(http::data(StatusCode::CREATED, SessionView::from(&*s))),
         Err(e) => {

@@ -77,4 +77,4 @@ pub async fn bystander(s: &TestServer, n: usize) -> Latency {
 
 /// The bound a debug-build bystander is held to (the release goals are in
 /// `bench/`): generous for a 2-core machine shared with the abuser.
-pub const BYSTANDER_P99_MS: f64 = 100.0;
+pub const BYSTANDER_P99_MS: f64 = 200.0;
