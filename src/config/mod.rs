@@ -6,7 +6,10 @@
 //! Owns: every setting, its default and its validation. Unknown keys and bad values
 //! are errors that name the key and the source. Must not: start anything.
 
+mod dashboard;
 mod sections;
+
+pub use dashboard::DashboardConfig;
 
 pub use sections::{
     AuditConfig, ClusterConfig, LogConfig, RateLimitConfig, RedisConfig, RelayConfig, ServerConfig,
@@ -51,6 +54,7 @@ pub struct Config {
     pub audit: AuditConfig,
     pub cluster: ClusterConfig,
     pub relay: RelayConfig,
+    pub dashboard: DashboardConfig,
     pub log: LogConfig,
 }
 
@@ -68,6 +72,7 @@ impl Default for Config {
             audit: AuditConfig::default(),
             cluster: ClusterConfig::default(),
             relay: RelayConfig::default(),
+            dashboard: DashboardConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -206,6 +211,14 @@ impl Config {
             if self.cluster.discovery == "fly-dns" && self.cluster.fly_app.is_none() {
                 return bad("cluster.fly_app", "fly-dns discovery needs FLY_APP_NAME");
             }
+        }
+        if self.dashboard.interval_ms < 100
+            || self.dashboard.keep_secs * 1000 < self.dashboard.interval_ms
+        {
+            return bad(
+                "dashboard.interval_ms / dashboard.keep_secs",
+                "interval must be >= 100 ms and keep at least one interval",
+            );
         }
         if self.sessions.ttl_secs == 0 {
             return bad("sessions.ttl_secs", "must be > 0");

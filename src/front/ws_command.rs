@@ -39,7 +39,9 @@ fn check_ids(op: &Op) -> Result<(), ApiError> {
 
 pub async fn run(ctx: &Ctx, session_id: &SessionId, mailbox: &Mailbox, op: Op, c: Command) {
     metrics::ws_message_in(op.name());
-    let frame = match execute(ctx, session_id, &op).await {
+    let result = execute(ctx, session_id, &op).await;
+    metrics::ws_command(result.as_ref().is_err_and(|e| e.status.is_server_error()));
+    let frame = match result {
         Ok(version) => protocol::ack(op.name(), version, c.request_id.as_ref()),
         Err(e) => {
             if e.status.is_server_error() {

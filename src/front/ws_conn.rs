@@ -17,13 +17,21 @@ use tokio::sync::mpsc;
 use super::ctx::Ctx;
 use super::ws_msg::handle_text;
 use super::ws_rate::{MessageRate, RateVerdict};
-use crate::clock::now_ms;
+use crate::clock::{now_ms, now_us};
 use crate::domain::SessionId;
 use crate::mailbox::{Mailbox, Queued};
 use crate::metrics;
 use crate::protocol::{self, close};
 
 type Io = TokioIo<Upgraded>;
+
+/// What the reader tells the writer about the peer: when it was last heard from, and
+/// when the protocol ping now outstanding was sent (µs, 0 when none: its pong gives
+/// the round-trip time).
+struct Liveness {
+    last_seen: AtomicI64,
+    ping_sent_us: AtomicI64,
+}
 /// A frame the reader owes the peer (pong, close echo), sent by the writer.
 type Owed = (OpCode, Vec<u8>);
 
@@ -57,7 +65,10 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<SessionId, &'st
         mailbox.close(close::GOING_AWAY, "Server shutting down");
     }
     metrics::ws_connections(1.0);
-    let last_seen = Arc::new(AtomicI64::new(now_ms()));
+    let liveness = Arc::new(Liveness {
+        last_seen: AtomicI64::new(now_ms()),
+        ping_sent_us: AtomicI64::new(0),
+    });
     let (owed_tx, owed_rx) = mpsc::channel::<Owed>(8);
     let reader = tokio::spawn(read_loop(
         ctx.clone(),
@@ -65,9 +76,9 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<SessionId, &'st
         session_id,
         mailbox.clone(),
         owed_tx,
-        last_seen.clone(),
+        liveness.clone(),
     ));
-    write_loop(&ctx, tx, &mailbox, owed_rx, &last_seen).await;
+    write_loop(&ctx, tx, &mailbox, owed_rx, &liveness).await;
     reader.abort();
     metrics::ws_connections(-1.0);
 }
@@ -77,7 +88,7 @@ async fn write_loop(
     mut tx: WebSocketWrite<WriteHalf<Io>>,
     mailbox: &Mailbox,
     mut owed: mpsc::Receiver<Owed>,
-    last_seen: &AtomicI64,
+    liveness: &Liveness,
 ) {
     let write_timeout = Duration::from_millis(ctx.cfg.ws.write_timeout_ms);
     let ping_every = Duration::from_millis(ctx.cfg.ws.ping_interval_ms);
@@ -115,12 +126,13 @@ async fn write_loop(
                 }
             }
             _ = ping.tick() => {
-                if pinged_at.is_some_and(|t| last_seen.load(Ordering::Relaxed) < t) {
+                if pinged_at.is_some_and(|t| liveness.last_seen.load(Ordering::Relaxed) < t) {
                     tracing::debug!("websocket peer missed a ping; dropping it");
                     return;
                 }
                 let now = now_ms();
                 pinged_at = Some(now);
+                liveness.ping_sent_us.store(now_us(), Ordering::Relaxed);
                 if send(&mut tx, Frame::new(true, OpCode::Ping, None, Payload::Borrowed(&[])), write_timeout).await.is_err() {
                     return;
                 }
@@ -152,7 +164,7 @@ async fn read_loop(
     session_id: SessionId,
     mailbox: Arc<Mailbox>,
     owed: mpsc::Sender<Owed>,
-    last_seen: Arc<AtomicI64>,
+    liveness: Arc<Liveness>,
 ) {
     let max = ctx.cfg.ws.max_message_bytes;
     let mut rate = MessageRate::new(ctx.cfg.ws.messages_per_second);
@@ -178,7 +190,7 @@ async fn read_loop(
                 return;
             }
         };
-        last_seen.store(now_ms(), Ordering::Relaxed);
+        liveness.last_seen.store(now_ms(), Ordering::Relaxed);
         let received = now_ms();
         let text = match (frame.opcode, frame.fin) {
             (OpCode::Close, _) => return,
@@ -209,7 +221,14 @@ async fn read_loop(
                     .await;
                 return;
             }
-            // Binary messages, pings and pongs carry nothing for us.
+            (OpCode::Pong, _) => {
+                let sent = liveness.ping_sent_us.swap(0, Ordering::Relaxed);
+                if sent > 0 {
+                    metrics::ws_rtt((now_us() - sent).max(0) as f64 / 1000.0);
+                }
+                continue;
+            }
+            // Binary messages and pings carry nothing for us.
             _ => continue,
         };
         if std::str::from_utf8(&text).is_err() {
