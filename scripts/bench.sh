@@ -284,12 +284,13 @@ fi
 # of the one integration-test binary (tests/it/): Redis memory per idle session and
 # deadline lateness with three instances (redis::measure), the audit writer's
 # throughput and the outbox's cost (audit::bench), the relay and forwarding costs
-# (regions::measure), and the long fuzz run (fuzz::long_run: over 1,000,000 generated
+# (regions::measure), what the dashboard's history and page refresh cost
+# (dashboard::measure), and the long fuzz run (fuzz::long_run: over 1,000,000 generated
 # HTTP requests, JSON bodies and WebSocket frame sequences; its counts are in
 # fuzz_long_run.txt). One module per run, its tests one after the other; the output
 # file keeps the old name.
 if [[ $QUICK == 0 ]]; then
-    for t in redis::measure audit::bench regions::measure fuzz::long_run; do
+    for t in redis::measure audit::bench regions::measure dashboard::measure fuzz::long_run; do
         file="${t/::/_}"
         cmd="cargo test --release --test it -- --ignored --nocapture --test-threads=1 $t::"
         log "$cmd"

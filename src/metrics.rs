@@ -11,6 +11,8 @@ use std::time::Duration;
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::trend::series::{self as trend, Measure};
+
 pub const HTTP_REQUESTS: &str = "synckairos_http_requests_total";
 pub const HTTP_DURATION: &str = "synckairos_http_request_duration_ms";
 pub const SWITCH_DURATION: &str = "synckairos_switch_cycle_duration_ms";
@@ -38,6 +40,8 @@ pub const CONNECTIONS_OPEN: &str = "synckairos_connections_open";
 pub const CONNECTIONS_REFUSED: &str = "synckairos_connections_refused_total";
 pub const WS_ABUSE_CLOSED: &str = "synckairos_websocket_abuse_closes_total";
 pub const PEER_LOOKUPS: &str = "synckairos_peer_lookups_total";
+pub const WS_RTT: &str = "synckairos_websocket_rtt_ms";
+pub const FORWARD_DURATION: &str = "synckairos_forward_duration_ms";
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -103,7 +107,7 @@ const HELP: &[(&str, Kind, &str)] = &[
     (
         RATE_LIMITER_DOWN,
         Counter,
-        "Rate-limiter checks that failed (Redis unreachable) and were let through",
+        "Rate-limiter checks that failed (Redis unreachable); those requests got 503",
     ),
     (
         RESIDENT_MEMORY,
@@ -180,6 +184,16 @@ const HELP: &[(&str, Kind, &str)] = &[
         Counter,
         "Lookups of sessions unknown here, by outcome (asked peers, or answered from the negative cache)",
     ),
+    (
+        WS_RTT,
+        Histogram,
+        "Round-trip time of WebSocket protocol pings to clients, in milliseconds",
+    ),
+    (
+        FORWARD_DURATION,
+        Histogram,
+        "Writes sent to their home region: call out to the home's reply in, in milliseconds, by home",
+    ),
 ];
 
 /// Counters that start at 0 when the recorder is installed, so that rates and alerts
@@ -222,6 +236,9 @@ const RELAY_BUCKETS: &[f64] = &[
     1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 150.0, 250.0, 500.0, 1000.0,
 ];
 const LATENESS_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 500.0, 1000.0];
+const RTT_BUCKETS: &[f64] = &[
+    1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 150.0, 250.0, 500.0, 1000.0, 2500.0,
+];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -244,6 +261,10 @@ pub fn install(region: &str) -> PrometheusHandle {
                 })
                 .and_then(|b| {
                     b.set_buckets_for_metric(Matcher::Full(RELAY_LATENCY.into()), RELAY_BUCKETS)
+                })
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Full(WS_RTT.into()), RTT_BUCKETS))
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Full(FORWARD_DURATION.into()), RELAY_BUCKETS)
                 });
             match builder.and_then(|b| b.install_recorder()) {
                 Ok(h) => {
@@ -306,12 +327,14 @@ fn resident_memory_bytes() -> Option<u64> {
 }
 
 pub fn http_request(method: &'static str, route: &'static str, status: u16, ms: f64) {
+    trend::global().request(status >= 500);
     counter!(HTTP_REQUESTS, "method" => method, "route" => route, "status_code" => status.to_string())
         .increment(1);
     histogram!(HTTP_DURATION, "method" => method, "route" => route).record(ms);
 }
 
 pub fn switch_duration(ms: f64) {
+    trend::global().record(Measure::Switch, None, ms);
     histogram!(SWITCH_DURATION).record(ms);
 }
 
@@ -336,6 +359,7 @@ pub fn ws_message_in(kind: &'static str) {
 }
 
 pub fn deadline_lateness(ms: f64) {
+    trend::global().record(Measure::DeadlineLateness, None, ms);
     counter!(DEADLINES_FIRED).increment(1);
     histogram!(DEADLINE_LATENESS).record(ms);
 }
@@ -359,6 +383,7 @@ pub fn audit_written(n: u64) {
 
 /// Commit at the home → applied here, per home region.
 pub fn relay_latency(home: &str, ms: f64) {
+    trend::global().record(Measure::RelayLag, Some(home), ms);
     histogram!(RELAY_LATENCY, "home" => home.to_owned()).record(ms);
 }
 
@@ -411,4 +436,22 @@ pub fn ws_abuse_closed(reason: &'static str) {
 /// A lookup of a session unknown here (`asked` peers, or `cached` as unknown).
 pub fn peer_lookup(outcome: &'static str) {
     counter!(PEER_LOOKUPS, "outcome" => outcome).increment(1);
+}
+
+/// A WebSocket protocol ping answered by the client after `ms`.
+pub fn ws_rtt(ms: f64) {
+    trend::global().record(Measure::ClientRtt, None, ms);
+    histogram!(WS_RTT).record(ms);
+}
+
+/// A write sent to `home` answered after `ms` (any answer, refusals included).
+pub fn forward_duration(home: &str, ms: f64) {
+    trend::global().record(Measure::Forward, Some(home), ms);
+    histogram!(FORWARD_DURATION, "home" => home.to_owned()).record(ms);
+}
+
+/// A WebSocket command answered; `server_error` for a 5xx-class failure (the
+/// dashboard's error rate counts them with HTTP requests).
+pub fn ws_command(server_error: bool) {
+    trend::global().request(server_error);
 }

@@ -10,6 +10,7 @@ use super::conns::Connections;
 use crate::audit::AuditStats;
 use crate::auth::Auth;
 use crate::config::Config;
+use crate::dashboard::trends::Trends;
 use crate::gateway::Gateway;
 use crate::hub::Hub;
 use crate::quota::LiveSessions;
@@ -38,6 +39,8 @@ pub struct Ctx {
     /// Multi-region: what the internal API serves to peers (relay stream, digest,
     /// raw states). `None` when single-region.
     pub relay: Option<Arc<RelayContext>>,
+    /// The dashboard's history of this instance and region.
+    pub trends: Arc<Trends>,
 }
 
 pub struct AuditHandle {

@@ -28,7 +28,9 @@ use crate::gateway::caller::Caller;
 use crate::gateway::error::to_wire;
 use crate::ratelimit::Bucket;
 use crate::region::cluster::Cluster;
-use crate::region::wire::{self, PeerCall, PeerReply, CALL_PATH, MSGPACK, SECRET_HEADER};
+use crate::region::wire::{
+    self, PeerCall, PeerReply, CALL_PATH, FIGURES_PATH, MSGPACK, SECRET_HEADER,
+};
 use crate::relay::context::RelayContext;
 use crate::relay::source;
 use crate::store::codec::encode_state;
@@ -103,6 +105,10 @@ pub async fn handle(
             ),
             Err(e) => boxed(http::error(&ApiError::from(e))),
         },
+        _ if path == FIGURES_PATH && get => {
+            let figures = ctx.trends.region(crate::clock::now_ms()).await;
+            bytes(StatusCode::OK, MSGPACK, wire::encode(&figures))
+        }
         ["internal", "relay"] if get => {
             let since = query_param(query.as_deref(), "since")
                 .and_then(|s| s.parse().ok())

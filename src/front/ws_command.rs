@@ -46,7 +46,9 @@ pub async fn run(
     c: Command,
 ) {
     metrics::ws_message_in(op.name());
-    let frame = match execute(ctx, session_id, peer, &op).await {
+    let result = execute(ctx, session_id, peer, &op).await;
+    metrics::ws_command(result.as_ref().is_err_and(|e| e.status.is_server_error()));
+    let frame = match result {
         Ok(version) => protocol::ack(op.name(), version, c.request_id.as_ref()),
         Err(e) => {
             if e.status.is_server_error() {

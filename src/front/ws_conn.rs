@@ -22,7 +22,7 @@ use super::ws_auth::{self, Peer};
 use super::ws_mask::{is_unmasked, MaskCheck};
 use super::ws_msg::handle_text;
 use super::ws_rate::{FrameRate, MessageRate, RateVerdict};
-use crate::clock::now_ms;
+use crate::clock::{now_ms, now_us};
 use crate::domain::SessionId;
 use crate::mailbox::{Mailbox, Queued};
 use crate::metrics;
@@ -30,6 +30,14 @@ use crate::protocol::{self, close};
 
 type Io = TokioIo<Upgraded>;
 type Rx = WebSocketRead<MaskCheck<ReadHalf<Io>>>;
+
+/// What the reader tells the writer about the peer: when it was last heard from, and
+/// when the protocol ping now outstanding was sent (µs, 0 when none: its pong gives
+/// the round-trip time).
+struct Liveness {
+    last_seen: AtomicI64,
+    ping_sent_us: AtomicI64,
+}
 /// A frame the reader owes the peer (pong, close echo), sent by the writer.
 type Owed = (OpCode, Vec<u8>);
 
@@ -88,7 +96,10 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, opening: Opening) {
         mailbox.close(close::GOING_AWAY, "Server shutting down");
     }
     metrics::ws_connections(1.0);
-    let last_seen = Arc::new(AtomicI64::new(now_ms()));
+    let liveness = Arc::new(Liveness {
+        last_seen: AtomicI64::new(now_ms()),
+        ping_sent_us: AtomicI64::new(0),
+    });
     let (owed_tx, owed_rx) = mpsc::channel::<Owed>(8);
     let reader = tokio::spawn(read_loop(
         ctx.clone(),
@@ -97,9 +108,9 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, opening: Opening) {
         peer,
         mailbox.clone(),
         owed_tx,
-        last_seen.clone(),
+        liveness.clone(),
     ));
-    write_loop(&ctx, tx, &mailbox, owed_rx, &last_seen).await;
+    write_loop(&ctx, tx, &mailbox, owed_rx, &liveness).await;
     reader.abort();
     metrics::ws_connections(-1.0);
 }
@@ -109,7 +120,7 @@ async fn write_loop(
     mut tx: WebSocketWrite<WriteHalf<Io>>,
     mailbox: &Mailbox,
     mut owed: mpsc::Receiver<Owed>,
-    last_seen: &AtomicI64,
+    liveness: &Liveness,
 ) {
     let write_timeout = Duration::from_millis(ctx.cfg.ws.write_timeout_ms);
     let ping_every = Duration::from_millis(ctx.cfg.ws.ping_interval_ms);
@@ -147,12 +158,13 @@ async fn write_loop(
                 }
             }
             _ = ping.tick() => {
-                if pinged_at.is_some_and(|t| last_seen.load(Ordering::Relaxed) < t) {
+                if pinged_at.is_some_and(|t| liveness.last_seen.load(Ordering::Relaxed) < t) {
                     tracing::debug!("websocket peer missed a ping; dropping it");
                     return;
                 }
                 let now = now_ms();
                 pinged_at = Some(now);
+                liveness.ping_sent_us.store(now_us(), Ordering::Relaxed);
                 if send(&mut tx, Frame::new(true, OpCode::Ping, None, Payload::Borrowed(&[])), write_timeout).await.is_err() {
                     return;
                 }
@@ -185,7 +197,7 @@ async fn read_loop(
     peer: Peer,
     mailbox: Arc<Mailbox>,
     owed: mpsc::Sender<Owed>,
-    last_seen: Arc<AtomicI64>,
+    liveness: Arc<Liveness>,
 ) {
     let max = ctx.cfg.ws.max_message_bytes;
     let mut rate = MessageRate::new(ctx.cfg.ws.messages_per_second);
@@ -212,7 +224,7 @@ async fn read_loop(
                 return;
             }
         };
-        last_seen.store(now_ms(), Ordering::Relaxed);
+        liveness.last_seen.store(now_ms(), Ordering::Relaxed);
         let received = now_ms();
         if !frames.allow(received) {
             metrics::ws_abuse_closed("frame_rate");
@@ -260,7 +272,14 @@ async fn read_loop(
                     .await;
                 return;
             }
-            // Binary messages, pings and pongs carry nothing for us.
+            (OpCode::Pong, _) => {
+                let sent = liveness.ping_sent_us.swap(0, Ordering::Relaxed);
+                if sent > 0 {
+                    metrics::ws_rtt((now_us() - sent).max(0) as f64 / 1000.0);
+                }
+                continue;
+            }
+            // Binary messages carry nothing for us.
             _ => continue,
         };
         if std::str::from_utf8(&text).is_err() {

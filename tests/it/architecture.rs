@@ -453,7 +453,7 @@ fn cycles(edges: &BTreeMap<(Module, Module), PathBuf>) -> Vec<Vec<Module>> {
 const LAYERS: &[&[&str]] = &[
     &["domain"],
     &[
-        "cause", "clock", "config", "metrics", "view", "protocol", "mailbox", "wakeup",
+        "cause", "clock", "config", "metrics", "trend", "view", "protocol", "mailbox", "wakeup",
     ],
     &["store", "ratelimit", "auth", "quota"],
     &["fanout", "hub", "audit"],
@@ -461,7 +461,7 @@ const LAYERS: &[&[&str]] = &[
     &["region"],
     &["relay"],
     &["error"],
-    &["gateway"],
+    &["gateway", "dashboard"],
     &["front"],
     &["backends"],
     &["app"],

@@ -15,6 +15,7 @@ mod architecture;
 mod audit;
 mod auth;
 mod config;
+mod dashboard;
 mod deadlines;
 mod deploy;
 mod domain;

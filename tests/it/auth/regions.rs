@@ -100,14 +100,8 @@ async fn a_forwarded_write_keeps_its_identity() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnects_for_an_unknown_id_hit_the_negative_cache_and_the_limiter() {
     let mut env = auth::env();
-    env.push((
-        "SYNCKAIROS_RATE_LIMIT__GENERAL_PER_MINUTE".into(),
-        "40".into(),
-    ));
-    env.push((
-        "SYNCKAIROS_CLUSTER__NEGATIVE_CACHE_MS".into(),
-        "30000".into(),
-    ));
+    env.push(("SYNCKAIROS_RATE_LIMIT__GENERAL_PER_MINUTE", "40"));
+    env.push(("SYNCKAIROS_CLUSTER__NEGATIVE_CACHE_MS", "30000"));
     let w = World::start_with(Setup {
         env,
         ..Setup::default()

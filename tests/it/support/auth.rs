@@ -47,14 +47,12 @@ pub fn on(c: &mut Config) {
 }
 
 /// The environment that turns auth on in a `synckairos` process (key `k1`).
-pub fn env() -> Vec<(String, String)> {
-    [
+pub fn env() -> Vec<(&'static str, &'static str)> {
+    vec![
         ("SYNCKAIROS_AUTH__MODE", "on"),
         ("SYNCKAIROS_AUTH__KEYS__K1__ALG", "HS256"),
         ("SYNCKAIROS_AUTH__KEYS__K1__SECRET", SECRET_K1),
     ]
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .to_vec()
 }
 
 fn now() -> u64 {

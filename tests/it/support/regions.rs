@@ -32,8 +32,8 @@ pub struct Setup {
     pub instances: usize,
     /// Regions whose instances are not started (start them with `start_region`).
     pub deferred: Vec<&'static str>,
-    /// More environment for every instance (e.g. `support::auth::env()`).
-    pub env: Vec<(String, String)>,
+    /// Extra environment of every instance (after the test defaults).
+    pub env: Vec<(&'static str, &'static str)>,
 }
 
 impl Default for Setup {
@@ -83,9 +83,9 @@ impl World {
                 ("SYNCKAIROS_QUOTAS__LIVE_SESSIONS", "0"),
                 ("SYNCKAIROS_RATE_LIMIT__SWITCH_PER_SECOND", "0"),
             ]
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .into_iter()
             .chain(setup.env)
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
             keep_files: false,
         };
