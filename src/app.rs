@@ -14,18 +14,23 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::auth::Auth;
 use crate::backends::{backends, regional, start_audit, Backends, StartError};
 use crate::clock::now_ms;
 use crate::config::Config;
+use crate::dashboard::sampler;
+use crate::dashboard::trends::Trends;
 use crate::domain::RegionId;
+use crate::front::conns::Connections;
 use crate::front::{self, Ctx};
+use crate::gateway::locate::Unknown;
 use crate::gateway::{Gateway, Remote};
 use crate::hub::Hub;
 use crate::metrics;
 use crate::protocol::close;
 use crate::relay::follower;
 use crate::scheduler::{self, SchedulerConfig};
-use crate::service::Sessions;
+use crate::service::{SessionLimits, Sessions};
 use crate::store::Store;
 use crate::wakeup::Wakeup;
 
@@ -89,9 +94,11 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
     let hub = Hub::new();
     let wakeup = Arc::new(Wakeup::default());
     let background = CancellationToken::new();
+    let auth = Arc::new(Auth::new(&cfg.auth).map_err(StartError::Auth)?);
     let Backends {
         store,
         limiter,
+        live,
         outbox,
         redis,
     } = backends(&cfg, &hub, &wakeup, &background)?;
@@ -122,16 +129,26 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         }
     };
     let region = RegionId::from(&cfg.region);
-    let sessions = Arc::new(Sessions::new(
-        store.clone(),
-        &region,
-        cfg.sessions.ttl_secs,
-        wakeup.clone(),
-        relay.is_some(),
-    ));
+    let sessions = Arc::new(
+        Sessions::new(
+            store.clone(),
+            &region,
+            cfg.sessions.ttl_secs,
+            wakeup.clone(),
+            relay.is_some(),
+        )
+        .with_limits(SessionLimits {
+            max_participants_x_thresholds: cfg.quotas.max_participants_x_thresholds,
+            max_unattended_writes: cfg.quotas.max_unattended_writes,
+        }),
+    );
     let remote = relay.as_ref().map(|r| Remote {
         cluster: r.cluster.clone(),
         copies: r.copies.clone(),
+        unknown: Unknown::new(
+            cfg.cluster.negative_cache_ms,
+            cfg.cluster.negative_cache_entries,
+        ),
     });
     let gateway = Arc::new(Gateway::new(
         &region,
@@ -140,17 +157,36 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         cfg.sessions.ttl_secs,
         remote,
     ));
+    let trends = Arc::new(Trends::new(
+        &region,
+        &format!(
+            "{}-{}-{}",
+            cfg.region,
+            std::process::id(),
+            crate::clock::now_us()
+        ),
+        &cfg.dashboard,
+        redis.as_ref().map(|(_, conn)| conn.clone()),
+    ));
     let draining = CancellationToken::new();
     let ctx = Arc::new(Ctx {
         cfg: cfg.clone(),
         gateway,
         hub: hub.clone(),
         limiter,
+        auth,
+        live,
+        conns: Connections::new(
+            cfg.server.max_connections,
+            cfg.server.max_connections_per_address,
+            cfg.server.client_ip_header.is_none(),
+        ),
         metrics: handle.clone(),
         draining: draining.clone(),
         ws_tasks: TaskTracker::new(),
         audit,
         relay: relay.clone(),
+        trends: trends.clone(),
     });
     bg.spawn(scheduler::run(
         sessions,
@@ -164,6 +200,7 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
     ));
     bg.spawn(housekeeping(store, background.clone()));
     bg.spawn(metrics::upkeep(handle, background.clone()));
+    bg.spawn(sampler::run(trends, hub.clone(), background.clone()));
     let http_tasks = TaskTracker::new();
     if let Some(r) = &relay {
         let l = bind(&cfg.cluster.internal_bind, cfg.cluster.internal_port).await?;

@@ -5,12 +5,14 @@
 //!
 //! 1. `domain`: the pure timer core (model, ids, transitions, deadlines, time math).
 //!    No IO; `now` is an argument.
-//! 2. `clock`, `config`, `metrics`, `cause`, `view`, `protocol`, `mailbox`, `wakeup`:
-//!    wall-clock reads, settings, Prometheus names, error chains for logs, the JSON a
-//!    client sees, WebSocket messages, a connection's outgoing queue, the scheduler's
-//!    early-wake signal.
+//! 2. `clock`, `config`, `metrics`, `trend`, `cause`, `view`, `protocol`, `mailbox`,
+//!    `wakeup`: wall-clock reads, settings, Prometheus names, the dashboard's
+//!    15-minute history, error chains for logs, the JSON a client sees, WebSocket
+//!    messages, a connection's outgoing queue, the scheduler's early-wake signal.
 //! 3. `store` (trait, memory and Redis implementations, Lua scripts, keys, the
-//!    stored-state codec and the one envelope codec), `ratelimit`.
+//!    stored-state codec and the one envelope codec), `ratelimit`, `quota` (live
+//!    sessions per client behind a trait), `auth` (signed tokens → the
+//!    `domain::access` actor; keys by id, signing for `synckairos token`).
 //! 4. `fanout` (the Redis broker that brings other instances' commits here), `hub`
 //!    (this instance's WebSocket subscribers per session), `audit` (outbox →
 //!    PostgreSQL, history).
@@ -22,6 +24,7 @@
 //! 8. `error` (the contract's error envelope and the mapping of module errors).
 //! 9. `gateway`: the one place that knows where a session lives: here, at its home
 //!    (typed call), or unknown (ask the peers); freshness and stale marks.
+//!    `dashboard`: sampling, publishing and gathering every region's figures.
 //! 10. `front`: hyper + fastwebsockets for clients, the internal API for peers.
 //! 11. `backends`, `app`: building the parts from a `Config`; wiring and shutdown.
 //!
@@ -39,10 +42,12 @@
 
 pub mod app;
 pub mod audit;
+pub mod auth;
 pub mod backends;
 pub mod cause;
 pub mod clock;
 pub mod config;
+pub mod dashboard;
 pub mod domain;
 pub mod error;
 pub mod fanout;
@@ -52,11 +57,13 @@ pub mod hub;
 pub mod mailbox;
 pub mod metrics;
 pub mod protocol;
+pub mod quota;
 pub mod ratelimit;
 pub mod region;
 pub mod relay;
 pub mod scheduler;
 pub mod service;
 pub mod store;
+pub mod trend;
 pub mod view;
 pub mod wakeup;

@@ -11,6 +11,8 @@ use std::time::Duration;
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::trend::series::{self as trend, Measure};
+
 pub const HTTP_REQUESTS: &str = "synckairos_http_requests_total";
 pub const HTTP_DURATION: &str = "synckairos_http_request_duration_ms";
 pub const SWITCH_DURATION: &str = "synckairos_switch_cycle_duration_ms";
@@ -49,6 +51,14 @@ pub const RELAY_CHECK_REPAIRED: &str = "synckairos_relay_last_check_repaired";
 pub const RELAY_CHECK_DROPPED: &str = "synckairos_relay_last_check_dropped";
 pub const RELAY_LOG_TRIMMED: &str = "synckairos_relay_log_trimmed_total";
 pub const AUDIT_OUTBOX_DROPPED: &str = "synckairos_audit_outbox_dropped_total";
+pub const AUTH_REFUSED: &str = "synckairos_auth_refused_total";
+pub const QUOTA_REFUSED: &str = "synckairos_quota_refused_total";
+pub const CONNECTIONS_OPEN: &str = "synckairos_connections_open";
+pub const CONNECTIONS_REFUSED: &str = "synckairos_connections_refused_total";
+pub const WS_ABUSE_CLOSED: &str = "synckairos_websocket_abuse_closes_total";
+pub const PEER_LOOKUPS: &str = "synckairos_peer_lookups_total";
+pub const WS_RTT: &str = "synckairos_websocket_rtt_ms";
+pub const FORWARD_DURATION: &str = "synckairos_forward_duration_ms";
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -114,7 +124,7 @@ const HELP: &[(&str, Kind, &str)] = &[
     (
         RATE_LIMITER_DOWN,
         Counter,
-        "Rate-limiter checks that failed (Redis unreachable) and were let through",
+        "Rate-limiter checks that failed (Redis unreachable); those requests got 503",
     ),
     (
         RESIDENT_MEMORY,
@@ -246,6 +256,46 @@ const HELP: &[(&str, Kind, &str)] = &[
         Counter,
         "Audit records trimmed from the outbox by its caps before PostgreSQL had them",
     ),
+    (
+        AUTH_REFUSED,
+        Counter,
+        "Requests and sockets refused for their token (401 / close 4401), by reason",
+    ),
+    (
+        QUOTA_REFUSED,
+        Counter,
+        "Requests refused by a quota (429 / 413 QUOTA_EXCEEDED), by limit",
+    ),
+    (
+        CONNECTIONS_OPEN,
+        Gauge,
+        "Open client connections (HTTP and WebSocket) on this instance",
+    ),
+    (
+        CONNECTIONS_REFUSED,
+        Counter,
+        "Client connections refused at a cap, by limit (max_connections, max_connections_per_address) or closed for a slow body",
+    ),
+    (
+        WS_ABUSE_CLOSED,
+        Counter,
+        "WebSocket connections closed for abuse, by reason (frame_rate, message_rate, unmasked)",
+    ),
+    (
+        PEER_LOOKUPS,
+        Counter,
+        "Lookups of sessions unknown here, by outcome (asked peers, or answered from the negative cache)",
+    ),
+    (
+        WS_RTT,
+        Histogram,
+        "Round-trip time of WebSocket protocol pings to clients, in milliseconds",
+    ),
+    (
+        FORWARD_DURATION,
+        Histogram,
+        "Writes sent to their home region: call out to the home's reply in, in milliseconds, by home",
+    ),
 ];
 
 /// Counters that start at 0 when the recorder is installed, so that rates and alerts
@@ -260,6 +310,28 @@ const ZEROED: &[&str] = &[
     AUDIT_OUTBOX_DROPPED,
 ];
 
+/// Labels of the counters above that have one, started at 0 with each value.
+const ZEROED_LABELLED: &[(&str, &str, &[&str])] = &[
+    (
+        QUOTA_REFUSED,
+        "limit",
+        &[
+            "creates_per_minute",
+            "live_sessions",
+            "max_participants_x_thresholds",
+        ],
+    ),
+    (
+        CONNECTIONS_REFUSED,
+        "limit",
+        &[
+            "max_connections",
+            "max_connections_per_address",
+            "body_read_timeout",
+        ],
+    ),
+];
+
 const HTTP_BUCKETS: &[f64] = &[
     0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0,
 ];
@@ -268,6 +340,9 @@ const RELAY_BUCKETS: &[f64] = &[
     1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 150.0, 250.0, 500.0, 1000.0,
 ];
 const LATENESS_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 500.0, 1000.0];
+const RTT_BUCKETS: &[f64] = &[
+    1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 150.0, 250.0, 500.0, 1000.0, 2500.0,
+];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -290,6 +365,10 @@ pub fn install(region: &str) -> PrometheusHandle {
                 })
                 .and_then(|b| {
                     b.set_buckets_for_metric(Matcher::Full(RELAY_LATENCY.into()), RELAY_BUCKETS)
+                })
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Full(WS_RTT.into()), RTT_BUCKETS))
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Full(FORWARD_DURATION.into()), RELAY_BUCKETS)
                 });
             match builder.and_then(|b| b.install_recorder()) {
                 Ok(h) => {
@@ -319,6 +398,11 @@ fn describe() {
     for name in ZEROED {
         counter!(*name).absolute(0);
     }
+    for &(name, label, values) in ZEROED_LABELLED {
+        for v in values {
+            counter!(name, label => *v).absolute(0);
+        }
+    }
 }
 
 /// Prometheus text for `/metrics`.
@@ -347,12 +431,14 @@ fn resident_memory_bytes() -> Option<u64> {
 }
 
 pub fn http_request(method: &'static str, route: &'static str, status: u16, ms: f64) {
+    trend::global().request(status >= 500);
     counter!(HTTP_REQUESTS, "method" => method, "route" => route, "status_code" => status.to_string())
         .increment(1);
     histogram!(HTTP_DURATION, "method" => method, "route" => route).record(ms);
 }
 
 pub fn switch_duration(ms: f64) {
+    trend::global().record(Measure::Switch, None, ms);
     histogram!(SWITCH_DURATION).record(ms);
 }
 
@@ -377,6 +463,7 @@ pub fn ws_message_in(kind: &'static str) {
 }
 
 pub fn deadline_lateness(ms: f64) {
+    trend::global().record(Measure::DeadlineLateness, None, ms);
     counter!(DEADLINES_FIRED).increment(1);
     histogram!(DEADLINE_LATENESS).record(ms);
 }
@@ -400,6 +487,7 @@ pub fn audit_written(n: u64) {
 
 /// Commit at the home → applied here, per home region.
 pub fn relay_latency(home: &str, ms: f64) {
+    trend::global().record(Measure::RelayLag, Some(home), ms);
     histogram!(RELAY_LATENCY, "home" => home.to_owned()).record(ms);
 }
 
@@ -494,4 +582,52 @@ pub fn relay_log_trimmed(n: u64) {
 /// Audit records the commit scripts trimmed from the outbox (lost to the audit trail).
 pub fn audit_outbox_dropped(n: u64) {
     counter!(AUDIT_OUTBOX_DROPPED).increment(n);
+}
+
+/// A token refused (401 or WebSocket 4401), by reason.
+pub fn auth_refused(reason: &'static str) {
+    counter!(AUTH_REFUSED, "reason" => reason).increment(1);
+}
+
+/// A request refused by a quota, by the limit's name.
+pub fn quota_refused(limit: &'static str) {
+    counter!(QUOTA_REFUSED, "limit" => limit).increment(1);
+}
+
+/// Client connections opened (+1) or closed (-1).
+pub fn connections_open(delta: f64) {
+    gauge!(CONNECTIONS_OPEN).increment(delta);
+}
+
+/// A client connection refused at a cap, or closed for a body that did not arrive.
+pub fn connection_refused(limit: &'static str) {
+    counter!(CONNECTIONS_REFUSED, "limit" => limit).increment(1);
+}
+
+/// A WebSocket closed for abuse (`frame_rate`, `message_rate`, `unmasked`).
+pub fn ws_abuse_closed(reason: &'static str) {
+    counter!(WS_ABUSE_CLOSED, "reason" => reason).increment(1);
+}
+
+/// A lookup of a session unknown here (`asked` peers, or `cached` as unknown).
+pub fn peer_lookup(outcome: &'static str) {
+    counter!(PEER_LOOKUPS, "outcome" => outcome).increment(1);
+}
+
+/// A WebSocket protocol ping answered by the client after `ms`.
+pub fn ws_rtt(ms: f64) {
+    trend::global().record(Measure::ClientRtt, None, ms);
+    histogram!(WS_RTT).record(ms);
+}
+
+/// A write sent to `home` answered after `ms` (any answer, refusals included).
+pub fn forward_duration(home: &str, ms: f64) {
+    trend::global().record(Measure::Forward, Some(home), ms);
+    histogram!(FORWARD_DURATION, "home" => home.to_owned()).record(ms);
+}
+
+/// A WebSocket command answered; `server_error` for a 5xx-class failure (the
+/// dashboard's error rate counts them with HTTP requests).
+pub fn ws_command(server_error: bool) {
+    trend::global().request(server_error);
 }

@@ -7,6 +7,10 @@
 //! writes (ticks) is re-applied on the fresh state, because the client could not have
 //! known about them and the settled result is the same.
 //!
+//! Authorization that depends on the state (whose turn it is, the session's tenant, its
+//! pause policy) is judged here, on the state each compare-and-set attempt commits
+//! against (`domain::access::may_perform`), so a verdict can never be stale.
+//!
 //! Must not: know about HTTP or sockets; read the clock except through `clock`.
 
 use std::sync::Arc;
@@ -15,7 +19,8 @@ use thiserror::Error;
 
 use crate::clock::now_ms;
 use crate::domain::{
-    self, lifetime, DomainError, Event, NewSession, Op, Outcome, RegionId, Session, SessionId,
+    self, access, lifetime, quota, Actor, DomainError, Event, NewSession, Op, Outcome, RegionId,
+    Session, SessionId,
 };
 use crate::store::{Commit, Expected, Store, StoreError};
 use crate::wakeup::Wakeup;
@@ -31,6 +36,18 @@ pub enum ServiceError {
     /// The session is homed in another region; its writes are committed there.
     #[error("session is homed in region {0}")]
     RemoteHome(RegionId),
+    /// A create over a size quota.
+    #[error("{0}")]
+    Quota(quota::QuotaExceeded),
+}
+
+/// The service's own limits (`quotas.*`); 0 disables one.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SessionLimits {
+    /// Participants × warning thresholds of one session.
+    pub max_participants_x_thresholds: u64,
+    /// Deadline writes without a client operation before a session ends by itself.
+    pub max_unattended_writes: u64,
 }
 
 /// Retries of a client write that lost only to deadline writes.
@@ -43,6 +60,7 @@ pub struct Sessions {
     guard_home: bool,
     ttl_ms: u64,
     wakeup: Arc<Wakeup>,
+    limits: SessionLimits,
 }
 
 impl Sessions {
@@ -59,7 +77,14 @@ impl Sessions {
             guard_home,
             ttl_ms: ttl_secs.saturating_mul(1000),
             wakeup,
+            limits: SessionLimits::default(),
         }
+    }
+
+    /// With quotas (`quotas.*`).
+    pub fn with_limits(mut self, limits: SessionLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -71,6 +96,7 @@ impl Sessions {
         s: &'a Session,
         events: &'a [Event],
         origin: &'a RegionId,
+        actor: Option<&'a str>,
     ) -> Commit<'a> {
         Commit {
             session: s,
@@ -78,18 +104,27 @@ impl Sessions {
             deadline: domain::next_deadline(s),
             keep_until: lifetime::keep_until(s, self.ttl_ms),
             origin,
+            actor,
         }
     }
 
-    /// Creates a session homed in this region; `origin` handled the client's request.
+    /// Creates a session homed in this region; `origin` handled the client's request,
+    /// `actor` is who asked (the session gets its tenant).
     pub async fn create(
         &self,
         req: NewSession,
         origin: &RegionId,
+        actor: Option<&Actor>,
     ) -> Result<Session, ServiceError> {
-        let s = domain::create_session(req, &self.region, now_ms())?;
+        access::may_create(actor, &req.session_id).map_err(DomainError::Forbidden)?;
+        quota::check_size(&req, self.limits.max_participants_x_thresholds)
+            .map_err(ServiceError::Quota)?;
+        let policy = req.pause_policy;
+        let mut s = domain::create_session(req, &self.region, now_ms())?;
+        s.access = access::access_for(actor, policy);
+        let label = actor.map(Actor::label);
         self.store
-            .insert(self.commit_of(&s, &[Event::Created], origin))
+            .insert(self.commit_of(&s, &[Event::Created], origin, label.as_deref()))
             .await?;
         Ok(s)
     }
@@ -112,21 +147,26 @@ impl Sessions {
     }
 
     /// Performs a client operation with compare-and-set on `version`; `RemoteHome`
-    /// when the session must be written in another region.
+    /// when the session must be written in another region. `actor` must be allowed to
+    /// perform `op` on the very state the commit replaces (`Forbidden` otherwise).
     pub async fn write(
         &self,
         session_id: &SessionId,
         op: &Op,
         origin: &RegionId,
+        actor: Option<&Actor>,
     ) -> Result<Outcome, ServiceError> {
         let mut current = self.get(session_id).await?;
         if self.guard_home && current.home_region != self.region {
             return Err(ServiceError::RemoteHome(current.home_region.clone()));
         }
         let first = (current.version, current.client_version);
+        let label = actor.map(Actor::label);
         for attempt in 0..=TICK_RETRIES {
-            let out = domain::perform(&current, op, now_ms())?;
-            let commit = self.commit_of(&out.session, &out.events, origin);
+            let now = now_ms();
+            access::may_perform(actor, &current, op, now).map_err(DomainError::Forbidden)?;
+            let out = domain::perform(&current, op, now)?;
+            let commit = self.commit_of(&out.session, &out.events, origin, label.as_deref());
             let deadline = commit.deadline;
             match self.store.commit(Expected::of(&current), commit).await {
                 Ok(()) => {
@@ -154,12 +194,26 @@ impl Sessions {
         unreachable!("the loop returns on its last attempt")
     }
 
+    /// Deletes a session; `actor` must be allowed to (a tenant-limited token: judged
+    /// on the session's current state).
     pub async fn delete(
         &self,
         session_id: &SessionId,
         origin: &RegionId,
+        actor: Option<&Actor>,
     ) -> Result<bool, ServiceError> {
-        Ok(self.store.delete(session_id, origin).await?)
+        let current = if access::needs_state_to_delete(actor) {
+            self.store.load(session_id).await?
+        } else {
+            None
+        };
+        access::may_delete(actor, session_id, current.as_deref())
+            .map_err(DomainError::Forbidden)?;
+        let label = actor.map(Actor::label);
+        Ok(self
+            .store
+            .delete(session_id, origin, label.as_deref())
+            .await?)
     }
 
     /// Applies whatever deadline events are due for a claimed session. Returns the
@@ -180,7 +234,8 @@ impl Sessions {
                 .await?;
             return Ok(None);
         }
-        let Some(out) = domain::tick(&current, now_ms()) else {
+        let Some(out) = quota::tick_bounded(&current, now_ms(), self.limits.max_unattended_writes)
+        else {
             let next = domain::next_deadline(&current);
             self.store
                 .reschedule(session_id, current.version, next)
@@ -188,7 +243,7 @@ impl Sessions {
             self.wakeup.hint(next);
             return Ok(None);
         };
-        let commit = self.commit_of(&out.session, &out.events, &self.region);
+        let commit = self.commit_of(&out.session, &out.events, &self.region, None);
         let deadline = commit.deadline;
         match self.store.commit(Expected::of(&current), commit).await {
             Ok(()) => {

@@ -8,7 +8,7 @@
 use serde::{Serialize, Serializer};
 
 use crate::domain::iso::write_iso;
-use crate::domain::{Millis, Participant, Session};
+use crate::domain::{Millis, Participant, PausePolicy, Session};
 
 /// An instant rendered as ISO 8601 text.
 #[derive(Clone, Copy)]
@@ -79,6 +79,12 @@ pub struct SessionView<'a> {
     #[serde(skip_serializing_if = "<[u64]>::is_empty")]
     warning_thresholds_ms: &'a [u64],
     home_region: &'a str,
+    /// Who besides service tokens may pause/resume (shown when not the default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pause_policy: Option<&'static str>,
+    /// The tenant of the service token that created it (auth on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant: Option<&'a str>,
 }
 
 impl<'a> From<&'a Session> for SessionView<'a> {
@@ -102,6 +108,9 @@ impl<'a> From<&'a Session> for SessionView<'a> {
             action_on_timeout: s.action_on_timeout.as_str(),
             warning_thresholds_ms: &s.warning_thresholds_ms,
             home_region: &s.home_region,
+            pause_policy: (s.access.pause_policy != PausePolicy::default())
+                .then(|| s.access.pause_policy.as_str()),
+            tenant: s.access.tenant.as_deref(),
         }
     }
 }

@@ -6,8 +6,12 @@
 //! Owns: every setting, its default and its validation. Unknown keys and bad values
 //! are errors that name the key and the source. Must not: start anything.
 
+mod auth;
+mod dashboard;
 mod sections;
 
+pub use auth::{AuthConfig, KeyConfig, QuotaConfig};
+pub use dashboard::DashboardConfig;
 pub use sections::{
     AuditConfig, ClusterConfig, LogConfig, RateLimitConfig, RedisConfig, RelayConfig, ServerConfig,
     SessionConfig, WsConfig,
@@ -51,7 +55,10 @@ pub struct Config {
     pub audit: AuditConfig,
     pub cluster: ClusterConfig,
     pub relay: RelayConfig,
+    pub dashboard: DashboardConfig,
     pub log: LogConfig,
+    pub auth: AuthConfig,
+    pub quotas: QuotaConfig,
 }
 
 impl Default for Config {
@@ -68,7 +75,10 @@ impl Default for Config {
             audit: AuditConfig::default(),
             cluster: ClusterConfig::default(),
             relay: RelayConfig::default(),
+            dashboard: DashboardConfig::default(),
             log: LogConfig::default(),
+            auth: AuthConfig::default(),
+            quotas: QuotaConfig::default(),
         }
     }
 }
@@ -207,11 +217,28 @@ impl Config {
                 return bad("cluster.fly_app", "fly-dns discovery needs FLY_APP_NAME");
             }
         }
+        if self.dashboard.interval_ms < 100
+            || self.dashboard.keep_secs * 1000 < self.dashboard.interval_ms
+        {
+            return bad(
+                "dashboard.interval_ms / dashboard.keep_secs",
+                "interval must be >= 100 ms and keep at least one interval",
+            );
+        }
         if self.sessions.ttl_secs == 0 {
             return bad("sessions.ttl_secs", "must be > 0");
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format", "must be \"text\" or \"json\"");
+        }
+        if !matches!(self.auth.mode.as_str(), "off" | "on") {
+            return bad("auth.mode", "must be \"off\" or \"on\"");
+        }
+        if self.server.max_connections == 0 {
+            return bad("server.max_connections", "must be > 0");
+        }
+        if self.server.body_read_timeout_ms == 0 {
+            return bad("server.body_read_timeout_ms", "must be > 0");
         }
         Ok(())
     }
@@ -249,6 +276,11 @@ impl Config {
         }
         if c.cluster.secret.is_some() {
             c.cluster.secret = Some(REDACTED.into());
+        }
+        for key in c.auth.keys.values_mut() {
+            if key.secret.is_some() {
+                key.secret = Some(REDACTED.into());
+            }
         }
         c
     }

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
+use super::actor::{Access, PausePolicy};
 use super::error::{DomainError, FieldIssue};
 use super::ids::{ParticipantId, RegionId, SessionId};
 use super::model::{Millis, Participant, Session, Status, SyncMode, TimeoutAction};
@@ -16,6 +17,8 @@ pub const MAX_BUDGET_MS: u64 = 86_400_000;
 pub const MAX_INCREMENT_MS: u64 = 60_000;
 pub const MAX_PARTICIPANTS: usize = 1_000;
 pub const MAX_WARNING_THRESHOLDS: usize = 8;
+/// `participant_index` is stored as a PostgreSQL `integer` in the audit trail.
+pub const MAX_PARTICIPANT_INDEX: u64 = i32::MAX as u64;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewParticipant {
@@ -37,6 +40,9 @@ pub struct NewSession {
     pub max_time_ms: Option<u64>,
     pub action_on_timeout: TimeoutAction,
     pub warning_thresholds_ms: Vec<u64>,
+    /// Who besides service tokens may pause and resume (extension).
+    #[serde(default)]
+    pub pause_policy: PausePolicy,
 }
 
 fn cross_field_issues(req: &NewSession) -> Vec<FieldIssue> {
@@ -54,6 +60,13 @@ fn cross_field_issues(req: &NewSession) -> Vec<FieldIssue> {
     }
     let mut seen = HashSet::new();
     for (i, p) in req.participants.iter().enumerate() {
+        if u64::from(p.participant_index) > MAX_PARTICIPANT_INDEX {
+            issues.push(FieldIssue::new(
+                format!("participants.{i}.participant_index"),
+                "too_big",
+                format!("participant_index must be at most {MAX_PARTICIPANT_INDEX}"),
+            ));
+        }
         if !seen.insert(p.participant_id.as_str()) {
             issues.push(FieldIssue::new(
                 format!("participants.{i}.participant_id"),
@@ -139,5 +152,9 @@ pub fn create_session(
         home_region: home_region.clone(),
         warned_through: None,
         client_version: 1,
+        access: Access {
+            tenant: None,
+            pause_policy: req.pause_policy,
+        },
     })
 }

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::actor::Access;
 use super::ids::{ParticipantId, RegionId, SessionId};
 
 /// Stores an enum as its position in `ALL` (one byte in MessagePack instead of its
@@ -227,6 +228,10 @@ pub struct Session {
     /// `version` of the last client-initiated write; server deadline writes leave it.
     /// Lets a client write that lost a race only against deadline writes be re-applied.
     pub client_version: u64,
+    /// Who may act on it besides service tokens (tenant, pause policy); stored only
+    /// when set (open-mode sessions keep their size).
+    #[serde(default, skip_serializing_if = "Access::is_default")]
+    pub access: Access,
 }
 
 /// Orders states of a session id: a newer incarnation (created later, after a delete

@@ -7,7 +7,6 @@
 //! Must not: serve public routes, or forward a peer's call further (one hop at most).
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +18,7 @@ use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::sync::mpsc;
 
+use super::conns::ConnGuard;
 use super::ctx::Ctx;
 use super::http;
 use super::limits;
@@ -31,7 +31,9 @@ use crate::region::cluster::Cluster;
 use crate::region::sync_wire::{
     EntriesRequest, StatesRequest, BUCKETS_PATH, ENTRIES_PATH, STATES_PATH, SUMMARY_PATH,
 };
-use crate::region::wire::{self, PeerCall, PeerReply, CALL_PATH, MSGPACK, SECRET_HEADER};
+use crate::region::wire::{
+    self, PeerCall, PeerReply, CALL_PATH, FIGURES_PATH, MSGPACK, SECRET_HEADER,
+};
 use crate::relay::context::RelayContext;
 use crate::relay::{serve, source};
 use crate::store::codec::encode_state;
@@ -71,7 +73,7 @@ fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
 
 pub async fn handle(
     ctx: Arc<Ctx>,
-    _peer: SocketAddr,
+    _conn: Arc<ConnGuard>,
     req: Request<Incoming>,
 ) -> Result<Response<InternalBody>, Infallible> {
     let not_found = || {
@@ -106,6 +108,10 @@ pub async fn handle(
             ),
             Err(e) => boxed(http::error(&ApiError::from(e))),
         },
+        _ if path == FIGURES_PATH && get => {
+            let figures = ctx.trends.region(crate::clock::now_ms()).await;
+            bytes(StatusCode::OK, MSGPACK, wire::encode(&figures))
+        }
         ["internal", "relay"] if get => {
             let num = |name| {
                 query_param(query.as_deref(), name)
@@ -157,7 +163,8 @@ async fn sync(
     let body = if get {
         Bytes::new()
     } else {
-        match super::body::read(req, ctx.cfg.server.body_limit_bytes).await {
+        let deadline = Duration::from_millis(ctx.cfg.cluster.forward_timeout_ms);
+        match super::body::read(req, ctx.cfg.server.body_limit_bytes, deadline).await {
             Ok((_, b)) => b,
             Err(e) => return boxed(http::error(&e)),
         }
@@ -202,7 +209,8 @@ fn bad_sync_request() -> Response<InternalBody> {
 
 /// Serves a peer's typed call at this (home) region.
 async fn call(ctx: &Ctx, cluster: &Cluster, req: Request<Incoming>) -> Response<InternalBody> {
-    let body = match super::body::read(req, ctx.cfg.server.body_limit_bytes).await {
+    let deadline = Duration::from_millis(ctx.cfg.cluster.forward_timeout_ms);
+    let body = match super::body::read(req, ctx.cfg.server.body_limit_bytes, deadline).await {
         Ok((_, b)) => b,
         Err(e) => return boxed(http::error(&e)),
     };
@@ -219,7 +227,10 @@ async fn call(ctx: &Ctx, cluster: &Cluster, req: Request<Incoming>) -> Response<
     };
     // The origin is only recorded (audit); an unknown one is recorded as this region.
     let origin = Some(call.origin()).filter(|o| cluster.knows(o));
-    let caller = Caller::peer(origin.unwrap_or(ctx.gateway.region()));
+    let caller = Caller::peer(
+        origin.unwrap_or(ctx.gateway.region()),
+        call.actor().cloned(),
+    );
     let reply = match serve_call(ctx, call, &caller).await {
         Ok(r) => r,
         Err(e) => {

@@ -5,7 +5,9 @@
 //! shapes, codes, limits and headers. Must not: hold session state (instances are
 //! stateless), know where a session lives, or apply domain rules itself.
 
+mod auth;
 pub mod body;
+pub mod conns;
 pub mod ctx;
 pub mod handler;
 mod history;
@@ -18,8 +20,10 @@ pub mod rest;
 pub mod routes;
 pub mod validate;
 pub mod ws;
+mod ws_auth;
 mod ws_command;
 mod ws_conn;
+mod ws_mask;
 mod ws_msg;
 mod ws_rate;
 

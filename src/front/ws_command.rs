@@ -9,10 +9,10 @@ use hyper::StatusCode;
 
 use super::ctx::Ctx;
 use super::limits;
+use super::ws_auth::Peer;
 use crate::domain::uuid::is_strict_uuid;
 use crate::domain::{Op, SessionId};
 use crate::error::ApiError;
-use crate::gateway::caller::Caller;
 use crate::mailbox::Mailbox;
 use crate::metrics;
 use crate::protocol::{self, Command};
@@ -37,9 +37,18 @@ fn check_ids(op: &Op) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub async fn run(ctx: &Ctx, session_id: &SessionId, mailbox: &Mailbox, op: Op, c: Command) {
+pub async fn run(
+    ctx: &Ctx,
+    session_id: &SessionId,
+    peer: &Peer,
+    mailbox: &Mailbox,
+    op: Op,
+    c: Command,
+) {
     metrics::ws_message_in(op.name());
-    let frame = match execute(ctx, session_id, &op).await {
+    let result = execute(ctx, session_id, peer, &op).await;
+    metrics::ws_command(result.as_ref().is_err_and(|e| e.status.is_server_error()));
+    let frame = match result {
         Ok(version) => protocol::ack(op.name(), version, c.request_id.as_ref()),
         Err(e) => {
             if e.status.is_server_error() {
@@ -56,14 +65,23 @@ pub async fn run(ctx: &Ctx, session_id: &SessionId, mailbox: &Mailbox, op: Op, c
     mailbox.push(frame);
 }
 
-async fn execute(ctx: &Ctx, session_id: &SessionId, op: &Op) -> Result<u64, ApiError> {
+/// Counts a socket's command or `RECONNECT` against the general limiter of its client
+/// address, as a REST request is.
+pub async fn count_general(ctx: &Ctx, peer: &Peer) -> Result<(), ApiError> {
+    limits::check(ctx, Bucket::General, &peer.client)
+        .await
+        .map(|_| ())
+        .map_err(|(e, _)| e)
+}
+
+async fn execute(ctx: &Ctx, session_id: &SessionId, peer: &Peer, op: &Op) -> Result<u64, ApiError> {
     check_ids(op)?;
+    count_general(ctx, peer).await?;
     if matches!(op, Op::Switch { .. }) {
         limits::check(ctx, Bucket::Switch, session_id)
             .await
             .map_err(|(e, _)| e)?;
     }
-    let caller = Caller::socket(ctx.gateway.region());
-    let out = ctx.gateway.apply(session_id, op, &caller).await?;
+    let out = ctx.gateway.apply(session_id, op, &peer.caller).await?;
     Ok(out.session.version)
 }

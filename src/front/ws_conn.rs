@@ -1,7 +1,9 @@
-//! One WebSocket connection: a reader task (frames in, client messages handled) and a
-//! writer loop (the mailbox out, protocol pings, liveness). `read_frame` is not
-//! cancel-safe, so it runs alone in its task and is never raced in `select!`; its
-//! obligated replies (pong, close echo) reach the socket through the writer.
+//! One WebSocket connection: admission (`ws_auth`), then a reader task (frames in,
+//! client messages handled) and a writer loop (the mailbox out, protocol pings,
+//! liveness). `read_frame` is not cancel-safe, so it runs alone in its task and is
+//! never raced in `select!`; its obligated replies (pong, close echo) reach the socket
+//! through the writer. Every frame counts against `ws.frames_per_second` (control,
+//! binary and continuation frames too); an unmasked client frame closes with 1002.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -14,20 +16,43 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 
+use super::conns::ConnGuard;
 use super::ctx::Ctx;
+use super::ws_auth::{self, Peer};
+use super::ws_mask::{is_unmasked, MaskCheck};
 use super::ws_msg::handle_text;
-use super::ws_rate::{MessageRate, RateVerdict};
-use crate::clock::now_ms;
+use super::ws_rate::{FrameRate, MessageRate, RateVerdict};
+use crate::clock::{now_ms, now_us};
 use crate::domain::SessionId;
 use crate::mailbox::{Mailbox, Queued};
 use crate::metrics;
 use crate::protocol::{self, close};
 
 type Io = TokioIo<Upgraded>;
+type Rx = WebSocketRead<MaskCheck<ReadHalf<Io>>>;
+
+/// What the reader tells the writer about the peer: when it was last heard from, and
+/// when the protocol ping now outstanding was sent (µs, 0 when none: its pong gives
+/// the round-trip time).
+struct Liveness {
+    last_seen: AtomicI64,
+    ping_sent_us: AtomicI64,
+}
 /// A frame the reader owes the peer (pong, close echo), sent by the writer.
 type Owed = (OpCode, Vec<u8>);
 
-pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<SessionId, &'static str>) {
+/// What the upgrade learned about a new socket.
+pub struct Opening {
+    pub session: Result<SessionId, &'static str>,
+    /// A token from the URL or the upgrade's headers.
+    pub token: Option<String>,
+    /// The client address (rate limits).
+    pub client: String,
+    /// The connection's slot under the caps, held for the socket's life.
+    pub conn: Arc<ConnGuard>,
+}
+
+pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, opening: Opening) {
     let ws = match fut.await {
         Ok(ws) => ws,
         Err(e) => {
@@ -35,16 +60,30 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<SessionId, &'st
             return;
         }
     };
-    let (mut rx, mut tx) = ws.split(tokio::io::split);
+    let _slot = opening.conn;
+    let (mut rx, mut tx) = ws.split(|io| {
+        let (r, w) = tokio::io::split(io);
+        (MaskCheck::new(r), w)
+    });
     // fastwebsockets refuses a frame whose length is >= its limit; a message of
     // exactly `max_message_bytes` is allowed (as when it arrives in fragments).
     rx.set_max_message_size(ctx.cfg.ws.max_message_bytes.saturating_add(1));
-    let session_id = match session {
+    // Pings are answered here (so that they are counted like every other frame).
+    rx.set_auto_pong(false);
+    let session_id = match opening.session {
         Ok(id) => id,
         Err(reason) => {
             let _ = tx
                 .write_frame(Frame::close(close::POLICY, reason.as_bytes()))
                 .await;
+            return;
+        }
+    };
+    let peer = match ws_auth::admit(&ctx, &mut rx, opening.token, &session_id, opening.client).await
+    {
+        Ok(p) => p,
+        Err((code, reason)) => {
+            let _ = tx.write_frame(Frame::close(code, reason.as_bytes())).await;
             return;
         }
     };
@@ -57,17 +96,21 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<SessionId, &'st
         mailbox.close(close::GOING_AWAY, "Server shutting down");
     }
     metrics::ws_connections(1.0);
-    let last_seen = Arc::new(AtomicI64::new(now_ms()));
+    let liveness = Arc::new(Liveness {
+        last_seen: AtomicI64::new(now_ms()),
+        ping_sent_us: AtomicI64::new(0),
+    });
     let (owed_tx, owed_rx) = mpsc::channel::<Owed>(8);
     let reader = tokio::spawn(read_loop(
         ctx.clone(),
         rx,
         session_id,
+        peer,
         mailbox.clone(),
         owed_tx,
-        last_seen.clone(),
+        liveness.clone(),
     ));
-    write_loop(&ctx, tx, &mailbox, owed_rx, &last_seen).await;
+    write_loop(&ctx, tx, &mailbox, owed_rx, &liveness).await;
     reader.abort();
     metrics::ws_connections(-1.0);
 }
@@ -77,7 +120,7 @@ async fn write_loop(
     mut tx: WebSocketWrite<WriteHalf<Io>>,
     mailbox: &Mailbox,
     mut owed: mpsc::Receiver<Owed>,
-    last_seen: &AtomicI64,
+    liveness: &Liveness,
 ) {
     let write_timeout = Duration::from_millis(ctx.cfg.ws.write_timeout_ms);
     let ping_every = Duration::from_millis(ctx.cfg.ws.ping_interval_ms);
@@ -115,12 +158,13 @@ async fn write_loop(
                 }
             }
             _ = ping.tick() => {
-                if pinged_at.is_some_and(|t| last_seen.load(Ordering::Relaxed) < t) {
+                if pinged_at.is_some_and(|t| liveness.last_seen.load(Ordering::Relaxed) < t) {
                     tracing::debug!("websocket peer missed a ping; dropping it");
                     return;
                 }
                 let now = now_ms();
                 pinged_at = Some(now);
+                liveness.ping_sent_us.store(now_us(), Ordering::Relaxed);
                 if send(&mut tx, Frame::new(true, OpCode::Ping, None, Payload::Borrowed(&[])), write_timeout).await.is_err() {
                     return;
                 }
@@ -148,14 +192,16 @@ async fn send(
 
 async fn read_loop(
     ctx: Arc<Ctx>,
-    mut rx: WebSocketRead<ReadHalf<Io>>,
+    mut rx: Rx,
     session_id: SessionId,
+    peer: Peer,
     mailbox: Arc<Mailbox>,
     owed: mpsc::Sender<Owed>,
-    last_seen: Arc<AtomicI64>,
+    liveness: Arc<Liveness>,
 ) {
     let max = ctx.cfg.ws.max_message_bytes;
     let mut rate = MessageRate::new(ctx.cfg.ws.messages_per_second);
+    let mut frames = FrameRate::new(ctx.cfg.ws.frames_per_second);
     // A fragmented text message being reassembled (None when not in one).
     let mut partial: Option<Vec<u8>> = None;
     loop {
@@ -178,10 +224,27 @@ async fn read_loop(
                 return;
             }
         };
-        last_seen.store(now_ms(), Ordering::Relaxed);
+        liveness.last_seen.store(now_ms(), Ordering::Relaxed);
         let received = now_ms();
+        if !frames.allow(received) {
+            metrics::ws_abuse_closed("frame_rate");
+            let _ = owed
+                .send(close_frame(close::POLICY, "Frame rate limit exceeded"))
+                .await;
+            return;
+        }
         let text = match (frame.opcode, frame.fin) {
             (OpCode::Close, _) => return,
+            (OpCode::Ping, _) => {
+                if owed
+                    .send((OpCode::Pong, frame.payload.to_vec()))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                continue;
+            }
             (OpCode::Text, true) if partial.is_none() => frame.payload.to_vec(),
             (OpCode::Text, false) if partial.is_none() => {
                 partial = Some(frame.payload.to_vec());
@@ -209,7 +272,14 @@ async fn read_loop(
                     .await;
                 return;
             }
-            // Binary messages, pings and pongs carry nothing for us.
+            (OpCode::Pong, _) => {
+                let sent = liveness.ping_sent_us.swap(0, Ordering::Relaxed);
+                if sent > 0 {
+                    metrics::ws_rtt((now_us() - sent).max(0) as f64 / 1000.0);
+                }
+                continue;
+            }
+            // Binary messages carry nothing for us.
             _ => continue,
         };
         if std::str::from_utf8(&text).is_err() {
@@ -231,18 +301,23 @@ async fn read_loop(
                 continue;
             }
             RateVerdict::Abuse => {
+                metrics::ws_abuse_closed("message_rate");
                 let _ = owed
                     .send(close_frame(close::POLICY, "Message rate limit exceeded"))
                     .await;
                 return;
             }
         }
-        handle_text(&ctx, &session_id, &mailbox, &text, received).await;
+        handle_text(&ctx, &session_id, &peer, &mailbox, &text, received).await;
     }
 }
 
 fn close_for(e: &WebSocketError) -> Option<(u16, &'static str)> {
     match e {
+        WebSocketError::IoError(io) if is_unmasked(io) => {
+            metrics::ws_abuse_closed("unmasked");
+            Some((close::PROTOCOL_ERROR, "Unmasked frame"))
+        }
         WebSocketError::FrameTooLarge => Some((close::TOO_BIG, "Message too big")),
         WebSocketError::InvalidUTF8 => Some((close::INVALID_DATA, "Invalid UTF-8")),
         WebSocketError::UnexpectedEOF

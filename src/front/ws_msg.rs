@@ -14,11 +14,13 @@ use crate::metrics;
 use crate::protocol::{self, ClientMessage};
 
 use super::ctx::Ctx;
+use super::ws_auth::Peer;
 use super::ws_command;
 
 pub async fn handle_text(
     ctx: &Ctx,
     session_id: &SessionId,
+    peer: &Peer,
     mailbox: &Mailbox,
     text: &[u8],
     received: Millis,
@@ -38,20 +40,26 @@ pub async fn handle_text(
         }
         ClientMessage::Reconnect => {
             metrics::ws_message_in("RECONNECT");
-            reconnect(ctx, session_id, mailbox).await;
+            reconnect(ctx, session_id, peer, mailbox).await;
         }
-        ClientMessage::Start(c) => ws_command::run(ctx, session_id, mailbox, Op::Start, c).await,
-        ClientMessage::Pause(c) => ws_command::run(ctx, session_id, mailbox, Op::Pause, c).await,
-        ClientMessage::Resume(c) => ws_command::run(ctx, session_id, mailbox, Op::Resume, c).await,
+        ClientMessage::Start(c) => {
+            ws_command::run(ctx, session_id, peer, mailbox, Op::Start, c).await
+        }
+        ClientMessage::Pause(c) => {
+            ws_command::run(ctx, session_id, peer, mailbox, Op::Pause, c).await
+        }
+        ClientMessage::Resume(c) => {
+            ws_command::run(ctx, session_id, peer, mailbox, Op::Resume, c).await
+        }
         ClientMessage::Complete(c) => {
-            ws_command::run(ctx, session_id, mailbox, Op::Complete, c).await
+            ws_command::run(ctx, session_id, peer, mailbox, Op::Complete, c).await
         }
         ClientMessage::Switch(c) => {
             let op = Op::Switch {
                 next: c.next_participant_id.clone().map(Into::into),
                 current: c.current_participant_id.clone().map(Into::into),
             };
-            ws_command::run(ctx, session_id, mailbox, op, c).await
+            ws_command::run(ctx, session_id, peer, mailbox, op, c).await
         }
         ClientMessage::Unknown => {
             metrics::ws_message_in("unknown");
@@ -66,8 +74,17 @@ pub async fn handle_text(
 /// `STATE_SYNC` with the newest state known here (the gateway never answers older
 /// than what fan-out delivered). While storage is unavailable, what was delivered here
 /// still answers, as long as it is not older than what this connection was sent.
-async fn reconnect(ctx: &Ctx, session_id: &SessionId, mailbox: &Mailbox) {
-    let newest = match ctx.gateway.read(session_id).await {
+async fn reconnect(ctx: &Ctx, session_id: &SessionId, peer: &Peer, mailbox: &Mailbox) {
+    // Counted like a REST read: each may ask every region about an unknown id. A
+    // limiter that cannot count (its Redis is down) does not stop it: storage is down
+    // too, peers are not asked then, and the answer comes from what was delivered here.
+    if let Err(e) = ws_command::count_general(ctx, peer).await {
+        if e.status == hyper::StatusCode::TOO_MANY_REQUESTS {
+            mailbox.push(protocol::error(&e.code, &e.message, None));
+            return;
+        }
+    }
+    let newest = match ctx.gateway.read(session_id, &peer.caller).await {
         Ok(read) => read.session,
         Err(e) => {
             let fallback = e

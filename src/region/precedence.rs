@@ -86,6 +86,7 @@ mod tests {
                 max_time_ms: None,
                 action_on_timeout: TimeoutAction::Continue,
                 warning_thresholds_ms: vec![],
+                pause_policy: Default::default(),
             },
             &home.into(),
             created_at,

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::domain::{NewSession, Op, ParticipantId, RegionId, SessionId};
+use crate::domain::{Actor, NewSession, Op, ParticipantId, RegionId, SessionId};
 
 /// Header carrying the shared secret on every internal request.
 pub const SECRET_HEADER: &str = "x-synckairos-secret";
@@ -16,6 +16,8 @@ pub const MSGPACK: &str = "application/msgpack";
 
 /// The typed call a home region serves (POST, MessagePack `PeerCall`).
 pub const CALL_PATH: &str = "/internal/v1/call";
+/// The dashboard figures of the region's instances (GET, MessagePack).
+pub const FIGURES_PATH: &str = "/internal/v1/figures";
 /// The raw stored bytes of a session (GET; 404 when absent).
 pub fn session_path(session_id: &str) -> String {
     format!("/internal/sessions/{session_id}")
@@ -28,21 +30,29 @@ pub fn relay_path(since: u64, fingerprint: u64) -> String {
 }
 
 /// A write for a session homed in the receiving region, on behalf of `origin` (the
-/// region whose client sent it; it is recorded in the audit trail).
+/// region whose client sent it; it is recorded in the audit trail) and of `actor` (the
+/// client's verified identity, `None` in the open mode; the home authorizes and records
+/// it: peers are trusted through the cluster secret, tokens are checked at the edge).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum PeerCall {
     Create {
         origin: RegionId,
         session: NewSession,
+        #[serde(default)]
+        actor: Option<Actor>,
     },
     Apply {
         origin: RegionId,
         session_id: SessionId,
         op: Op,
+        #[serde(default)]
+        actor: Option<Actor>,
     },
     Delete {
         origin: RegionId,
         session_id: SessionId,
+        #[serde(default)]
+        actor: Option<Actor>,
     },
 }
 
@@ -52,6 +62,14 @@ impl PeerCall {
             PeerCall::Create { origin, .. }
             | PeerCall::Apply { origin, .. }
             | PeerCall::Delete { origin, .. } => origin,
+        }
+    }
+
+    pub fn actor(&self) -> Option<&Actor> {
+        match self {
+            PeerCall::Create { actor, .. }
+            | PeerCall::Apply { actor, .. }
+            | PeerCall::Delete { actor, .. } => actor.as_ref(),
         }
     }
 }
@@ -112,6 +130,13 @@ mod tests {
                 next: Some("p2".into()),
                 current: None,
             },
+            actor: Some(crate::domain::Actor {
+                subject: "alice".into(),
+                role: crate::domain::Role::Participant,
+                tenant: None,
+                session: Some("s".into()),
+                participant: Some("p1".into()),
+            }),
         };
         assert_eq!(decode::<PeerCall>(&encode(&call)).unwrap(), call);
         let reply = PeerReply::Refused(WireError {

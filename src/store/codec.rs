@@ -90,6 +90,7 @@ mod tests {
                 max_time_ms: None,
                 action_on_timeout: TimeoutAction::Continue,
                 warning_thresholds_ms: vec![],
+                pause_policy: Default::default(),
             },
             &"iad".into(),
             1_730_196_000_123,

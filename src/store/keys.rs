@@ -110,7 +110,23 @@ pub fn fanout_shard(session_id: &str, shards: u32) -> u32 {
     h % shards.max(1)
 }
 
-/// Rate-limit windows: `rl:g:<client>` (general) and `rl:s:<session>` (switch).
+/// The dashboard's figures: instances of this region that published recently
+/// (sorted set, score = last sample epoch ms) …
+pub const TREND_INSTANCES: &str = "tr:i";
+
+/// … and each one's recent intervals (list, newest first, capped at the history).
+pub fn trend(instance: &str) -> String {
+    format!("tr:{instance}")
+}
+
+/// A client's live sessions (quota): sorted set, member = session id, score = when it
+/// stops counting (epoch ms).
+pub fn live_sessions(client: &str) -> String {
+    format!("q:{client}")
+}
+
+/// Rate-limit windows: `rl:g:<client>` (general), `rl:s:<session>` (switch) and
+/// `rl:c:<client>` (creates).
 pub fn rate_limit(bucket: &str, key: &str) -> String {
     format!("rl:{bucket}:{key}")
 }

@@ -212,8 +212,13 @@ impl Store for RedisStore {
         self.run_commit(Some(expected), &commit).await
     }
 
-    async fn delete(&self, session_id: &SessionId, origin: &RegionId) -> Result<bool, StoreError> {
-        self.run_delete(session_id, origin).await
+    async fn delete(
+        &self,
+        session_id: &SessionId,
+        origin: &RegionId,
+        actor: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.run_delete(session_id, origin, actor).await
     }
 
     async fn claim_due(

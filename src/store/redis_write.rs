@@ -117,6 +117,7 @@ impl RedisStore {
             .arg(ob_bytes)
             .arg(bucket)
             .arg(entry)
+            .arg(c.actor.unwrap_or(""))
             .invoke_async(&mut conn)
             .await
             .map_err(StoreError::unavailable("commit"))?;
@@ -147,6 +148,7 @@ impl RedisStore {
         &self,
         session_id: &SessionId,
         origin: &RegionId,
+        actor: Option<&str>,
     ) -> Result<bool, StoreError> {
         let body = EnvelopeBody::deletion(&self.home_region, session_id).encode();
         let shard = keys::fanout_shard(session_id, self.shards);
@@ -177,6 +179,7 @@ impl RedisStore {
             .arg(ob_len)
             .arg(ob_bytes)
             .arg(bucket)
+            .arg(actor.unwrap_or(""))
             .invoke_async(&mut conn)
             .await
             .map_err(StoreError::unavailable("delete"))?;

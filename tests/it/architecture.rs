@@ -453,15 +453,15 @@ fn cycles(edges: &BTreeMap<(Module, Module), PathBuf>) -> Vec<Vec<Module>> {
 const LAYERS: &[&[&str]] = &[
     &["domain"],
     &[
-        "cause", "clock", "config", "metrics", "view", "protocol", "mailbox", "wakeup",
+        "cause", "clock", "config", "metrics", "trend", "view", "protocol", "mailbox", "wakeup",
     ],
-    &["store", "ratelimit"],
+    &["store", "ratelimit", "auth", "quota"],
     &["fanout", "hub", "audit"],
     &["service", "scheduler"],
     &["region"],
     &["relay"],
     &["error"],
-    &["gateway"],
+    &["gateway", "dashboard"],
     &["front"],
     &["backends"],
     &["app"],

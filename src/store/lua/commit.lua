@@ -23,6 +23,8 @@
 -- ARGV[14] relay log cap (entries), ARGV[15] relay log cap (bytes)
 -- ARGV[16] outbox cap (entries), ARGV[17] outbox cap (bytes)
 -- ARGV[18] index bucket, ARGV[19] index entry
+-- ARGV[20] who asked (`role:subject`, '' for the server or the open mode), for the audit
+--          record
 -- Returns {'OK', seq, outbox entries trimmed, relay entries trimmed} | {'EXISTS'} |
 -- {'NOTFOUND'} | {'CONFLICT', actual_version} | {'BROKEN', why}
 local cur = redis.call('GET', KEYS[1])
@@ -71,7 +73,7 @@ redis.call('PUBLISH', ARGV[7], env)
 local ob_trimmed, rl_trimmed = 0, 0
 if audit then
   ob_trimmed = capped_xadd(KEYS[4], KEYS[8], '*',
-    {'q', string.format('%d', seq), 'b', ARGV[8], 'o', ARGV[11], 't', ARGV[12]},
+    {'q', string.format('%d', seq), 'b', ARGV[8], 'o', ARGV[11], 't', ARGV[12], 'a', ARGV[20]},
     ARGV[16], ARGV[17])
 end
 if relay then

@@ -10,7 +10,7 @@
 -- ARGV[4] '1' when audit is on, ARGV[5] handling region, ARGV[6] time epoch ms
 -- ARGV[7] '1' when multi-region (relay log and index), ARGV[8] relay log cap (entries),
 -- ARGV[9] relay log cap (bytes), ARGV[10] outbox cap (entries), ARGV[11] outbox cap
--- (bytes), ARGV[12] index bucket
+-- (bytes), ARGV[12] index bucket, ARGV[13] who asked (audit)
 -- Returns {1 if the session existed else 0, outbox trimmed, relay trimmed} |
 -- {'BROKEN', why}
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -44,7 +44,7 @@ redis.call('PUBLISH', ARGV[2], env)
 local ob_trimmed, rl_trimmed = 0, 0
 if audit then
   ob_trimmed = capped_xadd(KEYS[4], KEYS[8], '*',
-    {'q', string.format('%d', seq), 'b', ARGV[3], 'o', ARGV[5], 't', ARGV[6]},
+    {'q', string.format('%d', seq), 'b', ARGV[3], 'o', ARGV[5], 't', ARGV[6], 'a', ARGV[13]},
     ARGV[10], ARGV[11])
 end
 if relay then

@@ -55,6 +55,7 @@ fn commit<'a>(s: &'a Session, origin: &'a RegionId) -> Commit<'a> {
         deadline: next_deadline(s),
         keep_until: lifetime::keep_until(s, 3_600_000),
         origin,
+        actor: None,
     }
 }
 
@@ -222,7 +223,7 @@ async fn the_compare_and_set_covers_the_incarnation() {
 
     // Deleted and created again (same id, version 1 again) between load and commit.
     assert!(store
-        .delete(&old.session_id, &origin)
+        .delete(&old.session_id, &origin, None)
         .await
         .expect("delete"));
     tokio::time::sleep(Duration::from_millis(5)).await;
@@ -280,13 +281,13 @@ async fn deletes_of_missing_sessions_use_no_sequence_number_and_digests_add_up()
             .expect("commit");
     }
     for s in ids.iter().skip(40) {
-        assert!(store.delete(&s.session_id, &origin).await.expect("delete"));
+        assert!(store.delete(&s.session_id, &origin, None).await.expect("delete"));
     }
     let (seq, len) = (head(&mut c).await, xlen(&mut c).await);
     for _ in 0..10 {
         let missing = uuid();
         assert!(!store
-            .delete(&missing.as_str().into(), &origin)
+            .delete(&missing.as_str().into(), &origin, None)
             .await
             .expect("delete"));
     }

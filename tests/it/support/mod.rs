@@ -10,9 +10,13 @@
 //! - [`relay`]: seeding a home through its store, digests, byte comparisons, log
 //!   surgery and labelled metrics for the relay-at-scale tests;
 //! - [`audit`]: Redis + PostgreSQL stacks, tallies and the exactly-once checks;
-//! - [`domain`]: generators, expected values and checkers of the domain tests.
+//! - [`domain`]: generators, expected values and checkers of the domain tests;
+//! - [`auth`]: signed tokens of every role and authorized requests;
+//! - [`abuse`]: RSS and a bystander's latency while an abuse runs.
 
+pub mod abuse;
 pub mod audit;
+pub mod auth;
 pub mod deploy;
 pub mod domain;
 pub mod http;

@@ -32,6 +32,8 @@ pub struct Setup {
     pub instances: usize,
     /// Regions whose instances are not started (start them with `start_region`).
     pub deferred: Vec<&'static str>,
+    /// Extra environment of every instance (after the test defaults).
+    pub env: Vec<(&'static str, &'static str)>,
 }
 
 impl Default for Setup {
@@ -39,6 +41,7 @@ impl Default for Setup {
         Setup {
             instances: 1,
             deferred: Vec::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -76,10 +79,14 @@ impl World {
             secret: SECRET.into(),
             env: [
                 ("SYNCKAIROS_RATE_LIMIT__GENERAL_PER_MINUTE", "0"),
+                ("SYNCKAIROS_QUOTAS__CREATES_PER_MINUTE", "0"),
+                ("SYNCKAIROS_QUOTAS__LIVE_SESSIONS", "0"),
                 ("SYNCKAIROS_RATE_LIMIT__SWITCH_PER_SECOND", "0"),
             ]
+            .into_iter()
+            .chain(setup.env)
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .to_vec(),
+            .collect(),
             keep_files: false,
         };
         let inner = tokio::task::block_in_place(|| synckairos_cluster::World::start(spec))

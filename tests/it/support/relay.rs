@@ -49,6 +49,7 @@ pub fn new_session(id: &str, home: &str) -> synckairos::domain::Session {
             max_time_ms: None,
             action_on_timeout: TimeoutAction::Continue,
             warning_thresholds_ms: vec![],
+            pause_policy: Default::default(),
         },
         &home.into(),
         now_ms(),
@@ -85,6 +86,7 @@ pub async fn seed(url: &str, home: &str, n: usize, concurrency: usize) -> Vec<St
                     deadline: next_deadline(&s),
                     keep_until: lifetime::keep_until(&s, 3_600_000),
                     origin: &origin,
+                    actor: None,
                 };
                 store.insert(commit).await.expect("seeding a session");
             }

@@ -120,6 +120,7 @@ pub fn build_request(
         max_time_ms: max,
         action_on_timeout: action,
         warning_thresholds_ms: thresholds,
+        pause_policy: Default::default(),
     }
 }
 

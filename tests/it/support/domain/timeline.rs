@@ -32,6 +32,7 @@ pub fn request(mode: SyncMode, action: TimeoutAction, budgets: &[u64]) -> NewSes
         max_time_ms: None,
         action_on_timeout: action,
         warning_thresholds_ms: vec![],
+        pause_policy: Default::default(),
     }
 }
 
