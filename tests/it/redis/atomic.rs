@@ -281,7 +281,10 @@ async fn deletes_of_missing_sessions_use_no_sequence_number_and_digests_add_up()
             .expect("commit");
     }
     for s in ids.iter().skip(40) {
-        assert!(store.delete(&s.session_id, &origin, None).await.expect("delete"));
+        assert!(store
+            .delete(&s.session_id, &origin, None)
+            .await
+            .expect("delete"));
     }
     let (seq, len) = (head(&mut c).await, xlen(&mut c).await);
     for _ in 0..10 {
