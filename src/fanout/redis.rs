@@ -247,7 +247,9 @@ fn on_message(data: &[Value], hub: &dyn Audience, wakeup: &Wakeup) {
             session: Arc::new(session),
             events: body.events.into(),
         }),
-        Err(e) => tracing::warn!(error = %crate::cause::chain(&e), "dropping a fan-out envelope with bad state"),
+        Err(e) => {
+            tracing::warn!(error = %crate::cause::chain(&e), "dropping a fan-out envelope with bad state")
+        }
     }
 }
 
