@@ -27,6 +27,7 @@ use crate::relay::follower;
 use crate::scheduler::{self, SchedulerConfig};
 use crate::service::Sessions;
 use crate::store::Store;
+use crate::timebase::{redis_time, ClockPolicy, TimeBase};
 use crate::wakeup::Wakeup;
 
 /// A running instance.
@@ -122,12 +123,15 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         }
     };
     let region = RegionId::from(&cfg.region);
+    let time = authoritative_time(&cfg, &region, &bg, &background).await?;
+    hub.set_time(time.clone());
     let sessions = Arc::new(Sessions::new(
         store.clone(),
         &region,
         cfg.sessions.ttl_secs,
         wakeup.clone(),
         relay.is_some(),
+        time.clone(),
     ));
     let remote = relay.as_ref().map(|r| Remote {
         cluster: r.cluster.clone(),
@@ -172,6 +176,12 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         tokio::spawn(front::serve_internal(l, ctx.clone(), http_tasks.clone()));
         // Followers stop as soon as draining starts, so another instance takes the lease.
         follower::start_all(r, &bg, &draining);
+        bg.spawn(crate::region::clock::run(
+            r.cluster.clone(),
+            time.clone(),
+            Duration::from_millis(cfg.clock.peer_interval_ms),
+            background.clone(),
+        ));
     }
     let listening = tokio::spawn(front::serve(listener, ctx.clone(), http_tasks.clone()));
     let done = tokio::spawn(shutdown_sequence(
@@ -214,6 +224,32 @@ async fn shutdown_sequence(
     bg.close();
     let _ = tokio::time::timeout(Duration::from_secs(2), bg.wait()).await;
     tracing::info!("stopped");
+}
+
+/// The region's authoritative time: its Redis clock (sampled before serving, then
+/// every `clock.sample_interval_ms` on a connection of its own), or this host's clock
+/// with the embedded store.
+async fn authoritative_time(
+    cfg: &Config,
+    region: &RegionId,
+    bg: &TaskTracker,
+    stop: &CancellationToken,
+) -> Result<Arc<TimeBase>, StartError> {
+    let Some(url) = cfg.redis.url.as_deref() else {
+        return Ok(TimeBase::system(region));
+    };
+    let timeout = Duration::from_millis(cfg.redis.timeout_ms);
+    let mut conn = crate::store::redis::connect(url, crate::store::redis::command_config(timeout))
+        .map_err(StartError::Redis)?;
+    let time = TimeBase::sampled(region, ClockPolicy::from(&cfg.clock));
+    redis_time::first(&mut conn, &time, Duration::from_secs(1)).await;
+    bg.spawn(redis_time::run(
+        conn,
+        time.clone(),
+        Duration::from_millis(cfg.clock.sample_interval_ms),
+        stop.clone(),
+    ));
+    Ok(time)
 }
 
 async fn housekeeping(store: Arc<dyn Store>, stop: CancellationToken) {

@@ -14,6 +14,8 @@
 //! - `front`: hyper HTTP + fastwebsockets edge, routing, validation.
 //! - `audit`: outbox → batched idempotent PostgreSQL writer, migrations, history.
 //! - `config`, `error`, `metrics`, `clock`: settings, error envelope, Prometheus, time.
+//! - `timebase`: each home region's authoritative time (its Redis clock, sampled
+//!   NTP-style), the other regions' clocks as estimated here, and the refusal policy.
 //! - `app`: wiring and ordered shutdown.
 
 pub mod app;
@@ -37,5 +39,6 @@ pub mod relay;
 pub mod scheduler;
 pub mod service;
 pub mod store;
+pub mod timebase;
 pub mod view;
 pub mod wakeup;

@@ -7,17 +7,22 @@
 //! writes (ticks) is re-applied on the fresh state, because the client could not have
 //! known about them and the settled result is the same.
 //!
-//! Must not: know about HTTP or sockets; read the clock except through `clock`.
+//! Time: `now` is the region's authoritative time (`TimeBase`), never this host's
+//! clock; an instance whose clock cannot be trusted refuses (`ServiceError::Clock`).
+//!
+//! Must not: know about HTTP or sockets; read the clock except through `timebase`.
 
 use std::sync::Arc;
 
 use thiserror::Error;
 
-use crate::clock::now_ms;
 use crate::domain::{
     self, lifetime, DomainError, Event, NewSession, Op, Outcome, RegionId, Session, SessionId,
+    Transit,
 };
+use crate::metrics;
 use crate::store::{Commit, Store, StoreError};
+use crate::timebase::{ClockRefusal, TimeBase};
 use crate::wakeup::Wakeup;
 
 #[derive(Debug, Error)]
@@ -31,6 +36,9 @@ pub enum ServiceError {
     /// The session is homed in another region; its writes are committed there.
     #[error("session is homed in region {0}")]
     RemoteHome(RegionId),
+    /// This instance's clock cannot be trusted: it does not act.
+    #[error("this instance refuses to act")]
+    Clock(#[from] ClockRefusal),
 }
 
 /// Retries of a client write that lost only to deadline writes.
@@ -43,6 +51,7 @@ pub struct Sessions {
     guard_home: bool,
     ttl_ms: u64,
     wakeup: Arc<Wakeup>,
+    time: Arc<TimeBase>,
 }
 
 impl Sessions {
@@ -52,6 +61,7 @@ impl Sessions {
         ttl_secs: u64,
         wakeup: Arc<Wakeup>,
         guard_home: bool,
+        time: Arc<TimeBase>,
     ) -> Self {
         Sessions {
             store,
@@ -59,11 +69,17 @@ impl Sessions {
             guard_home,
             ttl_ms: ttl_secs.saturating_mul(1000),
             wakeup,
+            time,
         }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The region's authoritative time (and the other homes' as estimated here).
+    pub fn time(&self) -> &Arc<TimeBase> {
+        &self.time
     }
 
     fn commit_of<'a>(
@@ -87,7 +103,7 @@ impl Sessions {
         req: NewSession,
         origin: &RegionId,
     ) -> Result<Session, ServiceError> {
-        let s = domain::create_session(req, &self.region, now_ms())?;
+        let s = domain::create_session(req, &self.region, self.time.now("write")?)?;
         self.store
             .insert(self.commit_of(&s, &[Event::Created], origin))
             .await?;
@@ -119,18 +135,32 @@ impl Sessions {
         op: &Op,
         origin: &RegionId,
     ) -> Result<Outcome, ServiceError> {
+        self.write_with(session_id, op, origin, Transit::default())
+            .await
+    }
+
+    /// `write` of an operation whose `transit` the server measured (lag compensation).
+    pub async fn write_with(
+        &self,
+        session_id: &SessionId,
+        op: &Op,
+        origin: &RegionId,
+        transit: Transit,
+    ) -> Result<Outcome, ServiceError> {
         let mut current = self.get(session_id).await?;
         if self.guard_home && current.home_region != self.region {
             return Err(ServiceError::RemoteHome(current.home_region.clone()));
         }
         let first = (current.version, current.client_version);
         for attempt in 0..=TICK_RETRIES {
-            let out = domain::perform(&current, op, now_ms())?;
+            let now = self.time.now("write")?;
+            let out = domain::perform_with(&current, op, now, transit)?;
             let commit = self.commit_of(&out.session, &out.events, origin);
             let deadline = commit.deadline;
             match self.store.commit(current.version, commit).await {
                 Ok(()) => {
                     self.wakeup.hint(deadline);
+                    observe_credits(&out.events);
                     return Ok(out);
                 }
                 Err(StoreError::Conflict { actual, .. }) => {
@@ -163,7 +193,7 @@ impl Sessions {
     pub async fn fire_deadline(
         &self,
         session_id: &SessionId,
-    ) -> Result<Option<Outcome>, ServiceError> {
+    ) -> Result<Option<Fired>, ServiceError> {
         let Some(current) = self.store.load(session_id).await? else {
             self.store.reschedule(session_id, 0, None).await?;
             return Ok(None);
@@ -176,7 +206,7 @@ impl Sessions {
                 .await?;
             return Ok(None);
         }
-        let Some(out) = domain::tick(&current, now_ms()) else {
+        let Some(out) = domain::tick(&current, self.time.now("deadline")?) else {
             let next = domain::next_deadline(&current);
             self.store
                 .reschedule(session_id, current.version, next)
@@ -189,11 +219,28 @@ impl Sessions {
         match self.store.commit(current.version, commit).await {
             Ok(()) => {
                 self.wakeup.hint(deadline);
-                Ok(Some(out))
+                Ok(Some(Fired {
+                    grace: domain::lag::grace(&current),
+                    outcome: out,
+                }))
             }
             // The winner of the race re-indexed the deadline in its own commit.
             Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// A deadline commit, and the lag-compensation grace its expiry (if any) waited for.
+pub struct Fired {
+    pub outcome: Outcome,
+    pub grace: domain::Millis,
+}
+
+fn observe_credits(events: &[Event]) {
+    for e in events {
+        if let Event::LagCredited { credit_ms, .. } = e {
+            metrics::lag_credited(*credit_ms as f64);
         }
     }
 }

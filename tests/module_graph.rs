@@ -453,7 +453,7 @@ fn cycles(edges: &BTreeMap<(Module, Module), PathBuf>) -> Vec<Vec<Module>> {
 const LAYERS: &[&[&str]] = &[
     &["domain"],
     &[
-        "cause", "clock", "config", "metrics", "view", "protocol", "mailbox", "wakeup",
+        "cause", "clock", "config", "metrics", "view", "protocol", "mailbox", "wakeup", "timebase",
     ],
     &["store", "ratelimit"],
     &["fanout", "hub", "audit"],

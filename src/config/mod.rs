@@ -6,8 +6,10 @@
 //! Owns: every setting, its default and its validation. Unknown keys and bad values
 //! are errors that name the key and the source. Must not: start anything.
 
+mod clock;
 mod sections;
 
+pub use clock::ClockConfig;
 pub use sections::{
     AuditConfig, ClusterConfig, LogConfig, RateLimitConfig, RedisConfig, RelayConfig, ServerConfig,
     SessionConfig, WsConfig,
@@ -52,6 +54,7 @@ pub struct Config {
     pub cluster: ClusterConfig,
     pub relay: RelayConfig,
     pub log: LogConfig,
+    pub clock: ClockConfig,
 }
 
 impl Default for Config {
@@ -69,6 +72,7 @@ impl Default for Config {
             cluster: ClusterConfig::default(),
             relay: RelayConfig::default(),
             log: LogConfig::default(),
+            clock: ClockConfig::default(),
         }
     }
 }
@@ -209,6 +213,12 @@ impl Config {
         }
         if self.sessions.ttl_secs == 0 {
             return bad("sessions.ttl_secs", "must be > 0");
+        }
+        if self.clock.sample_interval_ms < 10 || self.clock.peer_interval_ms < 10 {
+            return bad(
+                "clock.sample_interval_ms / clock.peer_interval_ms",
+                "must be >= 10",
+            );
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format", "must be \"text\" or \"json\"");

@@ -160,7 +160,7 @@ async fn limited_route(
     rate: &mut RateHeaders,
 ) -> Result<Resp, ApiError> {
     match route {
-        Route::Time => Ok(ops::time()),
+        Route::Time => Ok(ops::time(ctx, req.uri().query()).await),
         Route::Events(id) => history::events(ctx, id, req.uri().query()).await,
         Route::GetSession(id) => rest::get(ctx, id).await,
         Route::DeleteSession(id) => rest::delete(ctx, id).await,

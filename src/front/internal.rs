@@ -26,9 +26,12 @@ use crate::domain::Op;
 use crate::error::ApiError;
 use crate::gateway::caller::Caller;
 use crate::gateway::error::to_wire;
+use crate::gateway::transit::Measured;
 use crate::ratelimit::Bucket;
 use crate::region::cluster::Cluster;
-use crate::region::wire::{self, PeerCall, PeerReply, CALL_PATH, MSGPACK, SECRET_HEADER};
+use crate::region::wire::{
+    self, PeerCall, PeerReply, TimeReply, CALL_PATH, MSGPACK, SECRET_HEADER,
+};
 use crate::relay::context::RelayContext;
 use crate::relay::source;
 use crate::store::codec::encode_state;
@@ -109,6 +112,7 @@ pub async fn handle(
                 .unwrap_or(0);
             relay_stream(&ctx, &relay, since)
         }
+        ["internal", "v1", "time"] if get => time_reply(&ctx),
         ["internal", "digest"] if get => {
             let cursor = query_param(query.as_deref(), "cursor").unwrap_or("0");
             let mut conn = relay.conn.clone();
@@ -121,6 +125,25 @@ pub async fn handle(
         }
         _ => not_found(),
     })
+}
+
+/// This instance's reading of the region's authoritative clock (peers sample it).
+fn time_reply(ctx: &Ctx) -> Response<InternalBody> {
+    let time = ctx.gateway.time();
+    match time.local_at(crate::clock::mono_us()) {
+        Some(r) => {
+            let reply = TimeReply {
+                region: time.region().clone(),
+                us: r.us,
+                bound_us: r.bound_us.unwrap_or(0),
+            };
+            bytes(StatusCode::OK, MSGPACK, wire::encode(&reply))
+        }
+        None => boxed(http::error(&ApiError::unavailable(
+            "This instance has no reading of the region's clock yet",
+            1,
+        ))),
+    }
 }
 
 fn relay_stream(ctx: &Ctx, relay: &RelayContext, since: u64) -> Response<InternalBody> {
@@ -186,14 +209,22 @@ async fn serve_call(ctx: &Ctx, call: PeerCall, caller: &Caller) -> Result<PeerRe
                 state: encode_state(&s),
             })
         }
-        PeerCall::Apply { session_id, op, .. } => {
+        PeerCall::Apply {
+            session_id,
+            op,
+            moved_at,
+            ..
+        } => {
             if matches!(op, Op::Switch { .. }) {
                 // The home counts every region's switches of the session (§6.1).
                 limits::check(ctx, Bucket::Switch, &session_id)
                     .await
                     .map_err(|(e, _)| e)?;
             }
-            let out = gw.apply(&session_id, &op, caller).await?;
+            let measured = moved_at.map_or(Measured::Unmeasured, Measured::MovedAt);
+            let out = gw
+                .apply_measured(&session_id, &op, caller, measured)
+                .await?;
             Ok(PeerReply::Applied {
                 state: encode_state(&out.session),
                 expired_participant_id: out.expired_participant_id,

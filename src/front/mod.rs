@@ -17,9 +17,11 @@ pub mod ops;
 pub mod rest;
 pub mod routes;
 pub mod validate;
+pub mod validate_timing;
 pub mod ws;
 mod ws_command;
 mod ws_conn;
+mod ws_link;
 mod ws_msg;
 mod ws_rate;
 

@@ -14,10 +14,12 @@ use super::http::{self, Resp, STALE_HEADER};
 use super::limits::{self, RateHeaders};
 use super::routes::SessionOp;
 use super::validate;
+use super::validate_timing;
 use crate::domain::Op;
 use crate::error::ApiError;
 use crate::gateway::caller::Caller;
 use crate::gateway::error::GatewayError;
+use crate::gateway::transit::Measured;
 use crate::metrics;
 use crate::ratelimit::Bucket;
 use crate::view::{SessionView, SwitchView};
@@ -31,7 +33,7 @@ fn failed(e: GatewayError) -> Result<Resp, ApiError> {
 }
 
 pub async fn create(ctx: &Ctx, body: &Value) -> Result<Resp, ApiError> {
-    let req = validate::create_session(body).map_err(ApiError::validation)?;
+    let req = validate_timing::create_session(body).map_err(ApiError::validation)?;
     let home = validate::home_region(body, &ctx.cfg).map_err(ApiError::validation)?;
     let caller = Caller::rest(ctx.gateway.region());
     match ctx.gateway.create(req, home.as_ref(), &caller).await {
@@ -83,9 +85,12 @@ pub async fn operation(
         }
     };
     let started = std::time::Instant::now();
+    // Lag compensation: a REST move's transit is measured from its arrival here (the
+    // client's own leg is not known without a persistent connection).
+    let measured = Measured::arrived(crate::clock::mono_us_of(started), 0);
     let result = ctx
         .gateway
-        .apply(&id, &op, &Caller::rest(ctx.gateway.region()))
+        .apply_measured(&id, &op, &Caller::rest(ctx.gateway.region()), measured)
         .await;
     if matches!(op, Op::Switch { .. }) {
         metrics::switch_duration(started.elapsed().as_secs_f64() * 1000.0);

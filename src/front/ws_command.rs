@@ -1,7 +1,9 @@
 //! Commands sent over a WebSocket (extension): `START`, `SWITCH`, `PAUSE`, `RESUME`,
 //! `COMPLETE` with an optional `requestId`, answered with `ACK` (the stored version)
 //! or `ERROR` (the REST error's code and message). The gateway sends a command for a
-//! session homed in another region there (never `fly-replay`).
+//! session homed in another region there (never `fly-replay`). Each command carries
+//! what the connection measured of its transit (arrival, one-way delay of the link)
+//! for lag compensation.
 //!
 //! Must not: know where a session lives.
 
@@ -9,11 +11,12 @@ use hyper::StatusCode;
 
 use super::ctx::Ctx;
 use super::limits;
+use super::ws_link::Peer;
 use crate::domain::uuid::is_strict_uuid;
 use crate::domain::{Op, SessionId};
 use crate::error::ApiError;
 use crate::gateway::caller::Caller;
-use crate::mailbox::Mailbox;
+use crate::gateway::transit::Measured;
 use crate::metrics;
 use crate::protocol::{self, Command};
 use crate::ratelimit::Bucket;
@@ -37,9 +40,12 @@ fn check_ids(op: &Op) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub async fn run(ctx: &Ctx, session_id: &SessionId, mailbox: &Mailbox, op: Op, c: Command) {
+/// Runs a command that arrived at `received` (monotonic µs).
+pub async fn run(ctx: &Ctx, peer: &Peer, op: Op, c: Command, received: i64) {
+    let (session_id, mailbox) = (&peer.session_id, &*peer.mailbox);
     metrics::ws_message_in(op.name());
-    let frame = match execute(ctx, session_id, &op).await {
+    let measured = Measured::arrived(received, peer.link.one_way_us());
+    let frame = match execute(ctx, session_id, &op, measured).await {
         Ok(version) => protocol::ack(op.name(), version, c.request_id.as_ref()),
         Err(e) => {
             if e.status.is_server_error() {
@@ -56,7 +62,12 @@ pub async fn run(ctx: &Ctx, session_id: &SessionId, mailbox: &Mailbox, op: Op, c
     mailbox.push(frame);
 }
 
-async fn execute(ctx: &Ctx, session_id: &SessionId, op: &Op) -> Result<u64, ApiError> {
+async fn execute(
+    ctx: &Ctx,
+    session_id: &SessionId,
+    op: &Op,
+    measured: Measured,
+) -> Result<u64, ApiError> {
     check_ids(op)?;
     if matches!(op, Op::Switch { .. }) {
         limits::check(ctx, Bucket::Switch, session_id)
@@ -64,6 +75,9 @@ async fn execute(ctx: &Ctx, session_id: &SessionId, op: &Op) -> Result<u64, ApiE
             .map_err(|(e, _)| e)?;
     }
     let caller = Caller::socket(ctx.gateway.region());
-    let out = ctx.gateway.apply(session_id, op, &caller).await?;
+    let out = ctx
+        .gateway
+        .apply_measured(session_id, op, &caller, measured)
+        .await?;
     Ok(out.session.version)
 }

@@ -2,6 +2,9 @@
 //! writer loop (the mailbox out, protocol pings, liveness). `read_frame` is not
 //! cancel-safe, so it runs alone in its task and is never raced in `select!`; its
 //! obligated replies (pong, close echo) reach the socket through the writer.
+//! Protocol pings carry their send time, so their pongs measure the link (`Link`);
+//! a few extra pings right after connecting measure it early (they do not count for
+//! liveness).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -15,9 +18,10 @@ use tokio::io::{ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 
 use super::ctx::Ctx;
+use super::ws_link::{Link, Peer};
 use super::ws_msg::handle_text;
 use super::ws_rate::{MessageRate, RateVerdict};
-use crate::clock::now_ms;
+use crate::clock::{mono_us, now_ms};
 use crate::domain::SessionId;
 use crate::mailbox::{Mailbox, Queued};
 use crate::metrics;
@@ -26,6 +30,9 @@ use crate::protocol::{self, close};
 type Io = TokioIo<Upgraded>;
 /// A frame the reader owes the peer (pong, close echo), sent by the writer.
 type Owed = (OpCode, Vec<u8>);
+
+/// Measurement pings after connecting (ms), before the regular ones.
+const EARLY_PINGS_MS: [u64; 3] = [100, 400, 700];
 
 pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<SessionId, &'static str>) {
     let ws = match fut.await {
@@ -49,7 +56,12 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<SessionId, &'st
         }
     };
     let mailbox = Arc::new(Mailbox::new(ctx.cfg.ws.queue_capacity));
-    mailbox.push(protocol::connected(&session_id, now_ms()));
+    let link = Arc::new(Link::default());
+    if let Some(known) = ctx.gateway.delivered(&session_id) {
+        link.set_home(&known.home_region);
+    }
+    let connected_at = ctx.gateway.time().stamp_ms(link.home().as_ref());
+    mailbox.push(protocol::connected(&session_id, connected_at));
     let mut sub = ctx.hub.subscribe(&session_id, mailbox.clone());
     // CONNECTED (queued first) goes out only once updates are flowing here.
     sub.ready(Duration::from_secs(2)).await;
@@ -62,8 +74,11 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<SessionId, &'st
     let reader = tokio::spawn(read_loop(
         ctx.clone(),
         rx,
-        session_id,
-        mailbox.clone(),
+        Peer {
+            session_id,
+            mailbox: mailbox.clone(),
+            link,
+        },
         owed_tx,
         last_seen.clone(),
     ));
@@ -81,8 +96,13 @@ async fn write_loop(
 ) {
     let write_timeout = Duration::from_millis(ctx.cfg.ws.write_timeout_ms);
     let ping_every = Duration::from_millis(ctx.cfg.ws.ping_interval_ms);
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    let start = tokio::time::Instant::now();
+    let mut ping = tokio::time::interval_at(start + ping_every, ping_every);
     let mut pinged_at: Option<i64> = None;
+    let mut early = EARLY_PINGS_MS
+        .iter()
+        .map(|ms| start + Duration::from_millis(*ms));
+    let mut next_early = early.next();
     let mut batch = Vec::new();
     loop {
         tokio::select! {
@@ -121,11 +141,35 @@ async fn write_loop(
                 }
                 let now = now_ms();
                 pinged_at = Some(now);
-                if send(&mut tx, Frame::new(true, OpCode::Ping, None, Payload::Borrowed(&[])), write_timeout).await.is_err() {
+                if send(&mut tx, measuring_ping(), write_timeout).await.is_err() {
+                    return;
+                }
+            }
+            _ = sleep_until(next_early) => {
+                next_early = early.next();
+                if send(&mut tx, measuring_ping(), write_timeout).await.is_err() {
                     return;
                 }
             }
         }
+    }
+}
+
+/// A protocol ping carrying its send time (the pong echoes it: `Link::on_pong`).
+fn measuring_ping() -> Frame<'static> {
+    Frame::new(
+        true,
+        OpCode::Ping,
+        None,
+        Payload::Owned(Link::ping_payload().to_vec()),
+    )
+}
+
+/// Resolves at `at`, never when `None`.
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -149,11 +193,11 @@ async fn send(
 async fn read_loop(
     ctx: Arc<Ctx>,
     mut rx: WebSocketRead<ReadHalf<Io>>,
-    session_id: SessionId,
-    mailbox: Arc<Mailbox>,
+    peer: Peer,
     owed: mpsc::Sender<Owed>,
     last_seen: Arc<AtomicI64>,
 ) {
+    let mailbox = &peer.mailbox;
     let max = ctx.cfg.ws.max_message_bytes;
     let mut rate = MessageRate::new(ctx.cfg.ws.messages_per_second);
     // A fragmented text message being reassembled (None when not in one).
@@ -179,9 +223,13 @@ async fn read_loop(
             }
         };
         last_seen.store(now_ms(), Ordering::Relaxed);
-        let received = now_ms();
+        let received = mono_us();
         let text = match (frame.opcode, frame.fin) {
             (OpCode::Close, _) => return,
+            (OpCode::Pong, _) => {
+                peer.link.on_pong(&frame.payload);
+                continue;
+            }
             (OpCode::Text, true) if partial.is_none() => frame.payload.to_vec(),
             (OpCode::Text, false) if partial.is_none() => {
                 partial = Some(frame.payload.to_vec());
@@ -218,7 +266,7 @@ async fn read_loop(
                 .await;
             return;
         }
-        match rate.check(received) {
+        match rate.check(now_ms()) {
             RateVerdict::Allow => {}
             RateVerdict::Refuse { first } => {
                 if first {
@@ -237,7 +285,7 @@ async fn read_loop(
                 return;
             }
         }
-        handle_text(&ctx, &session_id, &mailbox, &text, received).await;
+        handle_text(&ctx, &peer, &text, received).await;
     }
 }
 

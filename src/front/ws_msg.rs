@@ -3,26 +3,27 @@
 //! command extension (`SWITCH`, `START`, … → `ACK` or `ERROR`), anything else ignored
 //! as v2 did.
 //!
+//! Times: `PONG` and `STATE_SYNC` are stamped in the session's home timebase when this
+//! instance knows the home and its clock (`timebase` says which region's clock the
+//! stamps are, `timebase_error_ms` how uncertain this instance is of it), so that a
+//! client anywhere computes the home's time; otherwise in this region's.
+//!
 //! Must not: know where a session lives (the gateway does) or touch the socket (the
 //! connection sends what lands in the mailbox).
 
-use crate::clock::now_ms;
-use crate::domain::{Millis, Op, SessionId};
+use crate::clock::mono_us;
+use crate::domain::Op;
 use crate::error::ApiError;
-use crate::mailbox::Mailbox;
 use crate::metrics;
-use crate::protocol::{self, ClientMessage};
+use crate::protocol::{self, ClientMessage, PongClock};
 
 use super::ctx::Ctx;
 use super::ws_command;
+use super::ws_link::Peer;
 
-pub async fn handle_text(
-    ctx: &Ctx,
-    session_id: &SessionId,
-    mailbox: &Mailbox,
-    text: &[u8],
-    received: Millis,
-) {
+/// Handles one client message that arrived at `received` (monotonic µs).
+pub async fn handle_text(ctx: &Ctx, peer: &Peer, text: &[u8], received: i64) {
+    let (session_id, mailbox) = (&peer.session_id, &*peer.mailbox);
     let Some(msg) = protocol::decode(text) else {
         metrics::ws_message_in("invalid");
         tracing::debug!(
@@ -34,24 +35,40 @@ pub async fn handle_text(
     match msg {
         ClientMessage::Ping { timestamp } => {
             metrics::ws_message_in("PING");
-            mailbox.push(protocol::pong(timestamp.as_ref(), received, now_ms()));
+            if peer.link.home().is_none() {
+                if let Some(known) = ctx.gateway.delivered(session_id) {
+                    peer.link.set_home(&known.home_region);
+                }
+            }
+            let sent = mono_us();
+            let stamp = ctx.gateway.time().stamp(peer.link.home().as_ref(), sent);
+            let t2 = stamp.reading.us;
+            let t1 = t2 - (sent - received);
+            let clock = PongClock {
+                timebase: &stamp.region,
+                error_ms: stamp.reading.bound_ms(),
+            };
+            mailbox.push(protocol::pong(
+                timestamp.as_ref(),
+                t1.div_euclid(1000),
+                t2.div_euclid(1000),
+                Some(clock),
+            ));
         }
         ClientMessage::Reconnect => {
             metrics::ws_message_in("RECONNECT");
-            reconnect(ctx, session_id, mailbox).await;
+            reconnect(ctx, peer).await;
         }
-        ClientMessage::Start(c) => ws_command::run(ctx, session_id, mailbox, Op::Start, c).await,
-        ClientMessage::Pause(c) => ws_command::run(ctx, session_id, mailbox, Op::Pause, c).await,
-        ClientMessage::Resume(c) => ws_command::run(ctx, session_id, mailbox, Op::Resume, c).await,
-        ClientMessage::Complete(c) => {
-            ws_command::run(ctx, session_id, mailbox, Op::Complete, c).await
-        }
+        ClientMessage::Start(c) => ws_command::run(ctx, peer, Op::Start, c, received).await,
+        ClientMessage::Pause(c) => ws_command::run(ctx, peer, Op::Pause, c, received).await,
+        ClientMessage::Resume(c) => ws_command::run(ctx, peer, Op::Resume, c, received).await,
+        ClientMessage::Complete(c) => ws_command::run(ctx, peer, Op::Complete, c, received).await,
         ClientMessage::Switch(c) => {
             let op = Op::Switch {
                 next: c.next_participant_id.clone().map(Into::into),
                 current: c.current_participant_id.clone().map(Into::into),
             };
-            ws_command::run(ctx, session_id, mailbox, op, c).await
+            ws_command::run(ctx, peer, op, c, received).await
         }
         ClientMessage::Unknown => {
             metrics::ws_message_in("unknown");
@@ -66,7 +83,8 @@ pub async fn handle_text(
 /// `STATE_SYNC` with the newest state known here (the gateway never answers older
 /// than what fan-out delivered). While storage is unavailable, what was delivered here
 /// still answers, as long as it is not older than what this connection was sent.
-async fn reconnect(ctx: &Ctx, session_id: &SessionId, mailbox: &Mailbox) {
+async fn reconnect(ctx: &Ctx, peer: &Peer) {
+    let (session_id, mailbox) = (&peer.session_id, &*peer.mailbox);
     let newest = match ctx.gateway.read(session_id).await {
         Ok(read) => read.session,
         Err(e) => {
@@ -85,8 +103,7 @@ async fn reconnect(ctx: &Ctx, session_id: &SessionId, mailbox: &Mailbox) {
             }
         }
     };
-    mailbox.push_sync(
-        newest.stamp(),
-        protocol::state("STATE_SYNC", &newest, now_ms()),
-    );
+    peer.link.set_home(&newest.home_region);
+    let now = ctx.gateway.time().stamp_ms(Some(&newest.home_region));
+    mailbox.push_sync(newest.stamp(), protocol::state("STATE_SYNC", &newest, now));
 }

@@ -6,15 +6,17 @@
 //! answers reads with "never older than what fan-out delivered here" and marks copies
 //! whose home is silent as stale.
 //!
-//! Owns: routing by home region, peer lookups, forwarding, freshness. Must not: parse
-//! HTTP or WebSocket input, render responses, or apply rate limits (fronts do), nor
-//! commit anything itself (the service does, at the home only).
+//! Owns: routing by home region, peer lookups, forwarding, freshness, and carrying a
+//! move's measured transit to its home (`transit`). Must not: parse HTTP or WebSocket
+//! input, render responses, or apply rate limits (fronts do), nor commit anything
+//! itself (the service does, at the home only).
 
 pub mod caller;
 pub mod error;
 mod fresh;
 mod home;
 mod locate;
+pub mod transit;
 
 use std::sync::Arc;
 
@@ -26,9 +28,11 @@ use crate::region::wire::PeerCall;
 use crate::relay::copies::Copies;
 use crate::service::{ServiceError, Sessions};
 use crate::store::StoreError;
+use crate::timebase::TimeBase;
 use caller::Caller;
 use error::GatewayError;
 use home::Answer;
+use transit::Measured;
 
 /// The multi-region parts the gateway needs: the cluster and this region's copies.
 pub struct Remote {
@@ -82,6 +86,11 @@ impl Gateway {
 
     pub fn cluster(&self) -> Option<&Arc<Cluster>> {
         self.remote.as_ref().map(|r| &r.cluster)
+    }
+
+    /// This region's authoritative time and the other homes' as estimated here.
+    pub fn time(&self) -> &Arc<TimeBase> {
+        self.sessions.time()
     }
 
     /// Whether this instance's storage answers (for `/ready`).
@@ -138,7 +147,23 @@ impl Gateway {
         op: &Op,
         caller: &Caller,
     ) -> Result<Applied, GatewayError> {
-        let home = match self.sessions.write(session_id, op, &caller.origin).await {
+        self.apply_measured(session_id, op, caller, Measured::Unmeasured)
+            .await
+    }
+
+    /// `apply` of an operation whose transit was measured (lag compensation).
+    pub async fn apply_measured(
+        &self,
+        session_id: &SessionId,
+        op: &Op,
+        caller: &Caller,
+        measured: Measured,
+    ) -> Result<Applied, GatewayError> {
+        let here = measured.transit(self.time(), &self.region);
+        let write = self
+            .sessions
+            .write_with(session_id, op, &caller.origin, here);
+        let home = match write.await {
             Ok(out) => {
                 return Ok(Applied {
                     session: Arc::new(out.session),
@@ -159,6 +184,7 @@ impl Gateway {
             origin: caller.origin.clone(),
             session_id: session_id.clone(),
             op: op.clone(),
+            moved_at: measured.moved_at(self.time(), &home),
         };
         match self.send_home(&home, session_id, call, caller).await? {
             Answer::Committed {

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::domain::{NewSession, Op, ParticipantId, RegionId, SessionId};
+use crate::domain::{Millis, NewSession, Op, ParticipantId, RegionId, SessionId};
 
 /// Header carrying the shared secret on every internal request.
 pub const SECRET_HEADER: &str = "x-synckairos-secret";
@@ -28,6 +28,19 @@ pub fn relay_path(since: u64) -> String {
 pub fn digest_path(cursor: &str) -> String {
     format!("/internal/digest?cursor={cursor}")
 }
+/// A region's authoritative time (GET, MessagePack `TimeReply`), sampled NTP-style by
+/// the other regions (`region::clock`).
+pub const TIME_PATH: &str = "/internal/v1/time";
+
+/// The answering instance's reading of its region's authoritative clock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeReply {
+    pub region: RegionId,
+    /// µs since the epoch.
+    pub us: i64,
+    /// Its own uncertainty about `us`, µs.
+    pub bound_us: i64,
+}
 
 /// A write for a session homed in the receiving region, on behalf of `origin` (the
 /// region whose client sent it; it is recorded in the audit trail).
@@ -41,6 +54,10 @@ pub enum PeerCall {
         origin: RegionId,
         session_id: SessionId,
         op: Op,
+        /// Lag compensation: when the move was made, in the home's timebase, as the
+        /// receiving region measured it (absent from older senders).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        moved_at: Option<Millis>,
     },
     Delete {
         origin: RegionId,
@@ -114,6 +131,7 @@ mod tests {
                 next: Some("p2".into()),
                 current: None,
             },
+            moved_at: Some(1_700_000_000_123),
         };
         assert_eq!(decode::<PeerCall>(&encode(&call)).unwrap(), call);
         let reply = PeerReply::Refused(WireError {

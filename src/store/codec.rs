@@ -80,6 +80,8 @@ mod tests {
                 max_time_ms: None,
                 action_on_timeout: TimeoutAction::Continue,
                 warning_thresholds_ms: vec![],
+                lag_compensation: None,
+                start_at: None,
             },
             &"iad".into(),
             1_730_196_000_123,
