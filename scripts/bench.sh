@@ -5,8 +5,9 @@
 #
 # Builds release, starts what it needs (the server, or the harness's null server
 # when the server binary is missing; a redis-server and two instances for the
-# Redis runs; the 3-region cluster for `regions`), runs the scenarios, and stops
-# everything it started (by PID, also on error or Ctrl-C).
+# Redis runs; the 3-region cluster for `regions`, with `synckairos-cluster`, the
+# tool behind scripts/dev-regions.sh), runs the scenarios, and stops everything it
+# started (by PID, also on error or Ctrl-C).
 # --quick finishes in under 3 minutes on a 2-core machine (release build cached).
 set -euo pipefail
 
@@ -47,6 +48,7 @@ TMP="$(mktemp -d)"
 # Relative paths (the script runs from the repo root), so the recorded commands are portable.
 BENCH="target/release/synckairos-bench"
 SERVER_BIN="target/release/synckairos"
+CLUSTER="target/release/synckairos-cluster"
 PIDS=()
 REGIONS_UP=0
 SERVER_BUILD_FAILED=0
@@ -58,7 +60,7 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     if [[ $REGIONS_UP == 1 ]]; then
-        bash scripts/dev-regions.sh down >>"$LOGS/dev-regions.log" 2>&1 || true
+        "$CLUSTER" down >>"$LOGS/dev-regions.log" 2>&1 || true
     fi
     for pid in "${PIDS[@]:-}"; do
         [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null || true
@@ -124,8 +126,8 @@ start_null() {
 
 # ---------------------------------------------------------------- build
 if [[ $BUILD == 1 ]]; then
-    log "building the harness (release)"
-    cargo build --release -p synckairos-bench
+    log "building the harness and synckairos-cluster (release)"
+    cargo build --release -p synckairos-bench -p synckairos-cluster
     log "building the server (release)"
     if ! cargo build --release -p synckairos >"$LOGS/server-build.log" 2>&1; then
         SERVER_BUILD_FAILED=1
@@ -238,35 +240,44 @@ else
 fi
 
 # ---------------------------------------------------------------- regions
-if [[ -f scripts/dev-regions.sh ]]; then
-    log "starting the 3-region cluster"
+if [[ $REAL == 0 ]]; then
+    note "regions: skipped (no real server)"
+elif [[ ! -x "$CLUSTER" ]]; then
+    note "regions: skipped ($CLUSTER is missing; run without --skip-build)"
+else
+    # The cluster of scripts/dev-regions.sh (same tool, same state dir), from the
+    # release binaries built above.
+    log "starting the 3-region cluster ($CLUSTER up)"
     REGIONS_UP=1
-    if bash scripts/dev-regions.sh up >>"$LOGS/dev-regions.log" 2>&1; then
+    if "$CLUSTER" up >>"$LOGS/dev-regions.log" 2>&1; then
         if B regions --samples "$REG_SAMPLES" "${COMMON[@]}"; then
-            note "regions: the 3-region cluster of scripts/dev-regions.sh (home iad, remote lhr)"
+            note "regions: the 3-region cluster of synckairos-cluster / scripts/dev-regions.sh (home iad, remote lhr)"
         else
             note "regions: failed (see the output above)"
         fi
     else
-        note "regions: scripts/dev-regions.sh up failed (raw/dev-regions.log)"
+        note "regions: synckairos-cluster up failed (raw/dev-regions.log)"
     fi
-    bash scripts/dev-regions.sh down >>"$LOGS/dev-regions.log" 2>&1 || true
+    "$CLUSTER" down >>"$LOGS/dev-regions.log" 2>&1 || true
     REGIONS_UP=0
-else
-    note "regions: skipped (scripts/dev-regions.sh does not exist yet)"
 fi
 
 # ---------------------------------------------------------------- measurement tests (full run only)
-# Figures that need real components wired in a particular way live in #[ignore]d tests:
-# Redis memory per idle session and deadline lateness with three instances, the audit
-# writer's throughput and the outbox's cost, the relay and forwarding costs.
+# Figures that need real components wired in a particular way live in #[ignore]d tests
+# of the one integration-test binary (tests/it/): Redis memory per idle session and
+# deadline lateness with three instances (redis::measure), the audit writer's
+# throughput and the outbox's cost (audit::bench), the relay and forwarding costs
+# (regions::measure). One module per run, its tests one after the other; the output
+# file keeps the old name.
 if [[ $QUICK == 0 ]]; then
-    for t in redis_measure audit_bench regions_measure; do
-        log "cargo test --release --test $t -- --ignored --nocapture --test-threads=1"
-        if cargo test --release --test "$t" -- --ignored --nocapture --test-threads=1 >"$OUT/$t.txt" 2>&1; then
-            note "$t: see $t.txt (\`cargo test --release --test $t -- --ignored --nocapture --test-threads=1\`)"
+    for t in redis::measure audit::bench regions::measure; do
+        file="${t/::/_}"
+        cmd="cargo test --release --test it -- --ignored --nocapture --test-threads=1 $t::"
+        log "$cmd"
+        if $cmd >"$OUT/$file.txt" 2>&1; then
+            note "$file: see $file.txt (\`$cmd\`)"
         else
-            note "$t: FAILED, see $t.txt"
+            note "$file: FAILED, see $file.txt"
         fi
     done
 fi

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what it needs when missing
-# (redis-server, PostgreSQL, openssl and Chromium; promtool, docker-compose and haproxy
+# (redis-server, PostgreSQL, openssl and Chromium; cargo-nextest; promtool, docker-compose and haproxy
 # to validate deploy/ offline, from Debian packages; kubernetes-validate, botocore and
 # PyYAML from PyPI), then builds and tests the JS client (clients/js: npm ci, tsc +
 # bundle, unit tests), runs the format check, clippy and every Rust test, and the JS
 # client's headless-Chromium test against the server binary. Tests start their own
 # throwaway redis-server / PostgreSQL / synckairos processes on free loopback ports;
 # nothing here starts a system service.
+#
+# The integration tests are one binary (tests/it/) and need nextest's process per
+# test: some set process environment variables or rely on process-wide state, so a
+# plain `cargo test` running them all in one process is not a supported way to run
+# the suite (`cargo test --test it -- <filter>` for a few is fine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,17 +56,18 @@ echo "== clients/js: npm ci, build, unit tests"
   node --test test/unit/
 )
 
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "installing: cargo-nextest"
+  cargo install cargo-nextest --locked
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
-echo "== cargo test"
-if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --no-fail-fast
-  cargo test --workspace --doc
-else
-  cargo test --workspace --no-fail-fast
-fi
+echo "== cargo nextest"
+cargo nextest run --workspace --no-fail-fast
+cargo test --workspace --doc
 
 echo "== clients/js: headless Chromium against the server (E2E_DURATION_S=${E2E_DURATION_S:-10})"
 cargo build --bin synckairos

@@ -206,12 +206,10 @@ pub struct DeadlineArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct RegionsArgs {
-    /// Cluster description written by `scripts/dev-regions.sh up`.
-    #[arg(long, default_value = "target/dev-regions/regions.json")]
-    pub regions_file: PathBuf,
-    /// The cluster control script (partition / heal).
-    #[arg(long, default_value = "scripts/dev-regions.sh")]
-    pub script: PathBuf,
+    /// State dir of the cluster `synckairos-cluster up` (`scripts/dev-regions.sh up`)
+    /// started: its `regions.json` is read, and partition / heal go through it.
+    #[arg(long, default_value = "target/dev-regions")]
+    pub state: PathBuf,
     /// Home region of the sessions.
     #[arg(long, default_value = "iad")]
     pub home: String,

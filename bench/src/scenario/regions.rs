@@ -1,5 +1,6 @@
-//! `regions`: the local 3-region cluster of `scripts/dev-regions.sh`, described
-//! by `target/dev-regions/regions.json`. Three figures:
+//! `regions`: the local 3-region cluster of `synckairos-cluster up` (what
+//! `scripts/dev-regions.sh up` runs), described by `target/dev-regions/regions.json`
+//! and partitioned / healed through the same state dir. Three figures:
 //! relay latency (switch in the home region, watcher in the remote region, minus
 //! the emulated one-way link delay); remote-homed switch cost (a switch sent to
 //! the remote region for a home-homed session, minus the same switch sent home and
@@ -15,43 +16,14 @@ use crate::stats::{Recorder, Series};
 use crate::target::Target;
 use crate::ws::{self, ServerMsg};
 use anyhow::{bail, Context, Result};
-use serde::Deserialize;
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use synckairos_cluster::describe::{ClusterFile as Cluster, RegionFile as Region};
+use synckairos_cluster::dev::{self, Cut, Dev};
 
-#[derive(Deserialize, Debug)]
-pub struct Cluster {
-    pub regions: BTreeMap<String, Region>,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct Region {
-    pub instances: Vec<String>,
-    #[serde(default)]
-    pub link_delay_ms: BTreeMap<String, u64>,
-}
-
-/// Reads regions.json, or fails with the hint to start the cluster.
-pub fn load(path: &std::path::Path) -> Result<Cluster> {
-    let text = std::fs::read(path).map_err(|_| {
-        anyhow::anyhow!(
-            "cluster not running (scripts/dev-regions.sh up): {} is absent",
-            path.display()
-        )
-    })?;
-    serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))
-}
-
-fn script(path: &std::path::Path, args: &[&str]) -> Result<()> {
-    let st = std::process::Command::new("bash")
-        .arg(path)
-        .args(args)
-        .status()
-        .with_context(|| format!("running {}", path.display()))?;
-    if !st.success() {
-        bail!("{} {} failed: {st}", path.display(), args.join(" "));
-    }
+/// Partitions (`cut`) or heals `region` through the cluster's state dir.
+fn set_partition(d: &Dev, region: &str, cut: bool) -> Result<()> {
+    d.set(&Cut::Region(dev::region(region)?), cut)?;
     Ok(())
 }
 
@@ -68,7 +40,8 @@ async fn await_version(sock: &mut ws::Ws, version: u64) -> Result<u64> {
 }
 
 pub async fn run(args: RegionsArgs) -> Result<()> {
-    let cluster = load(&args.regions_file)?;
+    let d = Dev::new(&args.state);
+    let cluster = d.file()?;
     let region = |name: &str| {
         cluster
             .regions
@@ -148,7 +121,7 @@ pub async fn run(args: RegionsArgs) -> Result<()> {
     };
 
     // 3. Convergence after partition / heal.
-    let (conv, conv_total) = convergence(&args, &cluster, &home, &spec, timeout).await?;
+    let (conv, conv_total) = convergence(&args, &d, &cluster, &home, &spec, timeout).await?;
 
     let mut rep = ScenarioReport::new(
         args.name.as_deref().unwrap_or("regions"),
@@ -157,7 +130,7 @@ pub async fn run(args: RegionsArgs) -> Result<()> {
             args.home, args.remote
         ),
         json!({"home": args.home, "remote": args.remote, "link_delay_ms": delay_ms, "samples": args.samples,
-            "partition_writes": args.partition_writes, "regions_file": args.regions_file}),
+            "partition_writes": args.partition_writes, "state": args.state}),
     );
     rep.duration_s = started.elapsed().as_secs_f64();
     let mut errors = relay.errors.clone();
@@ -217,6 +190,7 @@ pub async fn run(args: RegionsArgs) -> Result<()> {
 /// Returns per-session convergence times and the time until all sessions agreed (ms).
 async fn convergence(
     args: &RegionsArgs,
+    d: &Dev,
     cluster: &Cluster,
     home: &Target,
     spec: &SessionSpec,
@@ -249,7 +223,7 @@ async fn convergence(
     {
         bail!("the sessions did not reach every region before the partition");
     }
-    script(&args.script, &["partition", &args.remote])?;
+    set_partition(d, &args.remote, true)?;
     let writes = async {
         for s in &sessions {
             for _ in 0..3 {
@@ -263,7 +237,7 @@ async fn convergence(
         anyhow::Ok(want)
     }
     .await;
-    script(&args.script, &["heal", &args.remote])?;
+    set_partition(d, &args.remote, false)?;
     let want = writes?;
     let healed = Instant::now();
     let give_up = healed + Duration::from_secs_f64(args.converge_timeout);
@@ -318,13 +292,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sk-regions-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("regions.json");
-        let e = super::load(&p).unwrap_err().to_string();
+        let d = synckairos_cluster::dev::Dev::new(&dir);
+        let e = d.file().unwrap_err().to_string();
         assert!(
             e.contains("cluster not running (scripts/dev-regions.sh up)"),
             "{e}"
         );
         std::fs::write(&p, r#"{"regions":{"iad":{"instances":["http://127.0.0.1:1"],"link_delay_ms":{"lhr":40}},"lhr":{"instances":["http://127.0.0.1:2"]}}}"#).unwrap();
-        let c = super::load(&p).unwrap();
+        let c = d.file().unwrap();
         assert_eq!(c.regions["iad"].link_delay_ms["lhr"], 40);
         std::fs::remove_dir_all(dir).unwrap();
     }

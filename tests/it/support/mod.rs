@@ -1,0 +1,22 @@
+//! Everything the tests share, and nothing else: clients, servers, processes and
+//! checkers. Must not hold tests.
+//!
+//! - [`http`], [`ws`]: HTTP/1.1 and WebSocket clients;
+//! - [`server`]: an in-process server on port 0 and session-body builders;
+//! - [`procs`]: throwaway `redis-server` / `synckairos` (from `synckairos-cluster`)
+//!   and PostgreSQL processes;
+//! - [`redis`]: N instances on one Redis, and message collectors;
+//! - [`regions`]: the 3-region world of `synckairos-cluster` with clients;
+//! - [`audit`]: Redis + PostgreSQL stacks, tallies and the exactly-once checks;
+//! - [`domain`]: generators, expected values and checkers of the domain tests.
+
+pub mod audit;
+pub mod deploy;
+pub mod domain;
+pub mod http;
+pub mod procs;
+pub mod redis;
+pub mod regions;
+pub mod server;
+pub mod tls;
+pub mod ws;
