@@ -228,14 +228,19 @@ async fn shutdown_sequence(
 
 /// The region's authoritative time: its Redis clock (sampled before serving, then
 /// every `clock.sample_interval_ms` on a connection of its own), or this host's clock
-/// with the embedded store.
+/// with the embedded store or `clock.source = "system"`.
 async fn authoritative_time(
     cfg: &Config,
     region: &RegionId,
     bg: &TaskTracker,
     stop: &CancellationToken,
 ) -> Result<Arc<TimeBase>, StartError> {
-    let Some(url) = cfg.redis.url.as_deref() else {
+    let url = cfg
+        .redis
+        .url
+        .as_deref()
+        .filter(|_| cfg.clock.source == "redis");
+    let Some(url) = url else {
         return Ok(TimeBase::system(region));
     };
     let timeout = Duration::from_millis(cfg.redis.timeout_ms);

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::mono_us;
 use crate::domain::{Event, Millis, Status};
 use crate::metrics;
 use crate::service::{Fired, Sessions};
@@ -67,10 +68,12 @@ pub async fn run(
             continue;
         }
         let next = store.next_due().await.ok().flatten();
-        let now = time.stamp_ms(None);
+        let now_us = time.stamp(None, mono_us()).reading.us;
+        let now = now_us.div_euclid(1000);
         let target = next.map_or(now + poll_ms, |t| t.min(now + poll_ms));
         wakeup.sleeping_until(target);
-        let wait = Duration::from_millis((target - now).max(0) as u64);
+        // To the microsecond: a whole-ms `now` would oversleep by up to 1 ms.
+        let wait = Duration::from_micros((target * 1000 - now_us).max(0) as u64);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = wakeup.hinted() => {}

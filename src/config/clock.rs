@@ -9,6 +9,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClockConfig {
+    /// Whose clock is the region's authoritative time: `redis` (the region's Redis
+    /// primary, read with `TIME`: every instance agrees whatever its own clock says)
+    /// or `system` (this host's clock, trusted as is: only for hosts whose clocks are
+    /// disciplined together; nothing is corrected or refused). The embedded memory
+    /// store always uses `system`.
+    pub source: String,
     /// How often the region's Redis clock is sampled (`TIME`, NTP-style).
     pub sample_interval_ms: u64,
     /// An instance whose system clock is further than this from the region's
@@ -28,6 +34,7 @@ pub struct ClockConfig {
 impl Default for ClockConfig {
     fn default() -> Self {
         ClockConfig {
+            source: "redis".into(),
             sample_interval_ms: 1_000,
             max_offset_ms: 5_000,
             max_error_ms: 10,

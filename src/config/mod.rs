@@ -214,6 +214,9 @@ impl Config {
         if self.sessions.ttl_secs == 0 {
             return bad("sessions.ttl_secs", "must be > 0");
         }
+        if !matches!(self.clock.source.as_str(), "redis" | "system") {
+            return bad("clock.source", "must be \"redis\" or \"system\"");
+        }
         if self.clock.sample_interval_ms < 10 || self.clock.peer_interval_ms < 10 {
             return bad(
                 "clock.sample_interval_ms / clock.peer_interval_ms",

@@ -240,12 +240,13 @@ impl TimeBase {
         let mut homes = self.homes.write().unwrap_or_else(|e| e.into_inner());
         match estimate {
             Some(e) => {
-                if let Some(local) = self.local_estimate() {
-                    let mono = mono_us();
-                    let bound = e.bound_at(mono) + local.bound_at(mono);
+                let mono = mono_us();
+                if let Some(local) = self.local_at(mono) {
+                    let theirs = mono + e.offset;
+                    let bound = e.bound_at(mono) + local.bound_us.unwrap_or(0);
                     metrics::region_clock(
                         home,
-                        (e.offset - local.offset) as f64 / 1000.0,
+                        (theirs - local.us) as f64 / 1000.0,
                         bound as f64 / 1000.0,
                     );
                 }

@@ -2,6 +2,7 @@
 //! (`support::redis`): the contract across instances, deadlines, durability,
 //! lifetimes, outages, replicas, rate limits; `measure` is `#[ignore]`d (bench.sh).
 
+mod clock_skew;
 mod concurrency;
 mod contract;
 mod deadlines;

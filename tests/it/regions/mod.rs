@@ -2,6 +2,8 @@
 //! routing, remote writes, partitions, reconciliation; `measure` is `#[ignore]`d
 //! (bench.sh). One world at a time on the machine.
 
+mod clocks;
+mod lag;
 mod measure;
 mod partition;
 mod reconcile;

@@ -32,6 +32,8 @@ pub struct Setup {
     pub instances: usize,
     /// Regions whose instances are not started (start them with `start_region`).
     pub deferred: Vec<&'static str>,
+    /// Variables of one region's instances only (e.g. a skewed clock).
+    pub region_env: Vec<(&'static str, Vec<(String, String)>)>,
 }
 
 impl Default for Setup {
@@ -39,6 +41,7 @@ impl Default for Setup {
         Setup {
             instances: 1,
             deferred: Vec::new(),
+            region_env: Vec::new(),
         }
     }
 }
@@ -80,6 +83,7 @@ impl World {
             ]
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .to_vec(),
+            region_env: setup.region_env,
             keep_files: false,
         };
         let inner = tokio::task::block_in_place(|| synckairos_cluster::World::start(spec))
