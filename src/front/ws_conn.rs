@@ -59,6 +59,14 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<SessionId, &'st
     let link = Arc::new(Link::default());
     if let Some(known) = ctx.gateway.delivered(&session_id) {
         link.set_home(&known.home_region);
+    } else {
+        // The home from this region's copy, meanwhile (PONGs then use its timebase).
+        let (ctx, link, id) = (ctx.clone(), link.clone(), session_id.clone());
+        tokio::spawn(async move {
+            if let Some(home) = ctx.gateway.home_here(&id).await {
+                link.set_home(&home);
+            }
+        });
     }
     let connected_at = ctx.gateway.time().stamp_ms(link.home().as_ref());
     mailbox.push(protocol::connected(&session_id, connected_at));

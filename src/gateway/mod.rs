@@ -134,6 +134,16 @@ impl Gateway {
         Ok(Reading { session, stale })
     }
 
+    /// The home of a session as this region knows it (its copy or what fan-out
+    /// delivered), without asking the peers; `None` when unknown here.
+    pub async fn home_here(&self, session_id: &SessionId) -> Option<RegionId> {
+        if let Some(s) = self.delivered(session_id) {
+            return Some(s.home_region.clone());
+        }
+        let s = self.sessions.read(session_id).await.ok()?;
+        Some(s.home_region.clone())
+    }
+
     /// The newest state delivered here by fan-out, if any (a fallback while storage
     /// is unavailable).
     pub fn delivered(&self, session_id: &SessionId) -> Option<Arc<Session>> {

@@ -2,6 +2,7 @@
 //! routing, remote writes, partitions, reconciliation; `measure` is `#[ignore]`d
 //! (bench.sh). One world at a time on the machine.
 
+mod client_timing;
 mod clocks;
 mod lag;
 mod measure;
