@@ -34,10 +34,9 @@ async fn create(node: &Node, budget: u64) -> String {
     id
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn skewed_instances_fire_each_deadline_once_at_the_authoritative_instant() {
-    let redis = Redis::start();
-    let nodes = [skewed(&redis, "+2s", &[]), skewed(&redis, "-2s", &[])];
+/// Skewed instances (+2 s, -2 s) on one Redis, checked to read their offsets.
+async fn skewed_pair(redis: &Redis) -> [Node; 2] {
+    let nodes = [skewed(redis, "+2s", &[]), skewed(redis, "-2s", &[])];
     for (n, want) in nodes.iter().zip([2000.0, -2000.0]) {
         let offset = metric(n, "synckairos_clock_offset_ms").await;
         assert!(
@@ -47,13 +46,20 @@ async fn skewed_instances_fire_each_deadline_once_at_the_authoritative_instant()
         assert_eq!(metric(n, "synckairos_clock_refusing").await, 0.0);
         n.http.get("/ready").await.expect(200);
     }
-    // Created and started through one instance, watched on the other; participant 0
-    // runs out 1.0 .. 1.8 s after its start.
+    nodes
+}
+
+/// `n` sessions whose participant 0 runs out `base + step × k` ms after its start,
+/// each created and started through one instance and watched on the other; checks
+/// that each expiry is committed once, at its exact instant, and pushed once. Returns
+/// the lateness of each (ms): applied (the commit's authoritative `updated_at` − due)
+/// and received by the watcher (its arrival on this machine's clock − due).
+async fn deadlines(nodes: &[Node; 2], n: usize, base: u64, step: u64) -> (Vec<f64>, Vec<f64>) {
     let mut pending = Vec::new();
-    let end = now_ms() + 1_000 + 53 * SESSIONS as i64 + 2_500;
-    for k in 0..SESSIONS {
+    let end = now_ms() + (base + step * n as u64) as i64 + 2_500 + 20 * n as i64;
+    for k in 0..n {
         let (a, b) = (&nodes[k % 2], &nodes[1 - k % 2]);
-        let budget = 1_000 + 53 * k as u64;
+        let budget = base + step * k as u64;
         let id = create(a, budget).await;
         let watcher = collect(b.watch(&id).await, end);
         let before = now_ms_f();
@@ -72,7 +78,7 @@ async fn skewed_instances_fire_each_deadline_once_at_the_authoritative_instant()
         );
         pending.push((id, started as i64 + budget as i64, watcher));
     }
-    let (mut fired_late, mut late) = (Vec::new(), Vec::new());
+    let (mut applied, mut received) = (Vec::new(), Vec::new());
     for (id, due, watcher) in pending {
         let msgs = watcher.await.expect("watcher");
         let expired = of_type(&msgs, "TIME_EXPIRED");
@@ -83,7 +89,7 @@ async fn skewed_instances_fire_each_deadline_once_at_the_authoritative_instant()
         );
         let (arrived_us, m) = expired[0];
         assert_eq!(m["expiredAt"].as_i64(), Some(due), "{m}");
-        late.push(*arrived_us as f64 / 1000.0 - due as f64);
+        received.push(*arrived_us as f64 / 1000.0 - due as f64);
         let s = nodes[0]
             .http
             .get(&format!("/v1/sessions/{id}"))
@@ -93,42 +99,45 @@ async fn skewed_instances_fire_each_deadline_once_at_the_authoritative_instant()
         assert_eq!(s["status"], "expired", "{s}");
         assert_eq!(iso_ms(&s["session_completed_at"]), due, "{s}");
         assert_eq!(s["version"], 3, "one deadline commit: {s}");
-        fired_late.push((iso_ms(&s["updated_at"]) - due) as f64);
+        applied.push((iso_ms(&s["updated_at"]) - due) as f64);
     }
-    let (f50, f99, fmax) = spread(fired_late.clone());
-    let (p50, p99, max) = spread(late.clone());
+    let fired = metric(&nodes[0], "synckairos_deadlines_fired_total").await
+        + metric(&nodes[1], "synckairos_deadlines_fired_total").await;
+    assert_eq!(fired, n as f64, "each deadline fired by one instance");
+    (applied, received)
+}
+
+fn report(what: &str, applied: &[f64], received: &[f64]) -> (f64, f64) {
+    let (f50, f99, fmax) = spread(applied.to_vec());
+    let (p50, p99, max) = spread(received.to_vec());
     println!(
-        "deadline lateness with instances at +2 s and -2 s, {} deadlines: applied (commit's \
-         authoritative time − due) p50 {f50} ms, p99 {f99} ms, max {fmax} ms; received by a \
-         watcher on the other instance p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms",
-        late.len()
+        "{what}, {} deadlines: applied (the commit's authoritative time − due) p50 {f50} ms, \
+         p99 {f99} ms, max {fmax} ms; received by a watcher on the other instance p50 \
+         {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms",
+        applied.len()
     );
+    (fmax, p50)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skewed_instances_fire_each_deadline_once_at_the_authoritative_instant() {
+    let redis = Redis::start();
+    let nodes = skewed_pair(&redis).await;
+    let (applied, received) = deadlines(&nodes, SESSIONS, 1_000, 53).await;
+    let (fmax, p50) = report("instances at +2 s and -2 s", &applied, &received);
     // Never early. Within 10 ms, allowing one stall of this shared 2-core machine (a
     // skew bug would be off by ±2 s); scripts/bench.sh reports the p99 of 200.
     assert!(
-        fired_late.iter().all(|l| *l >= 0.0),
-        "applied early: {fired_late:?}"
+        applied.iter().all(|l| *l >= 0.0),
+        "applied early: {applied:?}"
     );
     assert!(
-        late.iter().all(|l| *l >= 0.0),
-        "received before it was due: {late:?}"
+        received.iter().all(|l| *l >= 0.0),
+        "received early: {received:?}"
     );
-    let within = fired_late.iter().filter(|l| **l <= 10.0).count();
-    assert!(
-        within + 1 >= SESSIONS,
-        "applied within 10 ms: {fired_late:?}"
-    );
-    assert!(fmax <= 100.0 && p50 <= 10.0, "{fired_late:?} / {late:?}");
-    let fired: Vec<f64> = [
-        metric(&nodes[0], "synckairos_deadlines_fired_total").await,
-        metric(&nodes[1], "synckairos_deadlines_fired_total").await,
-    ]
-    .to_vec();
-    assert_eq!(
-        fired.iter().sum::<f64>(),
-        SESSIONS as f64,
-        "fired per instance: {fired:?}"
-    );
+    let within = applied.iter().filter(|l| **l <= 10.0).count();
+    assert!(within + 1 >= SESSIONS, "applied within 10 ms: {applied:?}");
+    assert!(fmax <= 100.0 && p50 <= 10.0, "{applied:?} / {received:?}");
 
     // A player's client on the fast instance: PONGs in the authority's time.
     let id = create(&nodes[0], 60_000).await;
@@ -205,4 +214,14 @@ async fn an_instance_beyond_the_tolerance_refuses_and_says_so() {
     assert!(refused.is_some(), "refusals are counted");
     good.assert_healthy();
     bad.assert_healthy();
+}
+
+/// The figure of scripts/bench.sh: 200 deadlines, instances at +2 s and -2 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement (scripts/bench.sh)"]
+async fn measure_timing_deadline_lateness_with_skewed_instances() {
+    let redis = Redis::start();
+    let nodes = skewed_pair(&redis).await;
+    let (applied, received) = deadlines(&nodes, 200, 4_000, 37).await;
+    report("instances at +2 s and -2 s", &applied, &received);
 }

@@ -118,3 +118,22 @@ async fn moves_over_the_120_ms_link_are_credited_their_transit_within_the_quota(
     assert_eq!(credits, vec![50.0, 50.0, 20.0, 0.0]);
     w.assert_healthy();
 }
+
+/// The figure of scripts/bench.sh: the credit per move over lhr–nrt, 40 moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement (scripts/bench.sh)"]
+async fn measure_timing_lag_credit_over_the_120_ms_link() {
+    let w = World::start().await;
+    let id = session(&w, json!({"max_per_move_ms": 500, "budget_ms": 60_000})).await;
+    let mut ws = player_at_lhr(&w, &id).await;
+    let (credits, b_total) = play(&w, &id, &mut ws, 40).await;
+    let (p50, p99, max) = spread(credits.clone());
+    let min = credits.iter().copied().fold(f64::INFINITY, f64::min);
+    println!(
+        "credited lag per move, player connected to lhr, session homed in nrt (120 ms one \
+         way), {} WebSocket moves: min {min} ms, p50 {p50} ms, p99 {p99} ms, max {max} ms; \
+         the opponent moving over REST at the home: {b_total} ms over {} moves",
+        credits.len(),
+        credits.len()
+    );
+}
