@@ -301,10 +301,11 @@ fi
 # of the one integration-test binary (tests/it/): Redis memory per idle session and
 # deadline lateness with three instances (redis::measure), the audit writer's
 # throughput and the outbox's cost (audit::bench), the relay and forwarding costs
-# (regions::measure). One module per run, its tests one after the other; the output
+# (regions::measure), what the dashboard's history and page refresh cost
+# (dashboard::measure). One module per run, its tests one after the other; the output
 # file keeps the old name.
 if [[ $QUICK == 0 && $TIMING_ONLY == 0 ]]; then
-    for t in redis::measure audit::bench regions::measure; do
+    for t in redis::measure audit::bench regions::measure dashboard::measure; do
         file="${t/::/_}"
         cmd="cargo test --release --test it -- --ignored --nocapture --test-threads=1 $t::"
         log "$cmd"

@@ -17,6 +17,8 @@ use tokio_util::task::TaskTracker;
 use crate::backends::{backends, regional, start_audit, Backends, StartError};
 use crate::clock::now_ms;
 use crate::config::Config;
+use crate::dashboard::sampler;
+use crate::dashboard::trends::Trends;
 use crate::domain::RegionId;
 use crate::front::{self, Ctx};
 use crate::gateway::{Gateway, Remote};
@@ -144,6 +146,17 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         cfg.sessions.ttl_secs,
         remote,
     ));
+    let trends = Arc::new(Trends::new(
+        &region,
+        &format!(
+            "{}-{}-{}",
+            cfg.region,
+            std::process::id(),
+            crate::clock::now_us()
+        ),
+        &cfg.dashboard,
+        redis.as_ref().map(|(_, conn)| conn.clone()),
+    ));
     let draining = CancellationToken::new();
     let ctx = Arc::new(Ctx {
         cfg: cfg.clone(),
@@ -155,6 +168,7 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         ws_tasks: TaskTracker::new(),
         audit,
         relay: relay.clone(),
+        trends: trends.clone(),
     });
     bg.spawn(scheduler::run(
         sessions,
@@ -168,6 +182,7 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
     ));
     bg.spawn(housekeeping(store, background.clone()));
     bg.spawn(metrics::upkeep(handle, background.clone()));
+    bg.spawn(sampler::run(trends, hub.clone(), background.clone()));
     let http_tasks = TaskTracker::new();
     if let Some(r) = &relay {
         let l = bind(&cfg.cluster.internal_bind, cfg.cluster.internal_port).await?;

@@ -139,6 +139,11 @@ impl Hub {
         self.topics().get(session_id).and_then(|t| t.latest.clone())
     }
 
+    /// Sessions with at least one subscriber here.
+    pub fn watched_count(&self) -> usize {
+        self.topics().len()
+    }
+
     pub fn connection_count(&self) -> usize {
         self.topics().values().map(|t| t.subscribers.len()).sum()
     }

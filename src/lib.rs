@@ -5,12 +5,13 @@
 //!
 //! 1. `domain`: the pure timer core (model, ids, transitions, deadlines, time math).
 //!    No IO; `now` is an argument.
-//! 2. `clock`, `config`, `metrics`, `cause`, `view`, `protocol`, `mailbox`, `wakeup`,
-//!    `timebase`: wall-clock reads, settings, Prometheus names, error chains for logs,
-//!    the JSON a client sees, WebSocket messages, a connection's outgoing queue, the
-//!    scheduler's early-wake signal, and each home region's authoritative time (its
-//!    Redis clock, sampled NTP-style; the other regions' clocks as estimated here; the
-//!    refusal policy for an instance whose clock cannot be trusted).
+//! 2. `clock`, `config`, `metrics`, `trend`, `cause`, `view`, `protocol`, `mailbox`,
+//!    `wakeup`, `timebase`: wall-clock reads, settings, Prometheus names, the
+//!    dashboard's 15-minute history, error chains for logs, the JSON a client sees,
+//!    WebSocket messages, a connection's outgoing queue, the scheduler's early-wake
+//!    signal, and each home region's authoritative time (its Redis clock, sampled
+//!    NTP-style; the other regions' clocks as estimated here; the refusal policy for an
+//!    instance whose clock cannot be trusted).
 //! 3. `store` (trait, memory and Redis implementations, Lua scripts, keys, the
 //!    stored-state codec and the one envelope codec), `ratelimit`.
 //! 4. `fanout` (the Redis broker that brings other instances' commits here), `hub`
@@ -24,6 +25,7 @@
 //! 8. `error` (the contract's error envelope and the mapping of module errors).
 //! 9. `gateway`: the one place that knows where a session lives: here, at its home
 //!    (typed call), or unknown (ask the peers); freshness and stale marks.
+//!    `dashboard`: sampling, publishing and gathering every region's figures.
 //! 10. `front`: hyper + fastwebsockets for clients, the internal API for peers.
 //! 11. `backends`, `app`: building the parts from a `Config`; wiring and shutdown.
 //!
@@ -45,6 +47,7 @@ pub mod backends;
 pub mod cause;
 pub mod clock;
 pub mod config;
+pub mod dashboard;
 pub mod domain;
 pub mod error;
 pub mod fanout;
@@ -61,5 +64,6 @@ pub mod scheduler;
 pub mod service;
 pub mod store;
 pub mod timebase;
+pub mod trend;
 pub mod view;
 pub mod wakeup;

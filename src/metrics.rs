@@ -11,6 +11,8 @@ use std::time::Duration;
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::trend::series::{self as trend, Measure};
+
 pub const HTTP_REQUESTS: &str = "synckairos_http_requests_total";
 pub const HTTP_DURATION: &str = "synckairos_http_request_duration_ms";
 pub const SWITCH_DURATION: &str = "synckairos_switch_cycle_duration_ms";
@@ -39,6 +41,8 @@ pub const CLOCK_REFUSALS: &str = "synckairos_clock_refusals_total";
 pub const REGION_CLOCK_OFFSET: &str = "synckairos_region_clock_offset_ms";
 pub const REGION_CLOCK_ERROR: &str = "synckairos_region_clock_error_bound_ms";
 pub const LAG_CREDITED: &str = "synckairos_lag_credited_ms";
+pub const WS_RTT: &str = "synckairos_websocket_rtt_ms";
+pub const FORWARD_DURATION: &str = "synckairos_forward_duration_ms";
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -104,7 +108,7 @@ const HELP: &[(&str, Kind, &str)] = &[
     (
         RATE_LIMITER_DOWN,
         Counter,
-        "Rate-limiter checks that failed (Redis unreachable) and were let through",
+        "Rate-limiter checks that failed (Redis unreachable); those requests got 503",
     ),
     (
         RESIDENT_MEMORY,
@@ -186,6 +190,16 @@ const HELP: &[(&str, Kind, &str)] = &[
         Histogram,
         "Lag credited back to the mover per switch in lag-compensated sessions, in milliseconds",
     ),
+    (
+        WS_RTT,
+        Histogram,
+        "Round-trip time of WebSocket protocol pings to clients, in milliseconds",
+    ),
+    (
+        FORWARD_DURATION,
+        Histogram,
+        "Writes sent to their home region: call out to the home's reply in, in milliseconds, by home",
+    ),
 ];
 
 /// Counters that start at 0 when the recorder is installed, so that rates and alerts
@@ -209,6 +223,9 @@ const LATENESS_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 500.0
 const LAG_BUCKETS: &[f64] = &[
     1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 150.0, 250.0, 500.0, 1000.0,
 ];
+const RTT_BUCKETS: &[f64] = &[
+    1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 150.0, 250.0, 500.0, 1000.0, 2500.0,
+];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -231,6 +248,10 @@ pub fn install(region: &str) -> PrometheusHandle {
                 })
                 .and_then(|b| {
                     b.set_buckets_for_metric(Matcher::Full(RELAY_LATENCY.into()), RELAY_BUCKETS)
+                })
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Full(WS_RTT.into()), RTT_BUCKETS))
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Full(FORWARD_DURATION.into()), RELAY_BUCKETS)
                 })
                 .and_then(|b| {
                     b.set_buckets_for_metric(Matcher::Full(LAG_CREDITED.into()), LAG_BUCKETS)
@@ -292,12 +313,14 @@ fn resident_memory_bytes() -> Option<u64> {
 }
 
 pub fn http_request(method: &'static str, route: &'static str, status: u16, ms: f64) {
+    trend::global().request(status >= 500);
     counter!(HTTP_REQUESTS, "method" => method, "route" => route, "status_code" => status.to_string())
         .increment(1);
     histogram!(HTTP_DURATION, "method" => method, "route" => route).record(ms);
 }
 
 pub fn switch_duration(ms: f64) {
+    trend::global().record(Measure::Switch, None, ms);
     histogram!(SWITCH_DURATION).record(ms);
 }
 
@@ -322,6 +345,7 @@ pub fn ws_message_in(kind: &'static str) {
 }
 
 pub fn deadline_lateness(ms: f64) {
+    trend::global().record(Measure::DeadlineLateness, None, ms);
     counter!(DEADLINES_FIRED).increment(1);
     histogram!(DEADLINE_LATENESS).record(ms);
 }
@@ -345,6 +369,7 @@ pub fn audit_written(n: u64) {
 
 /// Commit at the home → applied here, per home region.
 pub fn relay_latency(home: &str, ms: f64) {
+    trend::global().record(Measure::RelayLag, Some(home), ms);
     histogram!(RELAY_LATENCY, "home" => home.to_owned()).record(ms);
 }
 
@@ -395,4 +420,22 @@ pub fn region_clock(home: &str, offset_ms: f64, error_bound_ms: f64) {
 /// Lag credited back to a mover (lag-compensated sessions).
 pub fn lag_credited(ms: f64) {
     histogram!(LAG_CREDITED).record(ms);
+}
+
+/// A WebSocket protocol ping answered by the client after `ms`.
+pub fn ws_rtt(ms: f64) {
+    trend::global().record(Measure::ClientRtt, None, ms);
+    histogram!(WS_RTT).record(ms);
+}
+
+/// A write sent to `home` answered after `ms` (any answer, refusals included).
+pub fn forward_duration(home: &str, ms: f64) {
+    trend::global().record(Measure::Forward, Some(home), ms);
+    histogram!(FORWARD_DURATION, "home" => home.to_owned()).record(ms);
+}
+
+/// A WebSocket command answered; `server_error` for a 5xx-class failure (the
+/// dashboard's error rate counts them with HTTP requests).
+pub fn ws_command(server_error: bool) {
+    trend::global().request(server_error);
 }

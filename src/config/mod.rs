@@ -7,9 +7,11 @@
 //! are errors that name the key and the source. Must not: start anything.
 
 mod clock;
+mod dashboard;
 mod sections;
 
 pub use clock::ClockConfig;
+pub use dashboard::DashboardConfig;
 pub use sections::{
     AuditConfig, ClusterConfig, LogConfig, RateLimitConfig, RedisConfig, RelayConfig, ServerConfig,
     SessionConfig, WsConfig,
@@ -53,6 +55,7 @@ pub struct Config {
     pub audit: AuditConfig,
     pub cluster: ClusterConfig,
     pub relay: RelayConfig,
+    pub dashboard: DashboardConfig,
     pub log: LogConfig,
     pub clock: ClockConfig,
 }
@@ -71,6 +74,7 @@ impl Default for Config {
             audit: AuditConfig::default(),
             cluster: ClusterConfig::default(),
             relay: RelayConfig::default(),
+            dashboard: DashboardConfig::default(),
             log: LogConfig::default(),
             clock: ClockConfig::default(),
         }
@@ -210,6 +214,14 @@ impl Config {
             if self.cluster.discovery == "fly-dns" && self.cluster.fly_app.is_none() {
                 return bad("cluster.fly_app", "fly-dns discovery needs FLY_APP_NAME");
             }
+        }
+        if self.dashboard.interval_ms < 100
+            || self.dashboard.keep_secs * 1000 < self.dashboard.interval_ms
+        {
+            return bad(
+                "dashboard.interval_ms / dashboard.keep_secs",
+                "interval must be >= 100 ms and keep at least one interval",
+            );
         }
         if self.sessions.ttl_secs == 0 {
             return bad("sessions.ttl_secs", "must be > 0");

@@ -8,6 +8,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::audit::AuditStats;
 use crate::config::Config;
+use crate::dashboard::trends::Trends;
 use crate::gateway::Gateway;
 use crate::hub::Hub;
 use crate::ratelimit::RateLimiter;
@@ -29,6 +30,8 @@ pub struct Ctx {
     /// Multi-region: what the internal API serves to peers (relay stream, digest,
     /// raw states). `None` when single-region.
     pub relay: Option<Arc<RelayContext>>,
+    /// The dashboard's history of this instance and region.
+    pub trends: Arc<Trends>,
 }
 
 pub struct AuditHandle {

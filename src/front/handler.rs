@@ -142,6 +142,7 @@ async fn dispatch(
         Route::ApiDocsJson => Ok(ops::api_docs_json()),
         Route::ApiDocs => Ok(ops::api_docs()),
         Route::Dashboard => Ok(ops::dashboard()),
+        Route::DashboardData => Ok(ops::dashboard_data(ctx).await),
         Route::Demo => Ok(ops::demo()),
         Route::DemoScript => Ok(ops::demo_script()),
         Route::WebSocket => Ok(ws::upgrade(ctx, req)),

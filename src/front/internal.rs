@@ -30,7 +30,7 @@ use crate::gateway::transit::Measured;
 use crate::ratelimit::Bucket;
 use crate::region::cluster::Cluster;
 use crate::region::wire::{
-    self, PeerCall, PeerReply, TimeReply, CALL_PATH, MSGPACK, SECRET_HEADER,
+    self, PeerCall, PeerReply, TimeReply, CALL_PATH, FIGURES_PATH, MSGPACK, SECRET_HEADER,
 };
 use crate::relay::context::RelayContext;
 use crate::relay::source;
@@ -106,6 +106,10 @@ pub async fn handle(
             ),
             Err(e) => boxed(http::error(&ApiError::from(e))),
         },
+        _ if path == FIGURES_PATH && get => {
+            let figures = ctx.trends.region(crate::clock::now_ms()).await;
+            bytes(StatusCode::OK, MSGPACK, wire::encode(&figures))
+        }
         ["internal", "relay"] if get => {
             let since = query_param(query.as_deref(), "since")
                 .and_then(|s| s.parse().ok())

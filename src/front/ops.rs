@@ -6,8 +6,9 @@ use serde_json::json;
 
 use super::ctx::Ctx;
 use super::http::{self, Resp};
-use crate::clock::mono_us;
+use crate::clock::{mono_us, now_ms};
 use crate::config::is_region_name;
+use crate::dashboard::{gather, view};
 use crate::domain::uuid::is_loose_uuid;
 use crate::domain::{RegionId, SessionId};
 use crate::metrics;
@@ -99,6 +100,24 @@ pub fn api_docs() -> Resp {
         "text/html; charset=utf-8",
         include_str!("api_docs.html"),
     )
+}
+
+/// Every region's figures for the dashboard page (this region's from its Redis, the
+/// others' over the internal API, each within `dashboard.peer_timeout_ms`).
+pub async fn dashboard_data(ctx: &Ctx) -> Resp {
+    let now = now_ms();
+    let timeout = std::time::Duration::from_millis(ctx.cfg.dashboard.peer_timeout_ms);
+    let cluster = ctx.gateway.cluster().map(|c| &**c);
+    let regions = gather::all(&ctx.trends, cluster, ctx.gateway.region(), now, timeout).await;
+    let mut resp = http::json(
+        StatusCode::OK,
+        &view::build(now, ctx.trends.interval_ms(), regions),
+    );
+    resp.headers_mut().insert(
+        hyper::header::CACHE_CONTROL,
+        hyper::header::HeaderValue::from_static("no-store"),
+    );
+    resp
 }
 
 pub fn dashboard() -> Resp {

@@ -22,8 +22,10 @@ pub enum Route<'a> {
     Metrics,
     ApiDocsJson,
     ApiDocs,
-    /// Per-region latency dashboard (HTML reading `/metrics`).
+    /// Per-region latency dashboard (HTML drawing `/dashboard/data`).
     Dashboard,
+    /// The dashboard's figures for every region (JSON).
+    DashboardData,
     /// Two-player clock demo page of the JS client (`clients/js/demo`).
     Demo,
     /// The JS client bundle the demo page imports (`clients/js/dist/synckairos.js`).
@@ -55,6 +57,7 @@ impl Route<'_> {
             Route::ApiDocsJson => "/api-docs.json",
             Route::ApiDocs => "/api-docs",
             Route::Dashboard => "/dashboard",
+            Route::DashboardData => "/dashboard/data",
             Route::Demo => "/demo",
             Route::DemoScript => "/demo/synckairos.js",
             Route::Time => "/v1/time",
@@ -80,6 +83,7 @@ impl Route<'_> {
                 | Route::Ready
                 | Route::Metrics
                 | Route::Dashboard
+                | Route::DashboardData
                 | Route::Demo
                 | Route::DemoScript
                 | Route::ApiDocsJson
@@ -116,6 +120,7 @@ pub fn route<'a>(method: &Method, path: &'a str) -> Matched<'a> {
         [s, ..] if eq(s, "api-docs") => pick(get, Route::ApiDocs),
         [s] if eq(s, "ws") => pick(get, Route::WebSocket),
         [s] if eq(s, "dashboard") => pick(get, Route::Dashboard),
+        [s, d] if eq(s, "dashboard") && eq(d, "data") => pick(get, Route::DashboardData),
         [s] if eq(s, "demo") => pick(get, Route::Demo),
         [s, f] if eq(s, "demo") && eq(f, "synckairos.js") => pick(get, Route::DemoScript),
         [v, t] if eq(v, "v1") && eq(t, "time") => pick(get, Route::Time),

@@ -45,7 +45,9 @@ pub async fn run(ctx: &Ctx, peer: &Peer, op: Op, c: Command, received: i64) {
     let (session_id, mailbox) = (&peer.session_id, &*peer.mailbox);
     metrics::ws_message_in(op.name());
     let measured = Measured::arrived(received, peer.link.one_way_us());
-    let frame = match execute(ctx, session_id, &op, measured).await {
+    let result = execute(ctx, session_id, &op, measured).await;
+    metrics::ws_command(result.as_ref().is_err_and(|e| e.status.is_server_error()));
+    let frame = match result {
         Ok(version) => protocol::ack(op.name(), version, c.request_id.as_ref()),
         Err(e) => {
             if e.status.is_server_error() {

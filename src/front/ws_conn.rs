@@ -235,7 +235,9 @@ async fn read_loop(
         let text = match (frame.opcode, frame.fin) {
             (OpCode::Close, _) => return,
             (OpCode::Pong, _) => {
-                peer.link.on_pong(&frame.payload);
+                if let Some(rtt_us) = peer.link.on_pong(&frame.payload) {
+                    metrics::ws_rtt(rtt_us as f64 / 1000.0);
+                }
                 continue;
             }
             (OpCode::Text, true) if partial.is_none() => frame.payload.to_vec(),
@@ -265,7 +267,7 @@ async fn read_loop(
                     .await;
                 return;
             }
-            // Binary messages, pings and pongs carry nothing for us.
+            // Binary messages and pings carry nothing for us.
             _ => continue,
         };
         if std::str::from_utf8(&text).is_err() {

@@ -39,20 +39,20 @@ impl Link {
         mono_us().to_be_bytes()
     }
 
-    /// A pong arrived with `payload` (the echo of one of our pings).
-    pub fn on_pong(&self, payload: &[u8]) {
-        let Ok(sent) = <[u8; 8]>::try_from(payload) else {
-            return;
-        };
+    /// A pong arrived with `payload` (the echo of one of our pings): its round trip
+    /// (µs), `None` when it is not one (unsolicited, garbled, implausible).
+    pub fn on_pong(&self, payload: &[u8]) -> Option<i64> {
+        let sent = <[u8; 8]>::try_from(payload).ok()?;
         let rtt = mono_us() - i64::from_be_bytes(sent);
         if !(0..=MAX_RTT_US).contains(&rtt) {
-            return;
+            return None;
         }
         let mut rtts = self.rtts.lock().unwrap_or_else(|e| e.into_inner());
         if rtts.len() == KEPT {
             rtts.pop_front();
         }
         rtts.push_back(rtt);
+        Some(rtt)
     }
 
     /// The one-way delay to the client (µs): half the lowest recent round trip;

@@ -42,14 +42,13 @@ pub async fn send(
         return Err(GatewayError::Replay { home: home.clone() });
     }
     metrics::forwarded(home, "forward");
-    let reply =
-        cluster
-            .call_home(home, &call)
-            .await
-            .map_err(|source| GatewayError::HomeUnreachable {
-                home: home.clone(),
-                source,
-            })?;
+    let started = std::time::Instant::now();
+    let reply = cluster.call_home(home, &call).await;
+    metrics::forward_duration(home, started.elapsed().as_secs_f64() * 1000.0);
+    let reply = reply.map_err(|source| GatewayError::HomeUnreachable {
+        home: home.clone(),
+        source,
+    })?;
     let committed = |state: Vec<u8>, expired_participant_id| {
         let session =
             decode_state(session_id, &state).map_err(|e| GatewayError::HomeUnreachable {

@@ -16,6 +16,8 @@ pub const MSGPACK: &str = "application/msgpack";
 
 /// The typed call a home region serves (POST, MessagePack `PeerCall`).
 pub const CALL_PATH: &str = "/internal/v1/call";
+/// The dashboard figures of the region's instances (GET, MessagePack).
+pub const FIGURES_PATH: &str = "/internal/v1/figures";
 /// The raw stored bytes of a session (GET; 404 when absent).
 pub fn session_path(session_id: &str) -> String {
     format!("/internal/sessions/{session_id}")

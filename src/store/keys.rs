@@ -62,6 +62,15 @@ pub fn fanout_shard(session_id: &str, shards: u32) -> u32 {
     h % shards.max(1)
 }
 
+/// The dashboard's figures: instances of this region that published recently
+/// (sorted set, score = last sample epoch ms) …
+pub const TREND_INSTANCES: &str = "tr:i";
+
+/// … and each one's recent intervals (list, newest first, capped at the history).
+pub fn trend(instance: &str) -> String {
+    format!("tr:{instance}")
+}
+
 /// Rate-limit windows: `rl:g:<client>` (general) and `rl:s:<session>` (switch).
 pub fn rate_limit(bucket: &str, key: &str) -> String {
     format!("rl:{bucket}:{key}")

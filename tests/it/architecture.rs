@@ -453,7 +453,8 @@ fn cycles(edges: &BTreeMap<(Module, Module), PathBuf>) -> Vec<Vec<Module>> {
 const LAYERS: &[&[&str]] = &[
     &["domain"],
     &[
-        "cause", "clock", "config", "metrics", "view", "protocol", "mailbox", "wakeup", "timebase",
+        "cause", "clock", "config", "metrics", "trend", "view", "protocol", "mailbox", "wakeup",
+        "timebase",
     ],
     &["store", "ratelimit"],
     &["fanout", "hub", "audit"],
@@ -461,7 +462,7 @@ const LAYERS: &[&[&str]] = &[
     &["region"],
     &["relay"],
     &["error"],
-    &["gateway"],
+    &["gateway", "dashboard"],
     &["front"],
     &["backends"],
     &["app"],

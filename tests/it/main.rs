@@ -13,6 +13,7 @@ mod api;
 mod architecture;
 mod audit;
 mod config;
+mod dashboard;
 mod deadlines;
 mod deploy;
 mod domain;

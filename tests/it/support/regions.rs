@@ -34,6 +34,8 @@ pub struct Setup {
     pub deferred: Vec<&'static str>,
     /// Variables of one region's instances only (e.g. a skewed clock).
     pub region_env: Vec<(&'static str, Vec<(String, String)>)>,
+    /// Extra environment of every instance (after the test defaults).
+    pub env: Vec<(&'static str, &'static str)>,
 }
 
 impl Default for Setup {
@@ -42,6 +44,7 @@ impl Default for Setup {
             instances: 1,
             deferred: Vec::new(),
             region_env: Vec::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -81,8 +84,10 @@ impl World {
                 ("SYNCKAIROS_RATE_LIMIT__GENERAL_PER_MINUTE", "0"),
                 ("SYNCKAIROS_RATE_LIMIT__SWITCH_PER_SECOND", "0"),
             ]
+            .into_iter()
+            .chain(setup.env)
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .to_vec(),
+            .collect(),
             region_env: setup.region_env,
             keep_files: false,
         };
