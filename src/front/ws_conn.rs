@@ -4,7 +4,10 @@
 //! obligated replies (pong, close echo) reach the socket through the writer.
 //! Protocol pings carry their send time, so their pongs measure the link (`Link`);
 //! a few extra pings right after connecting measure it early (they do not count for
-//! liveness).
+//! liveness). After a close it initiates, the connection keeps reading (and ignores
+//! what it reads) until the client's close or `CLOSE_LINGER`, so that data the client
+//! sent meanwhile (a pong, a message) does not make the kernel reset the connection
+//! before the client has read the close frame.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -33,6 +36,8 @@ type Owed = (OpCode, Vec<u8>);
 
 /// Measurement pings after connecting (ms), before the regular ones.
 const EARLY_PINGS_MS: [u64; 3] = [100, 400, 700];
+/// How long a close this side sent waits for the client's.
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
 pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<SessionId, &'static str>) {
     let ws = match fut.await {
@@ -79,18 +84,21 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<SessionId, &'st
     metrics::ws_connections(1.0);
     let last_seen = Arc::new(AtomicI64::new(now_ms()));
     let (owed_tx, owed_rx) = mpsc::channel::<Owed>(8);
-    let reader = tokio::spawn(read_loop(
+    let mut reader = tokio::spawn(read_loop(
         ctx.clone(),
         rx,
         Peer {
             session_id,
             mailbox: mailbox.clone(),
-            link,
+            link: link.clone(),
         },
         owed_tx,
         last_seen.clone(),
     ));
-    write_loop(&ctx, tx, &mailbox, owed_rx, &last_seen).await;
+    write_loop(&ctx, tx, &mailbox, owed_rx, &last_seen, &link).await;
+    if link.closing() {
+        let _ = tokio::time::timeout(CLOSE_LINGER, &mut reader).await;
+    }
     reader.abort();
     metrics::ws_connections(-1.0);
 }
@@ -101,6 +109,7 @@ async fn write_loop(
     mailbox: &Mailbox,
     mut owed: mpsc::Receiver<Owed>,
     last_seen: &AtomicI64,
+    link: &Link,
 ) {
     let write_timeout = Duration::from_millis(ctx.cfg.ws.write_timeout_ms);
     let ping_every = Duration::from_millis(ctx.cfg.ws.ping_interval_ms);
@@ -134,6 +143,7 @@ async fn write_loop(
                             if *code == close::TRY_AGAIN_LATER {
                                 metrics::ws_slow_consumer_closed();
                             }
+                            link.close_sent();
                             send(&mut tx, Frame::close(*code, reason.as_bytes()), write_timeout).await.map(|()| true)
                         }
                     };
@@ -275,6 +285,9 @@ async fn read_loop(
                 .send(close_frame(close::INVALID_DATA, "Invalid UTF-8"))
                 .await;
             return;
+        }
+        if peer.link.closing() {
+            continue; // a close was sent: only the client's close matters now
         }
         match rate.check(now_ms()) {
             RateVerdict::Allow => {}

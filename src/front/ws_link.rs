@@ -6,9 +6,13 @@
 //! that `PONG` and message timestamps can be in the home's timebase without a storage
 //! read).
 //!
+//! Also whether this side has sent a close (the connection then only waits for the
+//! client's).
+//!
 //! Must not: send anything (the connection does) or trust a client-reported delay.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::clock::mono_us;
@@ -31,6 +35,8 @@ pub struct Peer {
 pub struct Link {
     rtts: Mutex<VecDeque<i64>>,
     home: Mutex<Option<RegionId>>,
+    /// This side sent a close frame: what the client sends now is ignored.
+    closing: AtomicBool,
 }
 
 impl Link {
@@ -68,6 +74,14 @@ impl Link {
 
     pub fn set_home(&self, home: &RegionId) {
         *self.home.lock().unwrap_or_else(|e| e.into_inner()) = Some(home.clone());
+    }
+
+    pub fn close_sent(&self) {
+        self.closing.store(true, Ordering::Release);
+    }
+
+    pub fn closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
     }
 }
 
