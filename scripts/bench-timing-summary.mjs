@@ -49,7 +49,12 @@ say();
 const m = join(out, 'timing_measure.txt');
 if (existsSync(m)) {
   const text = readFileSync(m, 'utf8');
-  const pick = (re) => text.split('\n').filter((l) => re.test(l));
+  // `cargo test` prints "test <name> ... " before a test's own output on the same line.
+  const pick = (re) =>
+    text
+      .split('\n')
+      .map((l) => l.replace(/^test \S+ \.\.\. /, ''))
+      .filter((l) => re.test(l));
   say('## Server clocks and lag compensation');
   say();
   say('Command: `cargo test --release --test it -- --ignored --nocapture --test-threads=1 measure_timing_` (output: timing_measure.txt).');
