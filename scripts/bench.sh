@@ -113,7 +113,7 @@ stop() {
     wait "$1" 2>/dev/null || true
 }
 
-server_env=(SYNCKAIROS_RATE_LIMIT__GENERAL_PER_MINUTE=0 SYNCKAIROS_RATE_LIMIT__SWITCH_PER_SECOND=0 RUST_LOG=warn)
+server_env=(SYNCKAIROS_RATE_LIMIT__GENERAL_PER_MINUTE=0 SYNCKAIROS_RATE_LIMIT__SWITCH_PER_SECOND=0 SYNCKAIROS_QUOTAS__CREATES_PER_MINUTE=0 SYNCKAIROS_QUOTAS__LIVE_SESSIONS=0 SYNCKAIROS_SERVER__MAX_CONNECTIONS_PER_ADDRESS=0 RUST_LOG=warn)
 
 # start_server NAME PORT [ENV=VAL...]: the real server (sets LAST_PID); fails if not healthy.
 start_server() {
@@ -195,6 +195,23 @@ B switch --mode open --rate-of "$OUT/switch-closed.json" --rate-fraction 0.5 --u
 # do flat out, but what a client population offering that rate sees).
 B switch --mode open --rate "${GOAL_RATE:-15000}" --name switch-open-goal --url "$SRV_URL" --pid "$SRV_PID" \
     --connections "$((CONNS * 2))" --sessions "$SESS" --duration "$DUR" --warmup "$WARM" "${COMMON[@]}"
+
+# The cost of token checks (issue 12): the goal rate, interleaved in 1 s slices, against the
+# server under test (auth off) and a second one with auth on (every switch carries a service
+# token: JWT HS256 verified, then the access rules at the commit).
+AUTH_PORT=$(free_port)
+AUTH_ENV=(SYNCKAIROS_AUTH__MODE=on SYNCKAIROS_AUTH__KEYS__K1__ALG=HS256
+    SYNCKAIROS_AUTH__KEYS__K1__SECRET=bench-secret-0123456789abcdefghijklmnop)
+if [[ $REAL == 1 ]] && start_server auth "$AUTH_PORT" "${AUTH_ENV[@]}"; then
+    AUTH_PID=$LAST_PID
+    TOKEN=$(env "${AUTH_ENV[@]}" "$SERVER_BIN" token --role service --sub bench --ttl 3600)
+    B switch --mode open --rate "${GOAL_RATE:-15000}" --name switch-open-goal-auth --url "$SRV_URL" --pid "$SRV_PID" \
+        --compare "http://127.0.0.1:$AUTH_PORT" --compare-pid "$AUTH_PID" --compare-token "$TOKEN" \
+        --connections "$((CONNS * 2))" --sessions "$SESS" --duration "$DUR" --warmup "$WARM" "${COMMON[@]}"
+    stop "$AUTH_PID"
+else
+    note "auth cost: skipped (needs the real server)"
+fi
 
 # Harness capacity: the same closed loop, interleaved in 1 s slices, against the server under
 # test (base) and the cheapest endpoint possible (compare: null-server --raw, canned bytes).
@@ -302,10 +319,12 @@ fi
 # deadline lateness with three instances (redis::measure), the audit writer's
 # throughput and the outbox's cost (audit::bench), the relay and forwarding costs
 # (regions::measure), what the dashboard's history and page refresh cost
-# (dashboard::measure). One module per run, its tests one after the other; the output
+# (dashboard::measure), and the long fuzz run (fuzz::long_run: over 1,000,000 generated
+# HTTP requests, JSON bodies and WebSocket frame sequences; its counts are in
+# fuzz_long_run.txt). One module per run, its tests one after the other; the output
 # file keeps the old name.
 if [[ $QUICK == 0 && $TIMING_ONLY == 0 ]]; then
-    for t in redis::measure audit::bench regions::measure dashboard::measure; do
+    for t in redis::measure audit::bench regions::measure dashboard::measure fuzz::long_run; do
         file="${t/::/_}"
         cmd="cargo test --release --test it -- --ignored --nocapture --test-threads=1 $t::"
         log "$cmd"

@@ -14,20 +14,23 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::auth::Auth;
 use crate::backends::{backends, regional, start_audit, Backends, StartError};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::dashboard::sampler;
 use crate::dashboard::trends::Trends;
 use crate::domain::RegionId;
+use crate::front::conns::Connections;
 use crate::front::{self, Ctx};
+use crate::gateway::locate::Unknown;
 use crate::gateway::{Gateway, Remote};
 use crate::hub::Hub;
 use crate::metrics;
 use crate::protocol::close;
 use crate::relay::follower;
 use crate::scheduler::{self, SchedulerConfig};
-use crate::service::Sessions;
+use crate::service::{SessionLimits, Sessions};
 use crate::store::Store;
 use crate::timebase::{redis_time, ClockPolicy, TimeBase};
 use crate::wakeup::Wakeup;
@@ -92,9 +95,11 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
     let hub = Hub::new();
     let wakeup = Arc::new(Wakeup::default());
     let background = CancellationToken::new();
+    let auth = Arc::new(Auth::new(&cfg.auth).map_err(StartError::Auth)?);
     let Backends {
         store,
         limiter,
+        live,
         outbox,
         redis,
     } = backends(&cfg, &hub, &wakeup, &background)?;
@@ -127,17 +132,27 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
     let region = RegionId::from(&cfg.region);
     let time = authoritative_time(&cfg, &region, &bg, &background).await?;
     hub.set_time(time.clone());
-    let sessions = Arc::new(Sessions::new(
-        store.clone(),
-        &region,
-        cfg.sessions.ttl_secs,
-        wakeup.clone(),
-        relay.is_some(),
-        time.clone(),
-    ));
+    let sessions = Arc::new(
+        Sessions::new(
+            store.clone(),
+            &region,
+            cfg.sessions.ttl_secs,
+            wakeup.clone(),
+            relay.is_some(),
+            time.clone(),
+        )
+        .with_limits(SessionLimits {
+            max_participants_x_thresholds: cfg.quotas.max_participants_x_thresholds,
+            max_unattended_writes: cfg.quotas.max_unattended_writes,
+        }),
+    );
     let remote = relay.as_ref().map(|r| Remote {
         cluster: r.cluster.clone(),
         copies: r.copies.clone(),
+        unknown: Unknown::new(
+            cfg.cluster.negative_cache_ms,
+            cfg.cluster.negative_cache_entries,
+        ),
     });
     let gateway = Arc::new(Gateway::new(
         &region,
@@ -163,6 +178,13 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         gateway,
         hub: hub.clone(),
         limiter,
+        auth,
+        live,
+        conns: Connections::new(
+            cfg.server.max_connections,
+            cfg.server.max_connections_per_address,
+            cfg.server.client_ip_header.is_none(),
+        ),
         metrics: handle.clone(),
         draining: draining.clone(),
         ws_tasks: TaskTracker::new(),

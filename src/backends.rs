@@ -22,6 +22,9 @@ use crate::domain::RegionId;
 use crate::fanout::redis::{self as redis_fanout, FeedTargets};
 use crate::front::AuditHandle;
 use crate::hub::Hub;
+use crate::quota::memory::MemoryLiveSessions;
+use crate::quota::redis::RedisLiveSessions;
+use crate::quota::LiveSessions;
 use crate::ratelimit::memory::MemoryRateLimiter;
 use crate::ratelimit::redis::RedisRateLimiter;
 use crate::ratelimit::RateLimiter;
@@ -48,11 +51,15 @@ pub enum StartError {
     Redis(#[source] StoreError),
     #[error("audit database configuration")]
     Audit(#[source] crate::audit::AuditError),
+    #[error("auth configuration")]
+    Auth(#[source] crate::auth::AuthError),
 }
 
 pub struct Backends {
     pub store: Arc<dyn Store>,
     pub limiter: Arc<dyn RateLimiter>,
+    /// Live sessions per client (quotas).
+    pub live: Arc<dyn LiveSessions>,
     /// The audit outbox, when audit is on.
     pub outbox: Option<Arc<dyn Outbox>>,
     /// The Redis store and its primary connection, when Redis is configured.
@@ -74,6 +81,7 @@ pub fn backends(
         return Ok(Backends {
             store: Arc::new(MemoryStore::new(hub.clone(), appender)),
             limiter: Arc::new(MemoryRateLimiter::default()),
+            live: Arc::new(MemoryLiveSessions::default()),
             outbox: outbox.map(|o| o as Arc<dyn Outbox>),
             redis: None,
         });
@@ -128,6 +136,7 @@ pub fn backends(
     Ok(Backends {
         store,
         limiter: Arc::new(RedisRateLimiter::new(primary.clone())),
+        live: Arc::new(RedisLiveSessions::new(primary.clone())),
         outbox,
         redis: Some((redis, primary)),
     })

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use hyper::StatusCode;
 use serde_json::{json, Value};
 
-use crate::domain::{DomainError, FieldIssue};
+use crate::domain::quota::QuotaExceeded;
+use crate::domain::{Denied, DomainError, FieldIssue};
 use crate::service::ServiceError;
 use crate::store::StoreError;
 
@@ -164,6 +165,33 @@ impl ApiError {
         e
     }
 
+    /// 401: no token, or one that cannot be trusted (`reason`: `missing`, `expired`,
+    /// `bad_signature`, …).
+    pub fn unauthorized(reason: &'static str, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message)
+            .with_details(json!({ "reason": reason }))
+    }
+
+    /// 403: a valid token that does not allow this.
+    pub fn forbidden(denied: &Denied) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", denied.to_string())
+            .with_details(json!({ "reason": denied.reason() }))
+    }
+
+    /// 429 (too many: creates, live sessions, connections) or 413 (too large: a
+    /// session's size), naming the limit in `details.limit`.
+    pub fn quota(q: &QuotaExceeded) -> Self {
+        let status = if q.is_size() {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        let mut e = ApiError::new(status, "QUOTA_EXCEEDED", q.to_string())
+            .with_details(json!({"limit": q.limit, "max": q.max, "requested": q.requested}));
+        e.retry_after = q.retry_after;
+        e
+    }
+
     pub fn internal() -> Self {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -200,6 +228,7 @@ impl From<DomainError> for ApiError {
                     json!({"expected_participant_id": expected, "active_participant_id": actual}),
                 )
             }
+            DomainError::Forbidden(ref d) => ApiError::forbidden(d),
             DomainError::CannotStart { .. }
             | DomainError::NotRunning { .. }
             | DomainError::CannotPause { .. }
@@ -241,6 +270,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Domain(d) => d.into(),
             ServiceError::Store(s) => s.into(),
             ServiceError::NotFound(id) => ApiError::not_found(&id),
+            ServiceError::Quota(ref q) => ApiError::quota(q),
             // The gateway forwards these; reaching here means a caller skipped it.
             ServiceError::RemoteHome(ref home) => ApiError::unavailable(
                 format!("This session is homed in region {home}; please retry"),

@@ -13,7 +13,9 @@
 //!    NTP-style; the other regions' clocks as estimated here; the refusal policy for an
 //!    instance whose clock cannot be trusted).
 //! 3. `store` (trait, memory and Redis implementations, Lua scripts, keys, the
-//!    stored-state codec and the one envelope codec), `ratelimit`.
+//!    stored-state codec and the one envelope codec), `ratelimit`, `quota` (live
+//!    sessions per client behind a trait), `auth` (signed tokens → the
+//!    `domain::access` actor; keys by id, signing for `synckairos token`).
 //! 4. `fanout` (the Redis broker that brings other instances' commits here), `hub`
 //!    (this instance's WebSocket subscribers per session), `audit` (outbox →
 //!    PostgreSQL, history).
@@ -43,6 +45,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod auth;
 pub mod backends;
 pub mod cause;
 pub mod clock;
@@ -57,6 +60,7 @@ pub mod hub;
 pub mod mailbox;
 pub mod metrics;
 pub mod protocol;
+pub mod quota;
 pub mod ratelimit;
 pub mod region;
 pub mod relay;

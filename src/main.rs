@@ -25,6 +25,67 @@ enum Command {
     Config,
     /// Apply the audit schema migrations to `DATABASE_URL` and exit.
     Migrate,
+    /// Issue a signed token (JWT) with one of the configured `[auth.keys]` and print it.
+    Token(TokenArgs),
+}
+
+#[derive(clap::Args)]
+struct TokenArgs {
+    /// `service`, `participant` or `watcher`.
+    #[arg(long)]
+    role: String,
+    /// Who the token is for (the audit trail records it).
+    #[arg(long)]
+    sub: String,
+    /// Limit the token to one tenant's sessions.
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Limit the token to one session (required for participants).
+    #[arg(long)]
+    session: Option<String>,
+    /// The participant a participant token plays.
+    #[arg(long)]
+    participant: Option<String>,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 3600)]
+    ttl: u64,
+    /// Key id to sign with (default: `auth.signing_kid`, or the only key).
+    #[arg(long)]
+    kid: Option<String>,
+    /// Private key (PEM) for public-key algorithms (RS*/PS*/ES*/EdDSA).
+    #[arg(long)]
+    private_key_file: Option<std::path::PathBuf>,
+}
+
+/// Signs the token `args` describe (its claims are checked as the server would).
+fn issue_token(cfg: &Config, args: &TokenArgs) -> anyhow::Result<String> {
+    use synckairos::auth::claims::Claims;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let claims = Claims {
+        sub: args.sub.clone(),
+        role: args.role.clone(),
+        tenant: args.tenant.clone(),
+        sid: args.session.clone(),
+        pid: args.participant.clone(),
+        exp: now + args.ttl,
+        iat: Some(now),
+        nbf: None,
+        iss: cfg.auth.issuer.clone(),
+        aud: cfg.auth.audience.clone(),
+    };
+    claims.actor()?;
+    let pem = match &args.private_key_file {
+        Some(p) => Some(std::fs::read(p).with_context(|| format!("reading {}", p.display()))?),
+        None => None,
+    };
+    Ok(synckairos::auth::issue::sign(
+        &cfg.auth,
+        args.kid.as_deref(),
+        pem.as_deref(),
+        &claims,
+    )?)
 }
 
 fn init_logging(cfg: &Config) {
@@ -86,12 +147,18 @@ fn main() -> anyhow::Result<()> {
                 anyhow::Ok(())
             })
         }
+        Command::Token(args) => {
+            println!("{}", issue_token(&cfg, &args)?);
+            Ok(())
+        }
         Command::Config => {
             println!("{}", serde_json::to_string_pretty(&cfg.redacted())?);
             Ok(())
         }
         Command::Serve => {
             init_logging(&cfg);
+            // Bad keys stop the process before it binds, like any bad setting.
+            synckairos::auth::Auth::new(&cfg.auth).context("auth configuration")?;
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

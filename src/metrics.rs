@@ -41,6 +41,12 @@ pub const CLOCK_REFUSALS: &str = "synckairos_clock_refusals_total";
 pub const REGION_CLOCK_OFFSET: &str = "synckairos_region_clock_offset_ms";
 pub const REGION_CLOCK_ERROR: &str = "synckairos_region_clock_error_bound_ms";
 pub const LAG_CREDITED: &str = "synckairos_lag_credited_ms";
+pub const AUTH_REFUSED: &str = "synckairos_auth_refused_total";
+pub const QUOTA_REFUSED: &str = "synckairos_quota_refused_total";
+pub const CONNECTIONS_OPEN: &str = "synckairos_connections_open";
+pub const CONNECTIONS_REFUSED: &str = "synckairos_connections_refused_total";
+pub const WS_ABUSE_CLOSED: &str = "synckairos_websocket_abuse_closes_total";
+pub const PEER_LOOKUPS: &str = "synckairos_peer_lookups_total";
 pub const WS_RTT: &str = "synckairos_websocket_rtt_ms";
 pub const FORWARD_DURATION: &str = "synckairos_forward_duration_ms";
 
@@ -191,6 +197,36 @@ const HELP: &[(&str, Kind, &str)] = &[
         "Lag credited back to the mover per switch in lag-compensated sessions, in milliseconds",
     ),
     (
+        AUTH_REFUSED,
+        Counter,
+        "Requests and sockets refused for their token (401 / close 4401), by reason",
+    ),
+    (
+        QUOTA_REFUSED,
+        Counter,
+        "Requests refused by a quota (429 / 413 QUOTA_EXCEEDED), by limit",
+    ),
+    (
+        CONNECTIONS_OPEN,
+        Gauge,
+        "Open client connections (HTTP and WebSocket) on this instance",
+    ),
+    (
+        CONNECTIONS_REFUSED,
+        Counter,
+        "Client connections refused at a cap, by limit (max_connections, max_connections_per_address) or closed for a slow body",
+    ),
+    (
+        WS_ABUSE_CLOSED,
+        Counter,
+        "WebSocket connections closed for abuse, by reason (frame_rate, message_rate, unmasked)",
+    ),
+    (
+        PEER_LOOKUPS,
+        Counter,
+        "Lookups of sessions unknown here, by outcome (asked peers, or answered from the negative cache)",
+    ),
+    (
         WS_RTT,
         Histogram,
         "Round-trip time of WebSocket protocol pings to clients, in milliseconds",
@@ -210,6 +246,28 @@ const ZEROED: &[&str] = &[
     RATE_LIMITER_DOWN,
     RELAY_CONFLICTS,
     REDIS_ERRORS,
+];
+
+/// Labels of the counters above that have one, started at 0 with each value.
+const ZEROED_LABELLED: &[(&str, &str, &[&str])] = &[
+    (
+        QUOTA_REFUSED,
+        "limit",
+        &[
+            "creates_per_minute",
+            "live_sessions",
+            "max_participants_x_thresholds",
+        ],
+    ),
+    (
+        CONNECTIONS_REFUSED,
+        "limit",
+        &[
+            "max_connections",
+            "max_connections_per_address",
+            "body_read_timeout",
+        ],
+    ),
 ];
 
 const HTTP_BUCKETS: &[f64] = &[
@@ -285,6 +343,11 @@ fn describe() {
         counter!(*name).absolute(0);
     }
     gauge!(CLOCK_REFUSING).set(0.0);
+    for &(name, label, values) in ZEROED_LABELLED {
+        for v in values {
+            counter!(name, label => *v).absolute(0);
+        }
+    }
 }
 
 /// Prometheus text for `/metrics`.
@@ -420,6 +483,36 @@ pub fn region_clock(home: &str, offset_ms: f64, error_bound_ms: f64) {
 /// Lag credited back to a mover (lag-compensated sessions).
 pub fn lag_credited(ms: f64) {
     histogram!(LAG_CREDITED).record(ms);
+}
+
+/// A token refused (401 or WebSocket 4401), by reason.
+pub fn auth_refused(reason: &'static str) {
+    counter!(AUTH_REFUSED, "reason" => reason).increment(1);
+}
+
+/// A request refused by a quota, by the limit's name.
+pub fn quota_refused(limit: &'static str) {
+    counter!(QUOTA_REFUSED, "limit" => limit).increment(1);
+}
+
+/// Client connections opened (+1) or closed (-1).
+pub fn connections_open(delta: f64) {
+    gauge!(CONNECTIONS_OPEN).increment(delta);
+}
+
+/// A client connection refused at a cap, or closed for a body that did not arrive.
+pub fn connection_refused(limit: &'static str) {
+    counter!(CONNECTIONS_REFUSED, "limit" => limit).increment(1);
+}
+
+/// A WebSocket closed for abuse (`frame_rate`, `message_rate`, `unmasked`).
+pub fn ws_abuse_closed(reason: &'static str) {
+    counter!(WS_ABUSE_CLOSED, "reason" => reason).increment(1);
+}
+
+/// A lookup of a session unknown here (`asked` peers, or `cached` as unknown).
+pub fn peer_lookup(outcome: &'static str) {
+    counter!(PEER_LOOKUPS, "outcome" => outcome).increment(1);
 }
 
 /// A WebSocket protocol ping answered by the client after `ms`.

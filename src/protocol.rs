@@ -25,6 +25,10 @@ pub mod close {
     pub const TOO_BIG: u16 = 1009;
     /// Slow consumer or overload: reconnect after a moment.
     pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// Auth on: no token, or one that cannot be trusted (like HTTP 401; get a new one).
+    pub const UNAUTHORIZED: u16 = 4401;
+    /// Auth on: the token does not cover this session (like HTTP 403; terminal).
+    pub const FORBIDDEN: u16 = 4403;
 }
 
 /// Messages a client sends. Unknown types decode as `Unknown` and are ignored.

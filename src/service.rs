@@ -7,6 +7,10 @@
 //! writes (ticks) is re-applied on the fresh state, because the client could not have
 //! known about them and the settled result is the same.
 //!
+//! Authorization that depends on the state (whose turn it is, the session's tenant, its
+//! pause policy) is judged here, on the state each compare-and-set attempt commits
+//! against (`domain::access::may_perform`), so a verdict can never be stale.
+//!
 //! Time: `now` is the region's authoritative time (`TimeBase`), never this host's
 //! clock; an instance whose clock cannot be trusted refuses (`ServiceError::Clock`).
 //!
@@ -17,8 +21,8 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use crate::domain::{
-    self, lifetime, DomainError, Event, NewSession, Op, Outcome, RegionId, Session, SessionId,
-    Transit,
+    self, access, lifetime, quota, Actor, DomainError, Event, Millis, NewSession, Op, Outcome,
+    RegionId, Session, SessionId, Transit,
 };
 use crate::metrics;
 use crate::store::{Commit, Store, StoreError};
@@ -36,9 +40,21 @@ pub enum ServiceError {
     /// The session is homed in another region; its writes are committed there.
     #[error("session is homed in region {0}")]
     RemoteHome(RegionId),
+    /// A create over a size quota.
+    #[error("{0}")]
+    Quota(quota::QuotaExceeded),
     /// This instance's clock cannot be trusted: it does not act.
     #[error("this instance refuses to act")]
     Clock(#[from] ClockRefusal),
+}
+
+/// The service's own limits (`quotas.*`); 0 disables one.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SessionLimits {
+    /// Participants × warning thresholds of one session.
+    pub max_participants_x_thresholds: u64,
+    /// Deadline writes without a client operation before a session ends by itself.
+    pub max_unattended_writes: u64,
 }
 
 /// Retries of a client write that lost only to deadline writes.
@@ -51,6 +67,7 @@ pub struct Sessions {
     guard_home: bool,
     ttl_ms: u64,
     wakeup: Arc<Wakeup>,
+    limits: SessionLimits,
     time: Arc<TimeBase>,
 }
 
@@ -69,8 +86,15 @@ impl Sessions {
             guard_home,
             ttl_ms: ttl_secs.saturating_mul(1000),
             wakeup,
+            limits: SessionLimits::default(),
             time,
         }
+    }
+
+    /// With quotas (`quotas.*`).
+    pub fn with_limits(mut self, limits: SessionLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -87,6 +111,7 @@ impl Sessions {
         s: &'a Session,
         events: &'a [Event],
         origin: &'a RegionId,
+        actor: Option<&'a str>,
     ) -> Commit<'a> {
         Commit {
             session: s,
@@ -94,18 +119,27 @@ impl Sessions {
             deadline: domain::next_deadline(s),
             keep_until: lifetime::keep_until(s, self.ttl_ms),
             origin,
+            actor,
         }
     }
 
-    /// Creates a session homed in this region; `origin` handled the client's request.
+    /// Creates a session homed in this region; `origin` handled the client's request,
+    /// `actor` is who asked (the session gets its tenant).
     pub async fn create(
         &self,
         req: NewSession,
         origin: &RegionId,
+        actor: Option<&Actor>,
     ) -> Result<Session, ServiceError> {
-        let s = domain::create_session(req, &self.region, self.time.now("write")?)?;
+        access::may_create(actor, &req.session_id).map_err(DomainError::Forbidden)?;
+        quota::check_size(&req, self.limits.max_participants_x_thresholds)
+            .map_err(ServiceError::Quota)?;
+        let policy = req.pause_policy;
+        let mut s = domain::create_session(req, &self.region, self.time.now("write")?)?;
+        s.access = access::access_for(actor, policy);
+        let label = actor.map(Actor::label);
         self.store
-            .insert(self.commit_of(&s, &[Event::Created], origin))
+            .insert(self.commit_of(&s, &[Event::Created], origin, label.as_deref()))
             .await?;
         Ok(s)
     }
@@ -128,14 +162,16 @@ impl Sessions {
     }
 
     /// Performs a client operation with compare-and-set on `version`; `RemoteHome`
-    /// when the session must be written in another region.
+    /// when the session must be written in another region. `actor` must be allowed to
+    /// perform `op` on the very state the commit replaces (`Forbidden` otherwise).
     pub async fn write(
         &self,
         session_id: &SessionId,
         op: &Op,
         origin: &RegionId,
+        actor: Option<&Actor>,
     ) -> Result<Outcome, ServiceError> {
-        self.write_with(session_id, op, origin, Transit::default())
+        self.write_with(session_id, op, origin, actor, Transit::default())
             .await
     }
 
@@ -145,6 +181,7 @@ impl Sessions {
         session_id: &SessionId,
         op: &Op,
         origin: &RegionId,
+        actor: Option<&Actor>,
         transit: Transit,
     ) -> Result<Outcome, ServiceError> {
         let mut current = self.get(session_id).await?;
@@ -152,10 +189,12 @@ impl Sessions {
             return Err(ServiceError::RemoteHome(current.home_region.clone()));
         }
         let first = (current.version, current.client_version);
+        let label = actor.map(Actor::label);
         for attempt in 0..=TICK_RETRIES {
             let now = self.time.now("write")?;
+            access::may_perform(actor, &current, op, now).map_err(DomainError::Forbidden)?;
             let out = domain::perform_with(&current, op, now, transit)?;
-            let commit = self.commit_of(&out.session, &out.events, origin);
+            let commit = self.commit_of(&out.session, &out.events, origin, label.as_deref());
             let deadline = commit.deadline;
             match self.store.commit(current.version, commit).await {
                 Ok(()) => {
@@ -180,12 +219,26 @@ impl Sessions {
         unreachable!("the loop returns on its last attempt")
     }
 
+    /// Deletes a session; `actor` must be allowed to (a tenant-limited token: judged
+    /// on the session's current state).
     pub async fn delete(
         &self,
         session_id: &SessionId,
         origin: &RegionId,
+        actor: Option<&Actor>,
     ) -> Result<bool, ServiceError> {
-        Ok(self.store.delete(session_id, origin).await?)
+        let current = if access::needs_state_to_delete(actor) {
+            self.store.load(session_id).await?
+        } else {
+            None
+        };
+        access::may_delete(actor, session_id, current.as_deref())
+            .map_err(DomainError::Forbidden)?;
+        let label = actor.map(Actor::label);
+        Ok(self
+            .store
+            .delete(session_id, origin, label.as_deref())
+            .await?)
     }
 
     /// Applies whatever deadline events are due for a claimed session. Returns the
@@ -206,7 +259,9 @@ impl Sessions {
                 .await?;
             return Ok(None);
         }
-        let Some(out) = domain::tick(&current, self.time.now("deadline")?) else {
+        let now = self.time.now("deadline")?;
+        let Some(out) = quota::tick_bounded(&current, now, self.limits.max_unattended_writes)
+        else {
             let next = domain::next_deadline(&current);
             self.store
                 .reschedule(session_id, current.version, next)
@@ -214,7 +269,7 @@ impl Sessions {
             self.wakeup.hint(next);
             return Ok(None);
         };
-        let commit = self.commit_of(&out.session, &out.events, &self.region);
+        let commit = self.commit_of(&out.session, &out.events, &self.region, None);
         let deadline = commit.deadline;
         match self.store.commit(current.version, commit).await {
             Ok(()) => {
@@ -234,7 +289,7 @@ impl Sessions {
 /// A deadline commit, and the lag-compensation grace its expiry (if any) waited for.
 pub struct Fired {
     pub outcome: Outcome,
-    pub grace: domain::Millis,
+    pub grace: Millis,
 }
 
 fn observe_credits(events: &[Event]) {

@@ -8,7 +8,7 @@
 use serde::{Serialize, Serializer};
 
 use crate::domain::iso::write_iso;
-use crate::domain::{LagPolicy, Millis, Participant, Session};
+use crate::domain::{LagPolicy, Millis, Participant, PausePolicy, Session};
 
 /// An instant rendered as ISO 8601 text.
 #[derive(Clone, Copy)]
@@ -115,6 +115,12 @@ pub struct SessionView<'a> {
     lag_compensation: Option<LagView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     start_at: Option<Iso>,
+    /// Who besides service tokens may pause/resume (shown when not the default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pause_policy: Option<&'static str>,
+    /// The tenant of the service token that created it (auth on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant: Option<&'a str>,
 }
 
 impl<'a> From<&'a Session> for SessionView<'a> {
@@ -140,6 +146,9 @@ impl<'a> From<&'a Session> for SessionView<'a> {
             home_region: &s.home_region,
             lag_compensation: s.lag_compensation.map(LagView::from),
             start_at: s.start_at.map(Iso),
+            pause_policy: (s.access.pause_policy != PausePolicy::default())
+                .then(|| s.access.pause_policy.as_str()),
+            tenant: s.access.tenant.as_deref(),
         }
     }
 }

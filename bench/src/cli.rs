@@ -80,6 +80,12 @@ pub struct Common {
     /// PID of the compare server.
     #[arg(long)]
     pub compare_pid: Option<u32>,
+    /// Bearer token for every HTTP request to the base server (auth on).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Bearer token for every HTTP request to the compare server (auth on).
+    #[arg(long)]
+    pub compare_token: Option<String>,
 }
 
 impl Common {

@@ -93,6 +93,10 @@ impl HttpConn {
         w.extend_from_slice(path.as_bytes());
         w.extend_from_slice(b" HTTP/1.1\r\nHost: ");
         w.extend_from_slice(self.target.authority.as_bytes());
+        if let Some(token) = &self.target.bearer {
+            w.extend_from_slice(b"\r\nAuthorization: Bearer ");
+            w.extend_from_slice(token.as_bytes());
+        }
         match body {
             Some(b) => {
                 w.extend_from_slice(b"\r\nContent-Type: application/json\r\nContent-Length: ");

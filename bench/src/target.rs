@@ -14,6 +14,8 @@ pub struct Target {
     /// `host:port` for the Host header.
     pub authority: String,
     pub addr: SocketAddr,
+    /// A bearer token sent with every HTTP request (a server with `auth.mode = "on"`).
+    pub bearer: Option<String>,
 }
 
 impl Target {
@@ -43,6 +45,7 @@ impl Target {
             url: format!("http://{rest}"),
             authority,
             addr,
+            bearer: None,
         })
     }
 

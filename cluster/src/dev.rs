@@ -133,10 +133,15 @@ impl Dev {
             up.instances,
             up.bins.server.parent().unwrap_or(&up.bins.server).display()
         ));
-        let mut env = vec![(
-            "SYNCKAIROS_RATE_LIMIT__GENERAL_PER_MINUTE".to_owned(),
-            "0".to_owned(),
-        )];
+        // Load tools create sessions and connections in bulk from one address.
+        let mut env: Vec<(String, String)> = [
+            ("SYNCKAIROS_RATE_LIMIT__GENERAL_PER_MINUTE", "0"),
+            ("SYNCKAIROS_QUOTAS__CREATES_PER_MINUTE", "0"),
+            ("SYNCKAIROS_QUOTAS__LIVE_SESSIONS", "0"),
+            ("SYNCKAIROS_SERVER__MAX_CONNECTIONS_PER_ADDRESS", "0"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .to_vec();
         env.extend(up.env);
         let world = World::start(Spec {
             bins: up.bins,

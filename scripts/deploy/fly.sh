@@ -102,6 +102,7 @@ deploy_main() {
   if [ "$DRY" = 1 ]; then
     echo "+ $FLY secrets list --app $APP --json   # has SYNCKAIROS_CLUSTER__SECRET? if not:"
     echo "+ $FLY secrets set --app $APP --stage SYNCKAIROS_CLUSTER__SECRET=<32 random hex characters>"
+    echo "+ $FLY secrets set --app $APP --stage SYNCKAIROS_AUTH__KEYS__K1__SECRET=<64 random hex characters>   # if missing"
   else
     secrets=$("$FLY" secrets list --app "$APP" --json)
     if ! grep -q '"SYNCKAIROS_CLUSTER__SECRET"' <<<"$secrets"; then
@@ -109,6 +110,13 @@ deploy_main() {
       secret=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
       run_secret "$FLY secrets set --app $APP --stage SYNCKAIROS_CLUSTER__SECRET=<generated>" \
         "$FLY" secrets set --app "$APP" --stage "SYNCKAIROS_CLUSTER__SECRET=$secret"
+    fi
+    # The HMAC key that signs and verifies tokens (auth.mode = "on" in regions/*.toml).
+    if ! grep -q '"SYNCKAIROS_AUTH__KEYS__K1__SECRET"' <<<"$secrets"; then
+      local key
+      key=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+      run_secret "$FLY secrets set --app $APP --stage SYNCKAIROS_AUTH__KEYS__K1__SECRET=<generated>" \
+        "$FLY" secrets set --app "$APP" --stage "SYNCKAIROS_AUTH__KEYS__K1__SECRET=$key"
     fi
   fi
 

@@ -53,6 +53,9 @@ pub struct EventView {
     pub version: i64,
     pub home_region: String,
     pub handled_region: String,
+    /// Who asked (`role:subject`), absent for server events and the open mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
     pub occurred_at: Iso,
     pub recorded_at: Iso,
     pub state: Option<Value>,
@@ -74,7 +77,7 @@ macro_rules! select_events {
     time_remaining_ms, time_elapsed_ms, cycle_number, version, home_region, handled_region,
     (extract(epoch from occurred_at) * 1000)::int8 AS occurred_ms,
     (extract(epoch from recorded_at) * 1000)::int8 AS recorded_ms,
-    state_snapshot, metadata, seq, event_index FROM sync_events WHERE session_id = $1",
+    state_snapshot, metadata, seq, event_index, actor FROM sync_events WHERE session_id = $1",
             $tail
         )
     };
@@ -142,6 +145,7 @@ pub async fn page(
             version: row.try_get("version")?,
             home_region: row.try_get("home_region")?,
             handled_region: row.try_get("handled_region")?,
+            actor: row.try_get("actor")?,
             occurred_at: Iso(ms("occurred_ms")?),
             recorded_at: Iso(ms("recorded_ms")?),
             state: row

@@ -17,6 +17,8 @@ pub struct RawEntry {
     pub body: Vec<u8>,
     /// The region that handled the request.
     pub origin: String,
+    /// Who asked (`role:subject`), when the request carried a token.
+    pub actor: Option<String>,
     /// Commit time, epoch ms.
     pub at: Millis,
 }

@@ -31,7 +31,7 @@ struct Inner {
 impl MemoryOutbox {
     /// Appends a record; returns its sequence number. Called inside the store's
     /// critical section, so records are in commit order.
-    pub fn append(&self, body: Vec<u8>, origin: &str, at: Millis) -> u64 {
+    pub fn append(&self, body: Vec<u8>, origin: &str, actor: Option<&str>, at: Millis) -> u64 {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         g.seq = if g.seq == 0 {
             at.max(1) as u64 * 1000
@@ -44,6 +44,7 @@ impl MemoryOutbox {
             seq: g.seq,
             body,
             origin: origin.to_owned(),
+            actor: actor.map(str::to_owned),
             at,
         };
         g.entries.push_back(entry);
@@ -72,8 +73,8 @@ impl MemoryOutbox {
 }
 
 impl AuditAppend for MemoryOutbox {
-    fn record(&self, body: Vec<u8>, origin: &RegionId, at: Millis) {
-        self.append(body, origin, at);
+    fn record(&self, body: Vec<u8>, origin: &RegionId, actor: Option<&str>, at: Millis) {
+        self.append(body, origin, actor, at);
     }
 }
 
@@ -120,7 +121,7 @@ mod tests {
     async fn records_are_handed_out_once_and_kept_until_acknowledged() {
         let o = MemoryOutbox::default();
         for i in 0..3 {
-            o.append(vec![i], "local", 1_000);
+            o.append(vec![i], "local", None, 1_000);
         }
         let a = o.fetch(2, 1).await.unwrap();
         let b = o.fetch(2, 1).await.unwrap();

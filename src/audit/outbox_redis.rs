@@ -59,6 +59,10 @@ fn to_raw(e: &StreamId) -> RawEntry {
             .and_then(|b| std::str::from_utf8(b).ok())
             .unwrap_or_default()
             .to_owned(),
+        actor: field(e, "a")
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned),
         at: parse_num(field(e, "t")).unwrap_or(0),
     }
 }

@@ -26,16 +26,16 @@ pub async fn migrate(pool: &PgPool) -> Result<(), AuditError> {
 const INSERT_EVENTS: &str = "
 INSERT INTO sync_events (event_id, session_id, event_type, participant_id, group_id,
     time_remaining_ms, time_elapsed_ms, cycle_number, version, seq, event_index,
-    home_region, handled_region, occurred_at, state_snapshot, metadata)
+    home_region, handled_region, occurred_at, state_snapshot, metadata, actor)
 SELECT e.event_id, e.session_id, e.event_type, e.participant_id, e.group_id,
     e.remaining, e.elapsed, e.cycle, e.version, e.seq, e.idx,
     e.home, e.handled, to_timestamp(e.occurred::double precision / 1000),
-    e.snapshot::jsonb, e.meta::jsonb
+    e.snapshot::jsonb, e.meta::jsonb, e.actor
 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[],
     $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int4[], $12::text[],
-    $13::text[], $14::int8[], $15::text[], $16::text[])
+    $13::text[], $14::int8[], $15::text[], $16::text[], $17::text[])
     AS e(event_id, session_id, event_type, participant_id, group_id, remaining, elapsed,
-         cycle, version, seq, idx, home, handled, occurred, snapshot, meta)
+         cycle, version, seq, idx, home, handled, occurred, snapshot, meta, actor)
 ON CONFLICT (event_id) DO NOTHING";
 
 const UPSERT_SESSIONS: &str = "
@@ -130,6 +130,7 @@ pub async fn write_batch(pool: &PgPool, b: &Batch) -> Result<(), AuditError> {
                 .collect::<Vec<_>>(),
         )
         .bind(col(&|e| e.metadata.clone()))
+        .bind(ev.iter().map(|e| e.actor.clone()).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
     if !b.sessions.is_empty() {
@@ -226,7 +227,8 @@ async fn write_participants(
         )
         .bind(
             rows.iter()
-                .map(|(_, p)| p.participant_index as i32)
+                // Validation keeps indices within `integer`; saturate rather than wrap.
+                .map(|(_, p)| i32::try_from(p.participant_index).unwrap_or(i32::MAX))
                 .collect::<Vec<_>>(),
         )
         .bind(

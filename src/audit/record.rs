@@ -27,6 +27,9 @@ pub struct EventRow {
     pub event_index: i32,
     pub home_region: String,
     pub handled_region: String,
+    /// Who asked (`role:subject` of the request's token); `None` for the server's own
+    /// deadline writes and the open mode.
+    pub actor: Option<String>,
     pub occurred_at: Millis,
     /// JSON text of the state after the change (`SyncState`), absent for deletions.
     pub state_snapshot: Option<String>,
@@ -172,6 +175,7 @@ fn event_rows(entry: &RawEntry, body: &EnvelopeBody, s: &Session) -> Vec<EventRo
                 event_index: idx as i32,
                 home_region: body.home.to_string(),
                 handled_region: entry.origin.clone(),
+                actor: entry.actor.clone(),
                 occurred_at: f.at.unwrap_or(entry.at),
                 state_snapshot: snapshot.clone(),
                 metadata: f.meta.to_string(),
@@ -195,6 +199,7 @@ fn deletion_row(entry: &RawEntry, body: &EnvelopeBody) -> EventRow {
         event_index: 0,
         home_region: body.home.to_string(),
         handled_region: entry.origin.clone(),
+        actor: entry.actor.clone(),
         occurred_at: entry.at,
         state_snapshot: None,
         metadata: "{}".into(),

@@ -6,10 +6,12 @@
 //! Owns: every setting, its default and its validation. Unknown keys and bad values
 //! are errors that name the key and the source. Must not: start anything.
 
+mod auth;
 mod clock;
 mod dashboard;
 mod sections;
 
+pub use auth::{AuthConfig, KeyConfig, QuotaConfig};
 pub use clock::ClockConfig;
 pub use dashboard::DashboardConfig;
 pub use sections::{
@@ -58,6 +60,8 @@ pub struct Config {
     pub dashboard: DashboardConfig,
     pub log: LogConfig,
     pub clock: ClockConfig,
+    pub auth: AuthConfig,
+    pub quotas: QuotaConfig,
 }
 
 impl Default for Config {
@@ -77,6 +81,8 @@ impl Default for Config {
             dashboard: DashboardConfig::default(),
             log: LogConfig::default(),
             clock: ClockConfig::default(),
+            auth: AuthConfig::default(),
+            quotas: QuotaConfig::default(),
         }
     }
 }
@@ -238,6 +244,15 @@ impl Config {
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format", "must be \"text\" or \"json\"");
         }
+        if !matches!(self.auth.mode.as_str(), "off" | "on") {
+            return bad("auth.mode", "must be \"off\" or \"on\"");
+        }
+        if self.server.max_connections == 0 {
+            return bad("server.max_connections", "must be > 0");
+        }
+        if self.server.body_read_timeout_ms == 0 {
+            return bad("server.body_read_timeout_ms", "must be > 0");
+        }
         Ok(())
     }
 }
@@ -274,6 +289,11 @@ impl Config {
         }
         if c.cluster.secret.is_some() {
             c.cluster.secret = Some(REDACTED.into());
+        }
+        for key in c.auth.keys.values_mut() {
+            if key.secret.is_some() {
+                key.secret = Some(REDACTED.into());
+            }
         }
         c
     }

@@ -25,6 +25,13 @@ pub struct ServerConfig {
     pub client_ip_header: Option<String>,
     /// Close idle keep-alive HTTP connections after this long without a request.
     pub header_read_timeout_ms: u64,
+    /// A request body must arrive completely within this long (408 otherwise).
+    pub body_read_timeout_ms: u64,
+    /// Open connections (HTTP and WebSocket) of this instance; more are refused (503).
+    pub max_connections: usize,
+    /// Open connections per client address (the `client_ip_header` address for
+    /// WebSockets behind a proxy); more are refused (429). 0 disables.
+    pub max_connections_per_address: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -49,6 +56,12 @@ pub struct WsConfig {
     pub queue_capacity: usize,
     /// A single frame write that takes longer than this closes the connection (1013).
     pub write_timeout_ms: u64,
+    /// Frames of any kind (text, binary, continuation, ping, pong) per second per
+    /// connection; beyond it the connection is closed (1008). 0 disables.
+    pub frames_per_second: u32,
+    /// With auth on and no `?token=` in the URL, how long a connection may take to
+    /// send its first message, `{"type":"AUTH","token":…}`, before it is closed (4401).
+    pub auth_timeout_ms: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -151,6 +164,11 @@ pub struct ClusterConfig {
     pub fly_replay: bool,
     /// A forwarded write or peer lookup that takes longer fails (503).
     pub forward_timeout_ms: u64,
+    /// An id that no region has is remembered as unknown this long (peer lookups of
+    /// unknown ids are not repeated meanwhile). 0 disables.
+    pub negative_cache_ms: u64,
+    /// Unknown ids remembered at most (per instance).
+    pub negative_cache_entries: usize,
 }
 
 impl Default for ClusterConfig {
@@ -165,6 +183,8 @@ impl Default for ClusterConfig {
             peers: BTreeMap::new(),
             fly_replay: false,
             forward_timeout_ms: 3_000,
+            negative_cache_ms: 1_000,
+            negative_cache_entries: 10_000,
         }
     }
 }
@@ -218,6 +238,9 @@ impl Default for ServerConfig {
             cors_origins: vec!["*".into()],
             client_ip_header: None,
             header_read_timeout_ms: 30_000,
+            body_read_timeout_ms: 10_000,
+            max_connections: 16_000,
+            max_connections_per_address: 1_000,
         }
     }
 }
@@ -240,6 +263,8 @@ impl Default for WsConfig {
             messages_per_second: 50,
             queue_capacity: 64,
             write_timeout_ms: 10_000,
+            frames_per_second: 500,
+            auth_timeout_ms: 5_000,
         }
     }
 }

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
+use super::actor::{Access, PausePolicy};
 use super::error::{DomainError, FieldIssue};
 use super::ids::{ParticipantId, RegionId, SessionId};
 use super::model::{LagPolicy, Millis, Participant, Session, Status, SyncMode, TimeoutAction};
@@ -23,6 +24,8 @@ pub const MAX_LAG_PER_MOVE_MS: u64 = 5_000;
 pub const MAX_LAG_BUDGET_MS: u64 = 600_000;
 /// A scheduled start is at most this far ahead (7 days).
 pub const MAX_START_AHEAD_MS: Millis = 7 * 86_400_000;
+/// `participant_index` is stored as a PostgreSQL `integer` in the audit trail.
+pub const MAX_PARTICIPANT_INDEX: u64 = i32::MAX as u64;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewParticipant {
@@ -50,6 +53,9 @@ pub struct NewSession {
     /// Synchronized start: a future instant (the home's time) at which it starts.
     #[serde(default)]
     pub start_at: Option<Millis>,
+    /// Who besides service tokens may pause and resume (extension).
+    #[serde(default)]
+    pub pause_policy: PausePolicy,
 }
 
 impl LagPolicy {
@@ -75,6 +81,13 @@ fn cross_field_issues(req: &NewSession) -> Vec<FieldIssue> {
     }
     let mut seen = HashSet::new();
     for (i, p) in req.participants.iter().enumerate() {
+        if u64::from(p.participant_index) > MAX_PARTICIPANT_INDEX {
+            issues.push(FieldIssue::new(
+                format!("participants.{i}.participant_index"),
+                "too_big",
+                format!("participant_index must be at most {MAX_PARTICIPANT_INDEX}"),
+            ));
+        }
         if !seen.insert(p.participant_id.as_str()) {
             issues.push(FieldIssue::new(
                 format!("participants.{i}.participant_id"),
@@ -181,5 +194,9 @@ pub fn create_session(
         client_version: 1,
         lag_compensation: req.lag_compensation,
         start_at: req.start_at,
+        access: Access {
+            tenant: None,
+            pause_policy: req.pause_policy,
+        },
     })
 }

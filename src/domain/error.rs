@@ -6,6 +6,7 @@
 use serde::Serialize;
 use thiserror::Error;
 
+use super::actor::Denied;
 use super::ids::{ParticipantId, SessionId};
 use super::model::Status;
 
@@ -59,4 +60,7 @@ pub enum DomainError {
         expected: ParticipantId,
         actual: Option<ParticipantId>,
     },
+    /// The request's token does not allow this (403).
+    #[error("{0}")]
+    Forbidden(Denied),
 }

@@ -1,7 +1,7 @@
-//! Identifiers as types: a session id, a region name and a participant id are three
-//! different things, so functions that take them cannot be handed the wrong one. Each
-//! is a string on every wire (JSON, MessagePack: `#[serde(transparent)]`) and reads as
-//! a `&str` where only its text matters.
+//! Identifiers as types: a session id, a region name, a participant id, a tenant and a
+//! token subject are different things, so functions that take them cannot be handed
+//! the wrong one. Each is a string on every wire (JSON, MessagePack:
+//! `#[serde(transparent)]`) and reads as a `&str` where only its text matters.
 //!
 //! Must not: validate formats (the fronts check what clients send; `uuid` has the rules).
 
@@ -124,6 +124,14 @@ id_type!(
 id_type!(
     /// A participant's id within a session (a UUID).
     ParticipantId
+);
+id_type!(
+    /// A tenant: the customer a service token, and the sessions it creates, belong to.
+    TenantId
+);
+id_type!(
+    /// Who a token was issued to (its `sub` claim), as recorded in the audit trail.
+    Subject
 );
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::actor::Access;
 use super::ids::{ParticipantId, RegionId, SessionId};
 
 /// Stores an enum as its position in `ALL` (one byte in MessagePack instead of its
@@ -248,6 +249,11 @@ pub struct Session {
     /// starts by itself.
     #[serde(default)]
     pub start_at: Option<Millis>,
+    /// Who may act on it besides service tokens (tenant, pause policy); stored only
+    /// when set (open-mode sessions keep their size). Must stay the last field: the
+    /// stored encoding is positional, so only a trailing field can be left out.
+    #[serde(default, skip_serializing_if = "Access::is_default")]
+    pub access: Access,
 }
 
 /// Orders states of a session id: a newer incarnation (created later, after a delete

@@ -1,6 +1,10 @@
 //! Reading request bodies: the size limit (413 in the contract's envelope, before
-//! anything is buffered when `Content-Length` already says too much) and JSON parsing
-//! (malformed JSON is a 400 `VALIDATION_ERROR`, not v2's 500).
+//! anything is buffered when `Content-Length` already says too much), the read
+//! deadline (a body that has not arrived completely in time is a 408 and the
+//! connection closes: a slow sender cannot hold a connection and its buffer forever)
+//! and JSON parsing (malformed JSON is a 400 `VALIDATION_ERROR`, not v2's 500).
+
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
@@ -12,10 +16,11 @@ use serde_json::Value;
 use crate::domain::FieldIssue;
 use crate::error::ApiError;
 
-/// Reads the whole body, refusing more than `limit` bytes.
+/// Reads the whole body within `deadline`, refusing more than `limit` bytes.
 pub async fn read(
     req: Request<Incoming>,
     limit: usize,
+    deadline: Duration,
 ) -> Result<(hyper::http::request::Parts, Bytes), ApiError> {
     let declared = req
         .headers()
@@ -26,7 +31,19 @@ pub async fn read(
         return Err(ApiError::payload_too_large(limit));
     }
     let (parts, body) = req.into_parts();
-    match Limited::new(body, limit).collect().await {
+    let Ok(collected) = tokio::time::timeout(deadline, Limited::new(body, limit).collect()).await
+    else {
+        crate::metrics::connection_refused("body_read_timeout");
+        return Err(ApiError::new(
+            hyper::StatusCode::REQUEST_TIMEOUT,
+            "REQUEST_TIMEOUT",
+            format!(
+                "The request body did not arrive within {} ms",
+                deadline.as_millis()
+            ),
+        ));
+    };
+    match collected {
         Ok(collected) => Ok((parts, collected.to_bytes())),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             Err(ApiError::payload_too_large(limit))

@@ -6,11 +6,14 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::conns::Connections;
 use crate::audit::AuditStats;
+use crate::auth::Auth;
 use crate::config::Config;
 use crate::dashboard::trends::Trends;
 use crate::gateway::Gateway;
 use crate::hub::Hub;
+use crate::quota::LiveSessions;
 use crate::ratelimit::RateLimiter;
 use crate::relay::context::RelayContext;
 
@@ -20,6 +23,12 @@ pub struct Ctx {
     pub gateway: Arc<Gateway>,
     pub hub: Arc<Hub>,
     pub limiter: Arc<dyn RateLimiter>,
+    /// Token checks (`auth.mode`).
+    pub auth: Arc<Auth>,
+    /// Live sessions per client (`quotas.live_sessions`).
+    pub live: Arc<dyn LiveSessions>,
+    /// Open client connections (caps per instance and per address).
+    pub conns: Arc<Connections>,
     pub metrics: PrometheusHandle,
     /// Cancelled when shutdown begins: `/ready` turns 503, sockets get 1001.
     pub draining: CancellationToken,

@@ -1,7 +1,8 @@
 //! One public HTTP request, start to end, in v2's middleware order: CORS preflight →
-//! operational routes → general rate limiter (also for unknown routes) → route →
-//! error envelope; then CORS and rate-limit headers and metrics on every response.
-//! A 5xx is logged with its cause chain.
+//! operational routes → general rate limiter (also for unknown routes) → the token
+//! (session routes, when auth is on: 401 without a valid one) → route → error
+//! envelope; then CORS and rate-limit headers and metrics on every response. A 5xx is
+//! logged with its cause chain.
 //!
 //! Must not: serve peers (the internal API is `internal`) or know where sessions live.
 
@@ -14,25 +15,30 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ACCESS_CONTROL_REQUEST_HEADERS, CONTENT_TYPE, ORIGIN};
 use hyper::{Method, Request};
 
+use super::conns::ConnGuard;
 use super::ctx::Ctx;
 use super::http::{self, Resp};
 use super::limits::{self, RateHeaders};
+use super::rest::Asker;
 use super::routes::{self, Matched, Route};
-use super::{body, history, ops, rest, ws};
+use super::{auth, body, history, ops, rest, ws};
 use crate::error::{ApiError, Blame};
+use crate::gateway::caller::Caller;
 use crate::metrics;
 use crate::ratelimit::Bucket;
 
-/// The public listener's service function.
+/// The public listener's service function; `conn` is the connection's slot under the
+/// connection caps (a WebSocket upgrade keeps it for the socket's life).
 pub async fn handle(
     ctx: Arc<Ctx>,
-    peer: SocketAddr,
+    conn: Arc<ConnGuard>,
     req: Request<Incoming>,
 ) -> Result<Resp, Infallible> {
-    Ok(serve(ctx, peer, req).await)
+    Ok(serve(ctx, conn, req).await)
 }
 
-async fn serve(ctx: Arc<Ctx>, peer: SocketAddr, req: Request<Incoming>) -> Resp {
+async fn serve(ctx: Arc<Ctx>, conn: Arc<ConnGuard>, req: Request<Incoming>) -> Resp {
+    let peer = conn.peer();
     let started = Instant::now();
     let method = req.method().clone();
     let origin = req.headers().get(ORIGIN).cloned();
@@ -46,7 +52,7 @@ async fn serve(ctx: Arc<Ctx>, peer: SocketAddr, req: Request<Incoming>) -> Resp 
         match routes::route(&method, &path) {
             Matched::Route(route) => (
                 route.label(),
-                dispatch(&ctx, route, req, &client, &mut rate).await,
+                dispatch(&ctx, route, req, &client, &conn, &mut rate).await,
             ),
             other => (
                 "unmatched",
@@ -80,7 +86,7 @@ fn method_label(m: &Method) -> &'static str {
 }
 
 /// The rate-limit key: the trusted proxy header when configured, else the peer.
-fn client_key(ctx: &Ctx, req: &Request<Incoming>, peer: SocketAddr) -> String {
+pub fn client_key(ctx: &Ctx, req: &Request<Incoming>, peer: SocketAddr) -> String {
     ctx.cfg
         .server
         .client_ip_header
@@ -133,6 +139,7 @@ async fn dispatch(
     route: Route<'_>,
     req: Request<Incoming>,
     client: &str,
+    conn: &Arc<ConnGuard>,
     rate: &mut RateHeaders,
 ) -> Resp {
     let result = match route {
@@ -145,10 +152,10 @@ async fn dispatch(
         Route::DashboardData => Ok(ops::dashboard_data(ctx).await),
         Route::Demo => Ok(ops::demo()),
         Route::DemoScript => Ok(ops::demo_script()),
-        Route::WebSocket => Ok(ws::upgrade(ctx, req)),
+        Route::WebSocket => Ok(ws::upgrade(ctx, req, client, conn.clone())),
         _ => match limits::count(ctx, Bucket::General, client, rate).await {
             Err(e) => Err(e),
-            Ok(()) => limited_route(ctx, route, req, rate).await,
+            Ok(()) => limited_route(ctx, route, req, client, rate).await,
         },
     };
     result.unwrap_or_else(|e| failure(&e))
@@ -158,20 +165,31 @@ async fn limited_route(
     ctx: &Ctx,
     route: Route<'_>,
     req: Request<Incoming>,
+    client: &str,
     rate: &mut RateHeaders,
 ) -> Result<Resp, ApiError> {
+    if route == Route::Time {
+        return Ok(ops::time(ctx, req.uri().query()).await);
+    }
+    let actor = auth::actor(ctx, auth::bearer(req.headers()))?;
+    let identity = auth::client_identity(actor.as_ref(), client);
+    let who = Asker {
+        caller: Caller::rest(ctx.gateway.region(), actor),
+        client: &identity,
+    };
     match route {
-        Route::Time => Ok(ops::time(ctx, req.uri().query()).await),
-        Route::Events(id) => history::events(ctx, id, req.uri().query()).await,
-        Route::GetSession(id) => rest::get(ctx, id).await,
-        Route::DeleteSession(id) => rest::delete(ctx, id).await,
+        Route::Events(id) => history::events(ctx, id, req.uri().query(), &who.caller).await,
+        Route::GetSession(id) => rest::get(ctx, id, &who).await,
+        Route::DeleteSession(id) => rest::delete(ctx, id, &who).await,
         Route::CreateSession => {
+            // Counted before the body is read: a client over its quota costs no parsing.
+            limits::count(ctx, Bucket::Create, who.client, rate).await?;
             let json = json_body(ctx, req).await?;
-            rest::create(ctx, &json).await
+            rest::create(ctx, &json, &who).await
         }
         Route::Op(id, op) => {
             let json = json_body(ctx, req).await?;
-            rest::operation(ctx, id, op, &json, rate).await
+            rest::operation(ctx, id, op, &json, &who, rate).await
         }
         _ => Ok(http::error(&ApiError::internal())),
     }
@@ -180,6 +198,10 @@ async fn limited_route(
 /// Reads the body within the size limit and parses it as JSON.
 async fn json_body(ctx: &Ctx, req: Request<Incoming>) -> Result<serde_json::Value, ApiError> {
     let content_type = req.headers().get(CONTENT_TYPE).cloned();
-    let (_, bytes) = body::read(req, ctx.cfg.server.body_limit_bytes).await?;
+    let (_, bytes) = body::read(req, ctx.cfg.server.body_limit_bytes, body_deadline(ctx)).await?;
     body::json(content_type.as_ref(), &bytes)
+}
+
+fn body_deadline(ctx: &Ctx) -> std::time::Duration {
+    std::time::Duration::from_millis(ctx.cfg.server.body_read_timeout_ms)
 }

@@ -8,8 +8,10 @@ use super::ctx::Ctx;
 use super::http::{self, Resp};
 use super::validate;
 use crate::audit::history::{self, Cursor, Order, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::domain::access;
 use crate::domain::FieldIssue;
 use crate::error::ApiError;
+use crate::gateway::caller::Caller;
 
 struct Query {
     order: Order,
@@ -62,8 +64,29 @@ fn parse(query: Option<&str>) -> Result<Query, Vec<FieldIssue>> {
     }
 }
 
-pub async fn events(ctx: &Ctx, id: &str, query: Option<&str>) -> Result<Resp, ApiError> {
+/// Who may read a session's history: whoever may watch it (a token limited to that
+/// session, or an unlimited one); a tenant-limited token only while the session exists
+/// in its tenant (the history itself does not say whose it is).
+async fn may_read_history(ctx: &Ctx, id: &str, caller: &Caller) -> Result<(), ApiError> {
+    let Some(actor) = caller.actor() else {
+        return Ok(());
+    };
+    access::may_watch(Some(actor), id).map_err(|d| ApiError::forbidden(&d))?;
+    if actor.session.is_some() || actor.tenant.is_none() {
+        return Ok(());
+    }
+    ctx.gateway.read(&id.into(), caller).await?;
+    Ok(())
+}
+
+pub async fn events(
+    ctx: &Ctx,
+    id: &str,
+    query: Option<&str>,
+    caller: &Caller,
+) -> Result<Resp, ApiError> {
     validate::session_id_param(id).map_err(ApiError::validation)?;
+    may_read_history(ctx, id, caller).await?;
     let q = parse(query).map_err(ApiError::validation)?;
     let Some(audit) = &ctx.audit else {
         return Err(ApiError::new(

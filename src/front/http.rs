@@ -57,6 +57,17 @@ pub fn error(e: &ApiError) -> Resp {
     if let Some(secs) = e.retry_after {
         r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
     }
+    if e.status == StatusCode::REQUEST_TIMEOUT {
+        // The rest of the body may never come: do not wait for it on this connection.
+        r.headers_mut()
+            .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    if e.status == StatusCode::UNAUTHORIZED {
+        r.headers_mut().insert(
+            hyper::header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"synckairos\""),
+        );
+    }
     if e.status == StatusCode::METHOD_NOT_ALLOWED {
         r.headers_mut().insert(
             ALLOW,

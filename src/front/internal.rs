@@ -7,7 +7,6 @@
 //! Must not: serve public routes, or forward a peer's call further (one hop at most).
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +18,7 @@ use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::sync::mpsc;
 
+use super::conns::ConnGuard;
 use super::ctx::Ctx;
 use super::http;
 use super::limits;
@@ -71,7 +71,7 @@ fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
 
 pub async fn handle(
     ctx: Arc<Ctx>,
-    _peer: SocketAddr,
+    _conn: Arc<ConnGuard>,
     req: Request<Incoming>,
 ) -> Result<Response<InternalBody>, Infallible> {
     let not_found = || {
@@ -170,7 +170,8 @@ fn relay_stream(ctx: &Ctx, relay: &RelayContext, since: u64) -> Response<Interna
 
 /// Serves a peer's typed call at this (home) region.
 async fn call(ctx: &Ctx, cluster: &Cluster, req: Request<Incoming>) -> Response<InternalBody> {
-    let body = match super::body::read(req, ctx.cfg.server.body_limit_bytes).await {
+    let deadline = Duration::from_millis(ctx.cfg.cluster.forward_timeout_ms);
+    let body = match super::body::read(req, ctx.cfg.server.body_limit_bytes, deadline).await {
         Ok((_, b)) => b,
         Err(e) => return boxed(http::error(&e)),
     };
@@ -187,7 +188,10 @@ async fn call(ctx: &Ctx, cluster: &Cluster, req: Request<Incoming>) -> Response<
     };
     // The origin is only recorded (audit); an unknown one is recorded as this region.
     let origin = Some(call.origin()).filter(|o| cluster.knows(o));
-    let caller = Caller::peer(origin.unwrap_or(ctx.gateway.region()));
+    let caller = Caller::peer(
+        origin.unwrap_or(ctx.gateway.region()),
+        call.actor().cloned(),
+    );
     let reply = match serve_call(ctx, call, &caller).await {
         Ok(r) => r,
         Err(e) => {

@@ -1,7 +1,8 @@
 //! Accepting TCP connections and serving HTTP/1.1 (with upgrades) on each, until the
 //! instance starts draining; then every connection finishes its in-flight request
 //! and closes (hyper's graceful shutdown, driven per connection because upgradeable
-//! connections are outside hyper-util's graceful helper).
+//! connections are outside hyper-util's graceful helper). Connections over the caps
+//! (`conns`) get their error response and are closed at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,23 +13,60 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio_util::task::TaskTracker;
 
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use super::conns::{ConnGuard, Connections};
 use super::ctx::Ctx;
 use super::{handler, internal};
+use crate::error::ApiError;
 
 /// Serves the public API until `ctx.draining` is cancelled; connection tasks go into
 /// `tracker`.
 pub async fn serve(listener: TcpListener, ctx: Arc<Ctx>, tracker: TaskTracker) {
-    serve_with(listener, ctx, tracker, handler::handle).await
+    let conns = ctx.conns.clone();
+    serve_with(listener, ctx, conns, tracker, handler::handle).await
 }
 
 /// Serves the internal (peer) API.
 pub async fn serve_internal(listener: TcpListener, ctx: Arc<Ctx>, tracker: TaskTracker) {
-    serve_with(listener, ctx, tracker, internal::handle).await
+    serve_with(
+        listener,
+        ctx,
+        Connections::unlimited(),
+        tracker,
+        internal::handle,
+    )
+    .await
 }
 
-async fn serve_with<H, F, B>(listener: TcpListener, ctx: Arc<Ctx>, tracker: TaskTracker, handle: H)
-where
-    H: Fn(Arc<Ctx>, std::net::SocketAddr, hyper::Request<hyper::body::Incoming>) -> F
+/// Answers a connection over a cap with its error and closes it (bounded in time).
+async fn refuse(mut stream: TcpStream, e: ApiError) {
+    let body = serde_json::to_vec(&e.body()).unwrap_or_default();
+    let head = format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: application/json; charset=utf-8\r\n\
+         retry-after: {}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
+        e.status.as_u16(),
+        e.status.canonical_reason().unwrap_or(""),
+        e.retry_after.unwrap_or(1),
+        body.len()
+    );
+    let write = async {
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(&body).await?;
+        stream.shutdown().await
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
+}
+
+async fn serve_with<H, F, B>(
+    listener: TcpListener,
+    ctx: Arc<Ctx>,
+    conns: Arc<Connections>,
+    tracker: TaskTracker,
+    handle: H,
+) where
+    H: Fn(Arc<Ctx>, Arc<ConnGuard>, hyper::Request<hyper::body::Incoming>) -> F
         + Clone
         + Send
         + Sync
@@ -59,10 +97,17 @@ where
                 continue;
             }
         };
+        let guard = match conns.accept(peer) {
+            Ok(g) => g,
+            Err(e) => {
+                tracker.spawn(refuse(stream, e));
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         let conn_ctx = ctx.clone();
         let h = handle.clone();
-        let svc = service_fn(move |req| h(conn_ctx.clone(), peer, req));
+        let svc = service_fn(move |req| h(conn_ctx.clone(), guard.clone(), req));
         let conn = builder
             .serve_connection(TokioIo::new(stream), svc)
             .with_upgrades();

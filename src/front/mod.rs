@@ -5,7 +5,9 @@
 //! shapes, codes, limits and headers. Must not: hold session state (instances are
 //! stateless), know where a session lives, or apply domain rules itself.
 
+mod auth;
 pub mod body;
+pub mod conns;
 pub mod ctx;
 pub mod handler;
 mod history;
@@ -19,9 +21,11 @@ pub mod routes;
 pub mod validate;
 pub mod validate_timing;
 pub mod ws;
+mod ws_auth;
 mod ws_command;
 mod ws_conn;
 mod ws_link;
+mod ws_mask;
 mod ws_msg;
 mod ws_rate;
 

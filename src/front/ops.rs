@@ -59,16 +59,14 @@ fn param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
 /// Server time for clock-offset estimation; `server_version` and
 /// `drift_tolerance_ms` are the constants v2 clients assert. `timestamp_ms` is the
 /// region's authoritative time (its Redis clock). Extension: with `?sessionId=<id>`
-/// (or `?region=<name>`) it is that session's home region's time when this instance
-/// knows that clock; `timebase` names the region whose clock it is and
-/// `timebase_error_ms` how uncertain this instance is of it.
+/// (or `?region=<name>`) it is that session's home region's time when this region
+/// holds the session and this instance knows that clock; `timebase` names the region
+/// whose clock it is and `timebase_error_ms` how uncertain this instance is of it.
 pub async fn time(ctx: &Ctx, query: Option<&str>) -> Resp {
     let session = param(query, "sessionId").or_else(|| param(query, "session_id"));
+    // Only what this region knows (no peers are asked: the route needs no token).
     let home = match session.filter(|id| is_loose_uuid(id)) {
-        Some(id) => match ctx.gateway.read(&SessionId::from(id)).await {
-            Ok(r) => Some(r.session.home_region.clone()),
-            Err(_) => None,
-        },
+        Some(id) => ctx.gateway.home_here(&SessionId::from(id)).await,
         None => param(query, "region")
             .filter(|r| is_region_name(r))
             .map(RegionId::from),

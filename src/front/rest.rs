@@ -1,7 +1,8 @@
 //! The session routes (CONTRACT.md §2.3): create, read, the five operations, delete.
 //! Each validates its input, calls the gateway (which decides where the session
-//! lives), and answers in the contract's shape with the *stored* version (v2 returned
-//! the pre-increment one).
+//! lives and applies the caller's access rules), and answers in the contract's shape
+//! with the *stored* version (v2 returned the pre-increment one). Creates count
+//! against the client's quotas.
 //!
 //! Must not: know where a session lives (the gateway does).
 
@@ -24,6 +25,12 @@ use crate::metrics;
 use crate::ratelimit::Bucket;
 use crate::view::{SessionView, SwitchView};
 
+/// Who asks: the caller for the gateway and the client quotas count against.
+pub struct Asker<'a> {
+    pub caller: Caller,
+    pub client: &'a str,
+}
+
 /// A gateway error as a response: `fly-replay` when the gateway chose it.
 fn failed(e: GatewayError) -> Result<Resp, ApiError> {
     match e {
@@ -32,19 +39,29 @@ fn failed(e: GatewayError) -> Result<Resp, ApiError> {
     }
 }
 
-pub async fn create(ctx: &Ctx, body: &Value) -> Result<Resp, ApiError> {
+pub async fn create(ctx: &Ctx, body: &Value, who: &Asker<'_>) -> Result<Resp, ApiError> {
     let req = validate_timing::create_session(body).map_err(ApiError::validation)?;
     let home = validate::home_region(body, &ctx.cfg).map_err(ApiError::validation)?;
-    let caller = Caller::rest(ctx.gateway.region());
-    match ctx.gateway.create(req, home.as_ref(), &caller).await {
+    let id = req.session_id.clone();
+    limits::admit_create(ctx, who.client, &id).await?;
+    match ctx.gateway.create(req, home.as_ref(), &who.caller).await {
         Ok(s) => Ok(http::data(StatusCode::CREATED, SessionView::from(&*s))),
-        Err(e) => failed(e),
+        Err(e) => {
+            limits::release_live(ctx, who.client, &id).await;
+            let resp = failed(e);
+            if let Err(e) = &resp {
+                if e.code == "QUOTA_EXCEEDED" {
+                    metrics::quota_refused("max_participants_x_thresholds");
+                }
+            }
+            resp
+        }
     }
 }
 
-pub async fn get(ctx: &Ctx, id: &str) -> Result<Resp, ApiError> {
+pub async fn get(ctx: &Ctx, id: &str, who: &Asker<'_>) -> Result<Resp, ApiError> {
     let id = validate::session_id_param(id).map_err(ApiError::validation)?;
-    let read = ctx.gateway.read(&id).await?;
+    let read = ctx.gateway.read(&id, &who.caller).await?;
     let mut resp = http::data(StatusCode::OK, SessionView::from(&*read.session));
     if read.stale {
         resp.headers_mut()
@@ -53,11 +70,15 @@ pub async fn get(ctx: &Ctx, id: &str) -> Result<Resp, ApiError> {
     Ok(resp)
 }
 
-pub async fn delete(ctx: &Ctx, id: &str) -> Result<Resp, ApiError> {
+pub async fn delete(ctx: &Ctx, id: &str, who: &Asker<'_>) -> Result<Resp, ApiError> {
     let id = validate::session_id_param(id).map_err(ApiError::validation)?;
-    let caller = Caller::rest(ctx.gateway.region());
-    match ctx.gateway.delete(&id, &caller).await {
-        Ok(_) => Ok(http::empty(StatusCode::NO_CONTENT)),
+    match ctx.gateway.delete(&id, &who.caller).await {
+        Ok(existed) => {
+            if existed {
+                limits::release_live(ctx, who.client, &id).await;
+            }
+            Ok(http::empty(StatusCode::NO_CONTENT))
+        }
         Err(e) => failed(e),
     }
 }
@@ -67,6 +88,7 @@ pub async fn operation(
     id: &str,
     op: SessionOp,
     body: &Value,
+    who: &Asker<'_>,
     rate: &mut RateHeaders,
 ) -> Result<Resp, ApiError> {
     let id = validate::session_id_param(id).map_err(ApiError::validation)?;
@@ -90,7 +112,7 @@ pub async fn operation(
     let measured = Measured::arrived(crate::clock::mono_us_of(started), 0);
     let result = ctx
         .gateway
-        .apply_measured(&id, &op, &Caller::rest(ctx.gateway.region()), measured)
+        .apply_measured(&id, &op, &who.caller, measured)
         .await;
     if matches!(op, Op::Switch { .. }) {
         metrics::switch_duration(started.elapsed().as_secs_f64() * 1000.0);

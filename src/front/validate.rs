@@ -8,12 +8,13 @@
 use serde_json::{Map, Value};
 
 use crate::domain::create::{
-    MAX_BUDGET_MS, MAX_INCREMENT_MS, MAX_PARTICIPANTS, MAX_WARNING_THRESHOLDS, MIN_BUDGET_MS,
+    MAX_BUDGET_MS, MAX_INCREMENT_MS, MAX_PARTICIPANTS, MAX_PARTICIPANT_INDEX,
+    MAX_WARNING_THRESHOLDS, MIN_BUDGET_MS,
 };
 use crate::domain::uuid::is_strict_uuid;
 use crate::domain::{
-    FieldIssue, NewParticipant, NewSession, ParticipantId, RegionId, SessionId, SyncMode,
-    TimeoutAction,
+    FieldIssue, NewParticipant, NewSession, ParticipantId, PausePolicy, RegionId, SessionId,
+    SyncMode, TimeoutAction,
 };
 
 pub(super) type Issues = Vec<FieldIssue>;
@@ -162,7 +163,7 @@ fn participant(v: &Value, i: usize, out: &mut Issues) -> Option<NewParticipant> 
             v,
             &f("participant_index"),
             0,
-            u32::MAX as u64,
+            MAX_PARTICIPANT_INDEX,
             "participant_index",
             out,
         )
@@ -287,6 +288,19 @@ pub fn create_session(body: &Value) -> Result<NewSession, Issues> {
         }
         a
     });
+    let pause_policy = present(o, "pause_policy", "pause_policy", false, "string", &mut out).map(
+        |v| {
+            let p = v.as_str().and_then(PausePolicy::parse);
+            if p.is_none() {
+                out.push(FieldIssue::new(
+                    "pause_policy",
+                    "invalid_value",
+                    "Invalid pause_policy. Must be one of: service, active_participant, any_participant",
+                ));
+            }
+            p
+        },
+    );
     let thresholds = present(
         o,
         "warning_thresholds_ms",
@@ -319,6 +333,7 @@ pub fn create_session(body: &Value) -> Result<NewSession, Issues> {
         max_time_ms: max_time_ms.flatten(),
         action_on_timeout: action.flatten().unwrap_or_default(),
         warning_thresholds_ms: thresholds.flatten().unwrap_or_default(),
+        pause_policy: pause_policy.flatten().unwrap_or_default(),
         // The timing extensions: `validate_timing`.
         lag_compensation: None,
         start_at: None,

@@ -1,7 +1,8 @@
-//! The WebSocket endpoint `/ws?sessionId=<id>`: the upgrade handshake and the
-//! parameter checks. As in v2 the handshake always completes; a missing or malformed
-//! `sessionId` then closes with 1008 and a reason. New upgrades are refused (503)
-//! while the instance drains.
+//! The WebSocket endpoint `/ws?sessionId=<id>[&token=<jwt>]`: the upgrade handshake
+//! and the parameter checks. As in v2 the handshake always completes; a missing or
+//! malformed `sessionId` then closes with 1008 and a reason, a token problem with
+//! 4401/4403 (`ws_auth`). New upgrades are refused (503) while the instance drains,
+//! and (429) past the per-address connection cap behind a proxy.
 
 use std::sync::Arc;
 
@@ -10,9 +11,11 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 
+use super::auth;
+use super::conns::ConnGuard;
 use super::ctx::Ctx;
 use super::http::{self, Resp};
-use super::ws_conn;
+use super::ws_conn::{self, Opening};
 use crate::domain::uuid::is_loose_uuid;
 use crate::domain::SessionId;
 use crate::error::ApiError;
@@ -32,7 +35,12 @@ pub fn session_param(query: Option<&str>) -> Result<SessionId, &'static str> {
     }
 }
 
-pub fn upgrade(ctx: &Arc<Ctx>, mut req: Request<Incoming>) -> Resp {
+pub fn upgrade(
+    ctx: &Arc<Ctx>,
+    mut req: Request<Incoming>,
+    client: &str,
+    conn: Arc<ConnGuard>,
+) -> Resp {
     if !fastwebsockets::upgrade::is_upgrade_request(&req) {
         return http::error(&ApiError::new(
             StatusCode::UPGRADE_REQUIRED,
@@ -43,7 +51,13 @@ pub fn upgrade(ctx: &Arc<Ctx>, mut req: Request<Incoming>) -> Resp {
     if ctx.draining.is_cancelled() {
         return http::error(&ApiError::unavailable("Server shutting down", 1));
     }
+    if let Err(e) = conn.hold_client(client) {
+        return http::error(&e);
+    }
     let session = session_param(req.uri().query());
+    let token = auth::query_token(req.uri().query())
+        .or_else(|| auth::bearer(req.headers()))
+        .map(str::to_owned);
     let (resp, fut) = match fastwebsockets::upgrade::upgrade(&mut req) {
         Ok(pair) => pair,
         Err(e) => {
@@ -54,7 +68,13 @@ pub fn upgrade(ctx: &Arc<Ctx>, mut req: Request<Incoming>) -> Resp {
             ))
         }
     };
-    ctx.ws_tasks.spawn(ws_conn::run(ctx.clone(), fut, session));
+    let opening = Opening {
+        session,
+        token,
+        client: client.to_owned(),
+        conn,
+    };
+    ctx.ws_tasks.spawn(ws_conn::run(ctx.clone(), fut, opening));
     let (parts, _) = resp.into_parts();
     Response::from_parts(parts, Full::new(Bytes::new()))
 }

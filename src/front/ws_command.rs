@@ -11,12 +11,12 @@ use hyper::StatusCode;
 
 use super::ctx::Ctx;
 use super::limits;
-use super::ws_link::Peer;
+use super::ws_auth::Peer;
 use crate::domain::uuid::is_strict_uuid;
 use crate::domain::{Op, SessionId};
 use crate::error::ApiError;
-use crate::gateway::caller::Caller;
 use crate::gateway::transit::Measured;
+use crate::mailbox::Mailbox;
 use crate::metrics;
 use crate::protocol::{self, Command};
 use crate::ratelimit::Bucket;
@@ -40,12 +40,17 @@ fn check_ids(op: &Op) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Runs a command that arrived at `received` (monotonic µs).
-pub async fn run(ctx: &Ctx, peer: &Peer, op: Op, c: Command, received: i64) {
-    let (session_id, mailbox) = (&peer.session_id, &*peer.mailbox);
+pub async fn run(
+    ctx: &Ctx,
+    session_id: &SessionId,
+    peer: &Peer,
+    mailbox: &Mailbox,
+    op: Op,
+    c: Command,
+    measured: Measured,
+) {
     metrics::ws_message_in(op.name());
-    let measured = Measured::arrived(received, peer.link.one_way_us());
-    let result = execute(ctx, session_id, &op, measured).await;
+    let result = execute(ctx, session_id, peer, &op, measured).await;
     metrics::ws_command(result.as_ref().is_err_and(|e| e.status.is_server_error()));
     let frame = match result {
         Ok(version) => protocol::ack(op.name(), version, c.request_id.as_ref()),
@@ -64,22 +69,32 @@ pub async fn run(ctx: &Ctx, peer: &Peer, op: Op, c: Command, received: i64) {
     mailbox.push(frame);
 }
 
+/// Counts a socket's command or `RECONNECT` against the general limiter of its client
+/// address, as a REST request is.
+pub async fn count_general(ctx: &Ctx, peer: &Peer) -> Result<(), ApiError> {
+    limits::check(ctx, Bucket::General, &peer.client)
+        .await
+        .map(|_| ())
+        .map_err(|(e, _)| e)
+}
+
 async fn execute(
     ctx: &Ctx,
     session_id: &SessionId,
+    peer: &Peer,
     op: &Op,
     measured: Measured,
 ) -> Result<u64, ApiError> {
     check_ids(op)?;
+    count_general(ctx, peer).await?;
     if matches!(op, Op::Switch { .. }) {
         limits::check(ctx, Bucket::Switch, session_id)
             .await
             .map_err(|(e, _)| e)?;
     }
-    let caller = Caller::socket(ctx.gateway.region());
     let out = ctx
         .gateway
-        .apply_measured(session_id, op, &caller, measured)
+        .apply_measured(session_id, op, &peer.caller, measured)
         .await?;
     Ok(out.session.version)
 }

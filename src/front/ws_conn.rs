@@ -1,7 +1,9 @@
-//! One WebSocket connection: a reader task (frames in, client messages handled) and a
-//! writer loop (the mailbox out, protocol pings, liveness). `read_frame` is not
-//! cancel-safe, so it runs alone in its task and is never raced in `select!`; its
-//! obligated replies (pong, close echo) reach the socket through the writer.
+//! One WebSocket connection: admission (`ws_auth`), then a reader task (frames in,
+//! client messages handled) and a writer loop (the mailbox out, protocol pings,
+//! liveness). `read_frame` is not cancel-safe, so it runs alone in its task and is
+//! never raced in `select!`; its obligated replies (pong, close echo) reach the socket
+//! through the writer. Every frame counts against `ws.frames_per_second` (control,
+//! binary and continuation frames too); an unmasked client frame closes with 1002.
 //! Protocol pings carry their send time, so their pongs measure the link (`Link`);
 //! a few extra pings right after connecting measure it early (they do not count for
 //! liveness). After a close it initiates, the connection keeps reading (and ignores
@@ -20,10 +22,13 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 
+use super::conns::ConnGuard;
 use super::ctx::Ctx;
-use super::ws_link::{Link, Peer};
+use super::ws_auth::{self, Peer};
+use super::ws_link::Link;
+use super::ws_mask::{is_unmasked, MaskCheck};
 use super::ws_msg::handle_text;
-use super::ws_rate::{MessageRate, RateVerdict};
+use super::ws_rate::{FrameRate, MessageRate, RateVerdict};
 use crate::clock::{mono_us, now_ms};
 use crate::domain::SessionId;
 use crate::mailbox::{Mailbox, Queued};
@@ -31,6 +36,8 @@ use crate::metrics;
 use crate::protocol::{self, close};
 
 type Io = TokioIo<Upgraded>;
+type Rx = WebSocketRead<MaskCheck<ReadHalf<Io>>>;
+
 /// A frame the reader owes the peer (pong, close echo), sent by the writer.
 type Owed = (OpCode, Vec<u8>);
 
@@ -39,7 +46,18 @@ const EARLY_PINGS_MS: [u64; 3] = [100, 400, 700];
 /// How long a close this side sent waits for the client's.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
-pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<SessionId, &'static str>) {
+/// What the upgrade learned about a new socket.
+pub struct Opening {
+    pub session: Result<SessionId, &'static str>,
+    /// A token from the URL or the upgrade's headers.
+    pub token: Option<String>,
+    /// The client address (rate limits).
+    pub client: String,
+    /// The connection's slot under the caps, held for the socket's life.
+    pub conn: Arc<ConnGuard>,
+}
+
+pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, opening: Opening) {
     let ws = match fut.await {
         Ok(ws) => ws,
         Err(e) => {
@@ -47,16 +65,30 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<SessionId, &'st
             return;
         }
     };
-    let (mut rx, mut tx) = ws.split(tokio::io::split);
+    let _slot = opening.conn;
+    let (mut rx, mut tx) = ws.split(|io| {
+        let (r, w) = tokio::io::split(io);
+        (MaskCheck::new(r), w)
+    });
     // fastwebsockets refuses a frame whose length is >= its limit; a message of
     // exactly `max_message_bytes` is allowed (as when it arrives in fragments).
     rx.set_max_message_size(ctx.cfg.ws.max_message_bytes.saturating_add(1));
-    let session_id = match session {
+    // Pings are answered here (so that they are counted like every other frame).
+    rx.set_auto_pong(false);
+    let session_id = match opening.session {
         Ok(id) => id,
         Err(reason) => {
             let _ = tx
                 .write_frame(Frame::close(close::POLICY, reason.as_bytes()))
                 .await;
+            return;
+        }
+    };
+    let peer = match ws_auth::admit(&ctx, &mut rx, opening.token, &session_id, opening.client).await
+    {
+        Ok(p) => p,
+        Err((code, reason)) => {
+            let _ = tx.write_frame(Frame::close(code, reason.as_bytes())).await;
             return;
         }
     };
@@ -87,8 +119,9 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, session: Result<SessionId, &'st
     let mut reader = tokio::spawn(read_loop(
         ctx.clone(),
         rx,
-        Peer {
+        Reader {
             session_id,
+            peer,
             mailbox: mailbox.clone(),
             link: link.clone(),
         },
@@ -208,16 +241,30 @@ async fn send(
     }
 }
 
+/// What the reader serves: the session, the admitted client, its queue and its link.
+struct Reader {
+    session_id: SessionId,
+    peer: Peer,
+    mailbox: Arc<Mailbox>,
+    link: Arc<Link>,
+}
+
 async fn read_loop(
     ctx: Arc<Ctx>,
-    mut rx: WebSocketRead<ReadHalf<Io>>,
-    peer: Peer,
+    mut rx: Rx,
+    r: Reader,
     owed: mpsc::Sender<Owed>,
     last_seen: Arc<AtomicI64>,
 ) {
-    let mailbox = &peer.mailbox;
+    let Reader {
+        session_id,
+        peer,
+        mailbox,
+        link,
+    } = r;
     let max = ctx.cfg.ws.max_message_bytes;
     let mut rate = MessageRate::new(ctx.cfg.ws.messages_per_second);
+    let mut frames = FrameRate::new(ctx.cfg.ws.frames_per_second);
     // A fragmented text message being reassembled (None when not in one).
     let mut partial: Option<Vec<u8>> = None;
     loop {
@@ -240,13 +287,25 @@ async fn read_loop(
                 return;
             }
         };
-        last_seen.store(now_ms(), Ordering::Relaxed);
+        let now = now_ms();
+        last_seen.store(now, Ordering::Relaxed);
         let received = mono_us();
+        if !frames.allow(now) {
+            metrics::ws_abuse_closed("frame_rate");
+            let _ = owed
+                .send(close_frame(close::POLICY, "Frame rate limit exceeded"))
+                .await;
+            return;
+        }
         let text = match (frame.opcode, frame.fin) {
             (OpCode::Close, _) => return,
-            (OpCode::Pong, _) => {
-                if let Some(rtt_us) = peer.link.on_pong(&frame.payload) {
-                    metrics::ws_rtt(rtt_us as f64 / 1000.0);
+            (OpCode::Ping, _) => {
+                if owed
+                    .send((OpCode::Pong, frame.payload.to_vec()))
+                    .await
+                    .is_err()
+                {
+                    return;
                 }
                 continue;
             }
@@ -277,7 +336,13 @@ async fn read_loop(
                     .await;
                 return;
             }
-            // Binary messages and pings carry nothing for us.
+            (OpCode::Pong, _) => {
+                if let Some(rtt_us) = link.on_pong(&frame.payload) {
+                    metrics::ws_rtt(rtt_us as f64 / 1000.0);
+                }
+                continue;
+            }
+            // Binary messages carry nothing for us.
             _ => continue,
         };
         if std::str::from_utf8(&text).is_err() {
@@ -286,10 +351,10 @@ async fn read_loop(
                 .await;
             return;
         }
-        if peer.link.closing() {
+        if link.closing() {
             continue; // a close was sent: only the client's close matters now
         }
-        match rate.check(now_ms()) {
+        match rate.check(now) {
             RateVerdict::Allow => {}
             RateVerdict::Refuse { first } => {
                 if first {
@@ -302,18 +367,23 @@ async fn read_loop(
                 continue;
             }
             RateVerdict::Abuse => {
+                metrics::ws_abuse_closed("message_rate");
                 let _ = owed
                     .send(close_frame(close::POLICY, "Message rate limit exceeded"))
                     .await;
                 return;
             }
         }
-        handle_text(&ctx, &peer, &text, received).await;
+        handle_text(&ctx, &session_id, &peer, &mailbox, &link, &text, received).await;
     }
 }
 
 fn close_for(e: &WebSocketError) -> Option<(u16, &'static str)> {
     match e {
+        WebSocketError::IoError(io) if is_unmasked(io) => {
+            metrics::ws_abuse_closed("unmasked");
+            Some((close::PROTOCOL_ERROR, "Unmasked frame"))
+        }
         WebSocketError::FrameTooLarge => Some((close::TOO_BIG, "Message too big")),
         WebSocketError::InvalidUTF8 => Some((close::INVALID_DATA, "Invalid UTF-8")),
         WebSocketError::UnexpectedEOF

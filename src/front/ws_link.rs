@@ -13,23 +13,15 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use crate::clock::mono_us;
-use crate::domain::{RegionId, SessionId};
-use crate::mailbox::Mailbox;
+use crate::domain::RegionId;
 
 /// Round trips kept (the lowest counts).
 const KEPT: usize = 8;
 /// Round trips beyond this are ignored (a stalled peer, not a link).
 const MAX_RTT_US: i64 = 10_000_000;
-
-/// What handling a client's message can reach of its connection.
-pub struct Peer {
-    pub session_id: SessionId,
-    pub mailbox: Arc<Mailbox>,
-    pub link: Arc<Link>,
-}
 
 #[derive(Default)]
 pub struct Link {

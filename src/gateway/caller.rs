@@ -1,11 +1,13 @@
 //! Who asks the gateway: the region whose client sent the request (recorded as the
-//! audit trail's origin), and whether this is the first region to handle it (it may
-//! ask peers and send the request to the session's home) or a home serving a peer's
-//! typed call (it never sends it further: one hop at most).
+//! audit trail's origin), the identity the request acts with (its verified token's
+//! `Actor`; `None` in the open mode), and whether this is the first region to handle
+//! it (it may ask peers and send the request to the session's home) or a home serving
+//! a peer's typed call (it never sends it further: one hop at most). A forwarded call
+//! carries the actor, so the home judges and records the client's own identity.
 //!
 //! Must not: carry transport details beyond the one fly-replay permission.
 
-use crate::domain::RegionId;
+use crate::domain::{Actor, RegionId};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Hop {
@@ -21,30 +23,35 @@ pub struct Caller {
     /// The region that received the client's request.
     pub origin: RegionId,
     pub hop: Hop,
+    /// The identity the request acts with (`None`: open mode, everything allowed).
+    pub actor: Option<Actor>,
 }
 
 impl Caller {
     /// A client's REST request received in `region`.
-    pub fn rest(region: &RegionId) -> Caller {
+    pub fn rest(region: &RegionId, actor: Option<Actor>) -> Caller {
         Caller {
             origin: region.clone(),
             hop: Hop::Edge { replay: true },
+            actor,
         }
     }
 
     /// A client's WebSocket command received in `region` (never fly-replayed).
-    pub fn socket(region: &RegionId) -> Caller {
+    pub fn socket(region: &RegionId, actor: Option<Actor>) -> Caller {
         Caller {
             origin: region.clone(),
             hop: Hop::Edge { replay: false },
+            actor,
         }
     }
 
-    /// A typed call from a peer, on behalf of a client of `origin`.
-    pub fn peer(origin: &RegionId) -> Caller {
+    /// A typed call from a peer, on behalf of `actor`, a client of `origin`.
+    pub fn peer(origin: &RegionId, actor: Option<Actor>) -> Caller {
         Caller {
             origin: origin.clone(),
             hop: Hop::FromPeer,
+            actor,
         }
     }
 
@@ -54,5 +61,9 @@ impl Caller {
 
     pub fn may_replay(&self) -> bool {
         self.hop == Hop::Edge { replay: true }
+    }
+
+    pub fn actor(&self) -> Option<&Actor> {
+        self.actor.as_ref()
     }
 }

@@ -6,6 +6,10 @@
 //! answers reads with "never older than what fan-out delivered here" and marks copies
 //! whose home is silent as stale.
 //!
+//! It applies the caller's access rules (`domain::access`) where it has what they need:
+//! the stateless ones before any IO, a read's once the state is read; write rules that
+//! depend on the state are the service's, at the home, inside its commit.
+//!
 //! Owns: routing by home region, peer lookups, forwarding, freshness, and carrying a
 //! move's measured transit to its home (`transit`). Must not: parse HTTP or WebSocket
 //! input, render responses, or apply rate limits (fronts do), nor commit anything
@@ -15,12 +19,14 @@ pub mod caller;
 pub mod error;
 mod fresh;
 mod home;
-mod locate;
+pub mod locate;
 pub mod transit;
 
 use std::sync::Arc;
 
-use crate::domain::{NewSession, Op, ParticipantId, RegionId, Session, SessionId};
+use crate::domain::{
+    access, DomainError, NewSession, Op, ParticipantId, RegionId, Session, SessionId,
+};
 use crate::hub::Hub;
 use crate::metrics;
 use crate::region::cluster::Cluster;
@@ -34,10 +40,12 @@ use error::GatewayError;
 use home::Answer;
 use transit::Measured;
 
-/// The multi-region parts the gateway needs: the cluster and this region's copies.
+/// The multi-region parts the gateway needs: the cluster, this region's copies and
+/// the ids recently found in no region.
 pub struct Remote {
     pub cluster: Arc<Cluster>,
     pub copies: Arc<Copies>,
+    pub unknown: locate::Unknown,
 }
 
 /// A state for a client read.
@@ -105,31 +113,46 @@ impl Gateway {
         home: Option<&RegionId>,
         caller: &Caller,
     ) -> Result<Arc<Session>, GatewayError> {
+        access::may_create(caller.actor(), &req.session_id).map_err(forbidden)?;
         if let (Some(home), Some(r)) = (home.filter(|h| **h != self.region), &self.remote) {
             let id = req.session_id.clone();
             let call = PeerCall::Create {
                 origin: caller.origin.clone(),
                 session: req,
+                actor: caller.actor.clone(),
             };
             return match home::send(&r.cluster, home, &id, call, caller).await? {
                 Answer::Committed { session, .. } => Ok(session),
                 Answer::Deleted(_) => Err(unexpected(home)),
             };
         }
-        let s = self.sessions.create(req, &caller.origin).await?;
+        let s = self
+            .sessions
+            .create(req, &caller.origin, caller.actor())
+            .await?;
+        if let Some(r) = &self.remote {
+            r.unknown.forget(&s.session_id);
+        }
         metrics::session_created();
         Ok(Arc::new(s))
     }
 
     /// The state a client reads: this region's copy (asking the peers when it has
-    /// none), never older than what was delivered here, marked when stale.
-    pub async fn read(&self, session_id: &SessionId) -> Result<Reading, GatewayError> {
+    /// none), never older than what was delivered here, marked when stale; `Forbidden`
+    /// when the caller's token does not cover it.
+    pub async fn read(
+        &self,
+        session_id: &SessionId,
+        caller: &Caller,
+    ) -> Result<Reading, GatewayError> {
+        self.may_watch(session_id, caller)?;
         let stored = match self.sessions.read(session_id).await {
             Ok(s) => s,
             Err(ServiceError::NotFound(_)) => Arc::new(self.ask_peers(session_id).await?),
             Err(e) => return Err(e.into()),
         };
         let session = fresh::newest(stored, self.delivered(session_id));
+        access::may_read(caller.actor(), &session).map_err(forbidden)?;
         let stale = fresh::stale(self.cluster().map(|c| &**c), &session).await;
         Ok(Reading { session, stale })
     }
@@ -142,6 +165,12 @@ impl Gateway {
         }
         let s = self.sessions.read(session_id).await.ok()?;
         Some(s.home_region.clone())
+    }
+
+    /// Whether the caller may watch `session_id` at all (its token's session scope),
+    /// before anything is read: a WebSocket subscription asks this first.
+    pub fn may_watch(&self, session_id: &SessionId, caller: &Caller) -> Result<(), GatewayError> {
+        access::may_watch(caller.actor(), session_id).map_err(forbidden)
     }
 
     /// The newest state delivered here by fan-out, if any (a fallback while storage
@@ -169,11 +198,13 @@ impl Gateway {
         caller: &Caller,
         measured: Measured,
     ) -> Result<Applied, GatewayError> {
+        access::may_attempt(caller.actor(), session_id, op).map_err(forbidden)?;
         let here = measured.transit(self.time(), &self.region);
-        let write = self
+        let written = self
             .sessions
-            .write_with(session_id, op, &caller.origin, here);
-        let home = match write.await {
+            .write_with(session_id, op, &caller.origin, caller.actor(), here)
+            .await;
+        let home = match written {
             Ok(out) => {
                 return Ok(Applied {
                     session: Arc::new(out.session),
@@ -194,6 +225,7 @@ impl Gateway {
             origin: caller.origin.clone(),
             session_id: session_id.clone(),
             op: op.clone(),
+            actor: caller.actor.clone(),
             moved_at: measured.moved_at(self.time(), &home),
         };
         match self.send_home(&home, session_id, call, caller).await? {
@@ -216,6 +248,7 @@ impl Gateway {
         session_id: &SessionId,
         caller: &Caller,
     ) -> Result<bool, GatewayError> {
+        access::may_delete(caller.actor(), session_id, None).map_err(forbidden)?;
         if self.remote.is_some() {
             let home = match self.sessions.get(session_id).await {
                 Ok(s) => Some(s.home_region.clone()),
@@ -231,6 +264,7 @@ impl Gateway {
                 let call = PeerCall::Delete {
                     origin: caller.origin.clone(),
                     session_id: session_id.clone(),
+                    actor: caller.actor.clone(),
                 };
                 return match self.send_home(&home, session_id, call, caller).await? {
                     Answer::Deleted(existed) => Ok(existed),
@@ -238,7 +272,10 @@ impl Gateway {
                 };
             }
         }
-        let existed = self.sessions.delete(session_id, &caller.origin).await?;
+        let existed = self
+            .sessions
+            .delete(session_id, &caller.origin, caller.actor())
+            .await?;
         if existed {
             metrics::session_deleted();
         }
@@ -247,7 +284,7 @@ impl Gateway {
 
     async fn ask_peers(&self, session_id: &SessionId) -> Result<Session, GatewayError> {
         match &self.remote {
-            Some(r) => locate::from_peers(&r.cluster, &r.copies, session_id).await,
+            Some(r) => locate::from_peers(&r.cluster, &r.copies, &r.unknown, session_id).await,
             None => Err(GatewayError::NotFound(session_id.clone())),
         }
     }
@@ -265,6 +302,10 @@ impl Gateway {
             None => Err(GatewayError::Misdirected { home: home.clone() }),
         }
     }
+}
+
+fn forbidden(d: crate::domain::Denied) -> GatewayError {
+    GatewayError::Service(ServiceError::Domain(DomainError::Forbidden(d)))
 }
 
 /// A home answered a call with a reply of another kind (a version mismatch).

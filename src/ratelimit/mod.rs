@@ -1,6 +1,6 @@
 //! Rate limits, v2-compatible: a general limit per client address (per 60 s) and a
 //! switch limit per session (per 1 s), fixed windows, with the IETF draft-6 headers
-//! v2 sent. Behind a trait so that the Redis store can make them shared.
+//! v2 sent; plus the creates-per-client quota window. Behind a trait so that the Redis store can make them shared.
 //!
 //! Owns: the limiter contract and the header values. Must not: decide which routes
 //! are limited (the router does).
@@ -23,12 +23,14 @@ pub enum Bucket {
     General,
     /// Per session, 1 s window.
     Switch,
+    /// Creates per client (token subject or address), 60 s window (`quotas`).
+    Create,
 }
 
 impl Bucket {
     pub fn window_secs(self) -> u64 {
         match self {
-            Bucket::General => 60,
+            Bucket::General | Bucket::Create => 60,
             Bucket::Switch => 1,
         }
     }
@@ -37,6 +39,7 @@ impl Bucket {
         match self {
             Bucket::General => "general",
             Bucket::Switch => "switch",
+            Bucket::Create => "create",
         }
     }
 }

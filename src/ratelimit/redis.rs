@@ -28,6 +28,7 @@ impl RateLimiter for RedisRateLimiter {
         let short = match bucket {
             Bucket::General => "g",
             Bucket::Switch => "s",
+            Bucket::Create => "c",
         };
         let window_ms = bucket.window_secs() * 1000;
         let mut conn = self.conn.clone();

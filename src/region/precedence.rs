@@ -51,6 +51,7 @@ mod tests {
                 warning_thresholds_ms: vec![],
                 lag_compensation: None,
                 start_at: None,
+                pause_policy: Default::default(),
             },
             &home.into(),
             created_at,

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::domain::{Millis, NewSession, Op, ParticipantId, RegionId, SessionId};
+use crate::domain::{Actor, Millis, NewSession, Op, ParticipantId, RegionId, SessionId};
 
 /// Header carrying the shared secret on every internal request.
 pub const SECRET_HEADER: &str = "x-synckairos-secret";
@@ -45,17 +45,23 @@ pub struct TimeReply {
 }
 
 /// A write for a session homed in the receiving region, on behalf of `origin` (the
-/// region whose client sent it; it is recorded in the audit trail).
+/// region whose client sent it; it is recorded in the audit trail) and of `actor` (the
+/// client's verified identity, `None` in the open mode; the home authorizes and records
+/// it: peers are trusted through the cluster secret, tokens are checked at the edge).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum PeerCall {
     Create {
         origin: RegionId,
         session: NewSession,
+        #[serde(default)]
+        actor: Option<Actor>,
     },
     Apply {
         origin: RegionId,
         session_id: SessionId,
         op: Op,
+        #[serde(default)]
+        actor: Option<Actor>,
         /// Lag compensation: when the move was made, in the home's timebase, as the
         /// receiving region measured it (absent from older senders).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,6 +70,8 @@ pub enum PeerCall {
     Delete {
         origin: RegionId,
         session_id: SessionId,
+        #[serde(default)]
+        actor: Option<Actor>,
     },
 }
 
@@ -73,6 +81,14 @@ impl PeerCall {
             PeerCall::Create { origin, .. }
             | PeerCall::Apply { origin, .. }
             | PeerCall::Delete { origin, .. } => origin,
+        }
+    }
+
+    pub fn actor(&self) -> Option<&Actor> {
+        match self {
+            PeerCall::Create { actor, .. }
+            | PeerCall::Apply { actor, .. }
+            | PeerCall::Delete { actor, .. } => actor.as_ref(),
         }
     }
 }
@@ -134,6 +150,13 @@ mod tests {
                 current: None,
             },
             moved_at: Some(1_700_000_000_123),
+            actor: Some(crate::domain::Actor {
+                subject: "alice".into(),
+                role: crate::domain::Role::Participant,
+                tenant: None,
+                session: Some("s".into()),
+                participant: Some("p1".into()),
+            }),
         };
         assert_eq!(decode::<PeerCall>(&encode(&call)).unwrap(), call);
         let reply = PeerReply::Refused(WireError {

@@ -82,6 +82,7 @@ mod tests {
                 warning_thresholds_ms: vec![],
                 lag_compensation: None,
                 start_at: None,
+                pause_policy: Default::default(),
             },
             &"iad".into(),
             1_730_196_000_123,

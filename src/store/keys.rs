@@ -71,7 +71,14 @@ pub fn trend(instance: &str) -> String {
     format!("tr:{instance}")
 }
 
-/// Rate-limit windows: `rl:g:<client>` (general) and `rl:s:<session>` (switch).
+/// A client's live sessions (quota): sorted set, member = session id, score = when it
+/// stops counting (epoch ms).
+pub fn live_sessions(client: &str) -> String {
+    format!("q:{client}")
+}
+
+/// Rate-limit windows: `rl:g:<client>` (general), `rl:s:<session>` (switch) and
+/// `rl:c:<client>` (creates).
 pub fn rate_limit(bucket: &str, key: &str) -> String {
     format!("rl:{bucket}:{key}")
 }

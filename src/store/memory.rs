@@ -75,7 +75,12 @@ impl MemoryStore {
     fn publish(&self, commit: &Commit<'_>, session: &Arc<Session>) {
         if let Some(outbox) = &self.outbox {
             let (_, body) = EnvelopeBody::of_commit(commit);
-            outbox.record(body.encode(), commit.origin, session.updated_at);
+            outbox.record(
+                body.encode(),
+                commit.origin,
+                commit.actor,
+                session.updated_at,
+            );
         }
         self.sink.deliver(Update::State {
             session: session.clone(),
@@ -140,13 +145,18 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn delete(&self, session_id: &SessionId, origin: &RegionId) -> Result<bool, StoreError> {
+    async fn delete(
+        &self,
+        session_id: &SessionId,
+        origin: &RegionId,
+        actor: Option<&str>,
+    ) -> Result<bool, StoreError> {
         let mut shard = self.shard(session_id);
         let removed = shard.remove(session_id);
         let existed = removed.is_some();
         if let (Some(outbox), Some(e)) = (&self.outbox, removed) {
             let body = EnvelopeBody::deletion(&e.session.home_region, session_id);
-            outbox.record(body.encode(), origin, now_ms());
+            outbox.record(body.encode(), origin, actor, now_ms());
         }
         lock(&self.deadlines).set(session_id, None);
         self.sink.deliver(Update::Deleted {

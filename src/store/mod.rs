@@ -80,6 +80,9 @@ pub struct Commit<'a> {
     pub keep_until: Millis,
     /// The region that handled the request (the home itself, or the one that forwarded).
     pub origin: &'a RegionId,
+    /// Who asked (`role:subject` of the request's token), for the audit trail; `None`
+    /// for the server's own deadline writes and for the open mode.
+    pub actor: Option<&'a str>,
 }
 
 /// What fan-out delivers to the instances watching a session.
@@ -111,8 +114,9 @@ pub trait UpdateSink: Send + Sync + 'static {
 /// Where the memory store appends a commit's audit record inside the commit's critical
 /// section (the embedded twin of the Redis outbox stream; `crate::audit` drains it).
 pub trait AuditAppend: Send + Sync + 'static {
-    /// `body` is the commit's encoded envelope body; `origin` the handling region.
-    fn record(&self, body: Vec<u8>, origin: &RegionId, at: Millis);
+    /// `body` is the commit's encoded envelope body; `origin` the handling region;
+    /// `actor` who asked (see `Commit::actor`).
+    fn record(&self, body: Vec<u8>, origin: &RegionId, actor: Option<&str>, at: Millis);
 }
 
 #[async_trait]
@@ -137,8 +141,14 @@ pub trait Store: Send + Sync + 'static {
     async fn commit(&self, expected: u64, commit: Commit<'_>) -> Result<(), StoreError>;
 
     /// Removes the session and broadcasts the deletion; true if it existed.
-    /// `origin` is the region that handled the request (for the audit record).
-    async fn delete(&self, session_id: &SessionId, origin: &RegionId) -> Result<bool, StoreError>;
+    /// `origin` is the region that handled the request and `actor` who asked (for the
+    /// audit record).
+    async fn delete(
+        &self,
+        session_id: &SessionId,
+        origin: &RegionId,
+        actor: Option<&str>,
+    ) -> Result<bool, StoreError>;
 
     /// Leases up to `limit` sessions whose deadline is at or before `now` for
     /// `lease_ms`; a lease that is not settled by a commit or `reschedule` comes due

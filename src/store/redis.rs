@@ -205,6 +205,7 @@ impl RedisStore {
             .arg(s.updated_at)
             .arg(if self.relay_log.is_some() { "1" } else { "0" })
             .arg(self.relay_log.unwrap_or(0))
+            .arg(c.actor.unwrap_or(""))
             .invoke_async(&mut conn)
             .await
             .map_err(StoreError::unavailable("commit"))?;
@@ -263,7 +264,12 @@ impl Store for RedisStore {
         self.run_commit(expected, &commit).await
     }
 
-    async fn delete(&self, session_id: &SessionId, origin: &RegionId) -> Result<bool, StoreError> {
+    async fn delete(
+        &self,
+        session_id: &SessionId,
+        origin: &RegionId,
+        actor: Option<&str>,
+    ) -> Result<bool, StoreError> {
         let body = EnvelopeBody::deletion(&self.home_region, session_id).encode();
         let shard = keys::fanout_shard(session_id, self.shards);
         let mut conn = self.primary.clone();
@@ -282,6 +288,7 @@ impl Store for RedisStore {
             .arg(crate::clock::now_ms())
             .arg(if self.relay_log.is_some() { "1" } else { "0" })
             .arg(self.relay_log.unwrap_or(0))
+            .arg(actor.unwrap_or(""))
             .invoke_async(&mut conn)
             .await
             .map_err(StoreError::unavailable("delete"))?;

@@ -42,6 +42,11 @@ pub fn lease() -> Script {
     Script::new(include_str!("lua/lease.lua"))
 }
 
+/// Count one more live session of a client, within its quota.
+pub fn live_sessions() -> Script {
+    Script::new(include_str!("lua/live_sessions.lua"))
+}
+
 /// Count one request in a fixed rate-limit window.
 pub fn rate_limit() -> Script {
     Script::new(include_str!("lua/rate_limit.lua"))

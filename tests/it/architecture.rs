@@ -456,7 +456,7 @@ const LAYERS: &[&[&str]] = &[
         "cause", "clock", "config", "metrics", "trend", "view", "protocol", "mailbox", "wakeup",
         "timebase",
     ],
-    &["store", "ratelimit"],
+    &["store", "ratelimit", "auth", "quota"],
     &["fanout", "hub", "audit"],
     &["service", "scheduler"],
     &["region"],

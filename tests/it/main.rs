@@ -9,15 +9,18 @@
 //! The `#[ignore]`d measurement tests (`redis::measure`, `audit::bench`,
 //! `regions::measure`) are run by `scripts/bench.sh`.
 
+mod abuse;
 mod api;
 mod architecture;
 mod audit;
+mod auth;
 mod config;
 mod dashboard;
 mod deadlines;
 mod deploy;
 mod domain;
 mod fly_config;
+mod fuzz;
 mod layout;
 mod redis;
 mod regions;

@@ -121,7 +121,10 @@ impl CpuMark {
 
 /// Parses and health-checks the base (and compare) targets.
 pub async fn targets(common: &crate::cli::Common) -> anyhow::Result<Vec<Target>> {
-    let ts = Target::parse_pair(&common.url, common.compare.as_deref()).await?;
+    let mut ts = Target::parse_pair(&common.url, common.compare.as_deref()).await?;
+    for (t, token) in ts.iter_mut().zip([&common.token, &common.compare_token]) {
+        t.bearer.clone_from(token);
+    }
     for t in &ts {
         crate::api::wait_healthy(t, Duration::from_secs(10)).await?;
     }

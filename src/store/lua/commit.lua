@@ -15,6 +15,7 @@
 -- ARGV[9] '1' to append the audit record to the outbox (same atomic step), else '0'
 -- ARGV[10] the region that handled the request, ARGV[11] commit time epoch ms
 -- ARGV[12] '1' to append the envelope to the relay log (multi-region), ARGV[13] its cap
+-- ARGV[14] who asked (`role:subject`, '' for the server or the open mode), for the audit record
 -- Returns {'OK', seq} | {'EXISTS'} | {'NOTFOUND'} | {'CONFLICT', actual_version}
 local cur = redis.call('GET', KEYS[1])
 local expected = tonumber(ARGV[1])
@@ -40,7 +41,7 @@ local seq = next_seq(KEYS[3], ARGV[11])
 local env = envelope(seq, ARGV[7])
 redis.call('PUBLISH', ARGV[6], env)
 if ARGV[9] == '1' then
-  redis.call('XADD', KEYS[4], '*', 'q', seq, 'b', ARGV[7], 'o', ARGV[10], 't', ARGV[11])
+  redis.call('XADD', KEYS[4], '*', 'q', seq, 'b', ARGV[7], 'o', ARGV[10], 't', ARGV[11], 'a', ARGV[14])
 end
 if ARGV[12] == '1' then
   redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[13], string.format('%d-0', seq), 'e', env)

@@ -40,8 +40,8 @@ fn migrate_applies_the_schema_and_is_idempotent() {
     let idx = pg.query(indexes);
     assert_eq!(
         idx,
-        "idx_sync_events_occurred,idx_sync_events_participant,idx_sync_events_session_order,\
-         idx_sync_events_type,idx_sync_participants_group,idx_sync_sessions_created,\
+        "idx_sync_events_actor,idx_sync_events_occurred,idx_sync_events_participant,\
+         idx_sync_events_session_order,idx_sync_events_type,idx_sync_participants_group,idx_sync_sessions_created,\
          idx_sync_sessions_mode,idx_sync_sessions_status"
     );
     let unique = pg.query(
@@ -53,8 +53,8 @@ fn migrate_applies_the_schema_and_is_idempotent() {
         "event_id is the primary key (idempotent inserts)"
     );
     assert_eq!(
-        pg.query("SELECT version, success FROM _sqlx_migrations"),
-        "1|t"
+        pg.query("SELECT version, success FROM _sqlx_migrations ORDER BY version"),
+        "1|t\n2|t"
     );
 
     // A second run changes nothing and keeps the data (v2's 001 dropped everything).
@@ -65,7 +65,7 @@ fn migrate_applies_the_schema_and_is_idempotent() {
     );
     let again = migrate(Some(&pg.url()));
     assert!(again.status.success(), "{again:?}");
-    assert_eq!(pg.query("SELECT count(*) FROM _sqlx_migrations"), "1");
+    assert_eq!(pg.query("SELECT count(*) FROM _sqlx_migrations"), "2");
     assert_eq!(pg.query("SELECT count(*) FROM sync_events"), "1");
     assert_eq!(pg.query(indexes), idx);
 }

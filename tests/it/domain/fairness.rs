@@ -36,6 +36,7 @@ fn request(lag: Option<LagPolicy>, start_at: Option<i64>, action: TimeoutAction)
         warning_thresholds_ms: vec![],
         lag_compensation: lag,
         start_at,
+        pause_policy: Default::default(),
     }
 }
 

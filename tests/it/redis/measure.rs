@@ -35,7 +35,14 @@ fn used_memory(c: &Cluster) -> i64 {
 #[ignore = "measurement; run with --release --ignored --nocapture"]
 async fn memory_per_idle_session() {
     const N: usize = 10_000;
-    let c = Cluster::start(1, &[("SYNCKAIROS_RATE_LIMIT__GENERAL_PER_MINUTE", "0")]);
+    let c = Cluster::start(
+        1,
+        &[
+            ("SYNCKAIROS_RATE_LIMIT__GENERAL_PER_MINUTE", "0"),
+            ("SYNCKAIROS_QUOTAS__CREATES_PER_MINUTE", "0"),
+            ("SYNCKAIROS_QUOTAS__LIVE_SESSIONS", "0"),
+        ],
+    );
     // Warm up (scripts loaded, sequence key, connections) before the baseline.
     c.create(0, &[300_000, 300_000]).await;
     let before = used_memory(&c);

@@ -22,7 +22,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-type ReqBody = UnsyncBoxBody<Bytes, Infallible>;
+pub type ReqBody = UnsyncBoxBody<Bytes, Infallible>;
 
 /// Per-request limit, so a hung server fails a test instead of stalling the suite.
 const TIMEOUT: Duration = Duration::from_secs(10);

@@ -10,9 +10,13 @@
 //! - [`redis`]: N instances on one Redis, and message collectors;
 //! - [`regions`]: the 3-region world of `synckairos-cluster` with clients;
 //! - [`audit`]: Redis + PostgreSQL stacks, tallies and the exactly-once checks;
-//! - [`domain`]: generators, expected values and checkers of the domain tests.
+//! - [`domain`]: generators, expected values and checkers of the domain tests;
+//! - [`auth`]: signed tokens of every role and authorized requests;
+//! - [`abuse`]: RSS and a bystander's latency while an abuse runs.
 
+pub mod abuse;
 pub mod audit;
+pub mod auth;
 pub mod clock;
 pub mod deploy;
 pub mod domain;

@@ -82,6 +82,8 @@ impl World {
             secret: SECRET.into(),
             env: [
                 ("SYNCKAIROS_RATE_LIMIT__GENERAL_PER_MINUTE", "0"),
+                ("SYNCKAIROS_QUOTAS__CREATES_PER_MINUTE", "0"),
+                ("SYNCKAIROS_QUOTAS__LIVE_SESSIONS", "0"),
                 ("SYNCKAIROS_RATE_LIMIT__SWITCH_PER_SECOND", "0"),
             ]
             .into_iter()

@@ -116,6 +116,8 @@ impl Stack {
             ("REDIS_URL", self.redis.url()),
             ("DATABASE_URL", self.pg.url()),
             ("SYNCKAIROS_RATE_LIMIT__GENERAL_PER_MINUTE", "0".into()),
+            ("SYNCKAIROS_QUOTAS__CREATES_PER_MINUTE", "0".into()),
+            ("SYNCKAIROS_QUOTAS__LIVE_SESSIONS", "0".into()),
             ("SYNCKAIROS_RATE_LIMIT__SWITCH_PER_SECOND", "0".into()),
             ("SYNCKAIROS_AUDIT__BATCH_WAIT_MS", "50".into()),
         ]

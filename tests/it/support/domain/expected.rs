@@ -106,6 +106,8 @@ pub fn expected_message(e: &DomainError) -> String {
             "Participant {expected} is not the active participant (active: {})",
             actual.as_deref().unwrap_or("none")
         ),
+        // Access rules are not part of the v2 model (the domain tests act as nobody).
+        DomainError::Forbidden(d) => d.to_string(),
     }
 }
 

@@ -122,6 +122,7 @@ pub fn build_request(
         warning_thresholds_ms: thresholds,
         lag_compensation: None,
         start_at: None,
+        pause_policy: Default::default(),
     }
 }
 

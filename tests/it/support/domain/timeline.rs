@@ -34,6 +34,7 @@ pub fn request(mode: SyncMode, action: TimeoutAction, budgets: &[u64]) -> NewSes
         warning_thresholds_ms: vec![],
         lag_compensation: None,
         start_at: None,
+        pause_policy: Default::default(),
     }
 }
 

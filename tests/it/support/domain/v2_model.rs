@@ -201,5 +201,6 @@ pub fn refusal_name(e: &DomainError) -> &'static str {
         DomainError::CannotResume { .. } => "CannotResume",
         DomainError::UnknownParticipant(_) => "UnknownParticipant",
         DomainError::NotActive { .. } => "NotActive",
+        DomainError::Forbidden(_) => "Forbidden",
     }
 }
