@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the standard benchmark set and writes bench/results/<YYYY-MM-DD>/.
 #
-#   scripts/bench.sh [--quick] [--out DIR] [--skip-build]
+#   scripts/bench.sh [--quick | --timing] [--out DIR] [--skip-build]
 #
 # Builds release, starts what it needs (the server, or the harness's null server
 # when the server binary is missing; a redis-server and two instances for the
@@ -9,20 +9,25 @@
 # tool behind scripts/dev-regions.sh), runs the scenarios, and stops everything it
 # started (by PID, also on error or Ctrl-C).
 # --quick finishes in under 3 minutes on a 2-core machine (release build cached).
+# --timing runs only the timing figures (full length): the JS client in Chromium on
+# loopback and across regions, the clock-skew and lag-compensation measurements;
+# summary in <out>/timing.md (written by every run).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 QUICK=0
+TIMING_ONLY=0
 BUILD=1
 OUT="bench/results/$(date -u +%F)"
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --quick) QUICK=1 ;;
+        --timing) TIMING_ONLY=1 ;;
         --skip-build) BUILD=0 ;;
         --out) OUT="$2"; shift ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -138,7 +143,7 @@ fi
 
 CONTEXT="$OUT/context.md"
 {
-    echo "Produced by \`scripts/bench.sh$([[ $QUICK == 1 ]] && echo ' --quick')\` on $(date -u '+%F %T') UTC;"
+    echo "Produced by \`scripts/bench.sh$([[ $QUICK == 1 ]] && echo ' --quick')$([[ $TIMING_ONLY == 1 ]] && echo ' --timing')\` on $(date -u '+%F %T') UTC;"
     echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg) (on $(nproc) cores; anything above ~0.3 means other work competed for them)."
     echo
 } >"$CONTEXT"
@@ -179,6 +184,7 @@ fi
 B() { log "synckairos-bench $*"; "$BENCH" "$@"; }
 COMMON=(--out "$OUT")
 
+if [[ $TIMING_ONLY == 0 ]]; then
 # ---------------------------------------------------------------- switch
 B switch --mode closed --url "$SRV_URL" --pid "$SRV_PID" --connections "$CONNS" --sessions "$SESS" \
     --duration "$DUR" --warmup "$WARM" "${COMMON[@]}"
@@ -255,6 +261,24 @@ else
     fi
     stop "$REDIS_PID"
 fi
+fi # TIMING_ONLY
+
+CLIENT_S=$([[ $QUICK == 1 ]] && echo 10 || echo 30)
+# client_timing NAME ARGS...: the JS client's displayed time in headless Chromium
+# (clients/js/test/e2e/timing.js), written to <out>/NAME.json and NAME.txt.
+client_timing() {
+    local name="$1"; shift
+    [[ -d clients/js/node_modules ]] || (cd clients/js && npm ci --no-audit --no-fund --loglevel=error)
+    local cmd="node clients/js/test/e2e/timing.js --duration $CLIENT_S $* --out $OUT --name $name"
+    log "$cmd"
+    if $cmd 2>&1 | tee "$OUT/$name.txt"; then
+        note "$name: $name.json (\`$cmd\`)"
+    else
+        note "$name: FAILED, see $name.txt"
+    fi
+}
+HAVE_BROWSER=0
+command -v node >/dev/null && command -v chromium >/dev/null && HAVE_BROWSER=1
 
 # ---------------------------------------------------------------- regions
 if [[ $REAL == 0 ]]; then
@@ -267,10 +291,20 @@ else
     log "starting the 3-region cluster ($CLUSTER up)"
     REGIONS_UP=1
     if "$CLUSTER" up >>"$LOGS/dev-regions.log" 2>&1; then
-        if B regions --samples "$REG_SAMPLES" "${COMMON[@]}"; then
+        if [[ $TIMING_ONLY == 1 ]]; then
+            :
+        elif B regions --samples "$REG_SAMPLES" "${COMMON[@]}"; then
             note "regions: the 3-region cluster of synckairos-cluster / scripts/dev-regions.sh (home iad, remote lhr)"
         else
             note "regions: failed (see the output above)"
+        fi
+        # The JS client across regions: the page connected to nrt, writes to iad (the
+        # session's home), truth from iad's clock over /v1/time.
+        if [[ $HAVE_BROWSER == 1 ]]; then
+            region_url() { node -e "console.log(require('./target/dev-regions/regions.json').regions['$1'].instances[0])"; }
+            client_timing client-timing-regions --page-url "$(region_url nrt)" --write-url "$(region_url iad)" --truth server
+        else
+            note "client timing across regions: skipped (needs node and chromium)"
         fi
     else
         note "regions: synckairos-cluster up failed (raw/dev-regions.log)"
@@ -291,7 +325,7 @@ fi
 # run (fuzz::long_run: over 1,000,000 generated HTTP requests, JSON bodies and
 # WebSocket frame sequences; its counts are in fuzz_long_run.txt). One module per run,
 # its tests one after the other; the output file keeps the old name.
-if [[ $QUICK == 0 ]]; then
+if [[ $QUICK == 0 && $TIMING_ONLY == 0 ]]; then
     for t in redis::measure audit::bench regions::measure regions::scale_measure regions::chaos dashboard::measure fuzz::long_run; do
         file="${t/::/_}"
         cmd="cargo test --release --test it -- --ignored --nocapture --test-threads=1 $t::"
@@ -304,23 +338,33 @@ if [[ $QUICK == 0 ]]; then
     done
 fi
 
+# Timing (issue 13): deadline lateness with instances at +2 s and -2 s (libfaketime,
+# 200 deadlines), lag credited per move over the 120 ms link (40 moves).
+if [[ $QUICK == 0 ]]; then
+    cmd="cargo test --release --test it -- --ignored --nocapture --test-threads=1 measure_timing_"
+    log "$cmd"
+    if $cmd >"$OUT/timing_measure.txt" 2>&1; then
+        note "timing_measure: see timing_measure.txt (\`$cmd\`)"
+    else
+        note "timing_measure: FAILED, see timing_measure.txt"
+    fi
+fi
+
 # ---------------------------------------------------------------- JS client in headless Chromium
 # The players' client library (clients/js) in Debian's chromium against the server: the
 # displayed remaining time vs the authoritative value while another client switches,
 # and the clock-sync error bound after 1/5/20 pings (client-timing.json).
-CLIENT_S=$([[ $QUICK == 1 ]] && echo 10 || echo 30)
-if [[ $REAL == 1 ]] && command -v node >/dev/null && command -v chromium >/dev/null; then
-    log "clients/js: displayed time in headless Chromium (${CLIENT_S} s)"
-    [[ -d clients/js/node_modules ]] || (cd clients/js && npm ci --no-audit --no-fund --loglevel=error)
-    if node clients/js/test/e2e/timing.js --duration "$CLIENT_S" --server-bin "$SERVER_BIN" --out "$OUT" \
-        2>&1 | tee "$OUT/client-timing.txt"; then
-        note "client timing: client-timing.json (\`node clients/js/test/e2e/timing.js --duration $CLIENT_S --server-bin $SERVER_BIN --out $OUT\`)"
-    else
-        note "client timing: FAILED, see client-timing.txt"
-    fi
+if [[ $REAL == 1 && $HAVE_BROWSER == 1 ]]; then
+    client_timing client-timing --server-bin "$SERVER_BIN"
 else
     note "client timing: skipped (needs the real server, node and chromium)"
 fi
 
-"$BENCH" report --out "$OUT" >/dev/null
-log "done: $OUT/summary.md"
+# The timing figures in one place (<out>/timing.md).
+node scripts/bench-timing-summary.mjs "$OUT" >"$OUT/timing.md" || note "timing.md: could not be written"
+if [[ $TIMING_ONLY == 0 ]]; then
+    "$BENCH" report --out "$OUT" >/dev/null
+    log "done: $OUT/summary.md, $OUT/timing.md"
+else
+    log "done: $OUT/timing.md"
+fi

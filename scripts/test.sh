@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what it needs when missing
-# (redis-server, PostgreSQL, openssl and Chromium; cargo-nextest; promtool, docker-compose and haproxy
-# to validate deploy/ offline, from Debian packages; kubernetes-validate, botocore and
+# (redis-server, PostgreSQL, openssl, Chromium and libfaketime (`faketime`);
+# cargo-nextest; promtool, docker-compose and haproxy to validate deploy/ offline,
+# from Debian packages; kubernetes-validate, botocore and
 # PyYAML from PyPI), then builds and tests the JS client (clients/js: npm ci, tsc +
 # bundle, unit tests), runs the format check, clippy and every Rust test, and the JS
 # client's headless-Chromium test against the server binary. Tests start their own
@@ -25,6 +26,8 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# libfaketime: the clock-skew tests run instances off this machine's clock.
+ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || need+=(faketime)
 # Node.js >= 20 and npm come with the machine; Debian's are a fallback.
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)

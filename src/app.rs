@@ -32,6 +32,7 @@ use crate::relay::follower;
 use crate::scheduler::{self, SchedulerConfig};
 use crate::service::{SessionLimits, Sessions};
 use crate::store::Store;
+use crate::timebase::{redis_time, ClockPolicy, TimeBase};
 use crate::wakeup::Wakeup;
 
 /// A running instance.
@@ -129,6 +130,8 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         }
     };
     let region = RegionId::from(&cfg.region);
+    let time = authoritative_time(&cfg, &region, &bg, &background).await?;
+    hub.set_time(time.clone());
     let sessions = Arc::new(
         Sessions::new(
             store.clone(),
@@ -136,6 +139,7 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
             cfg.sessions.ttl_secs,
             wakeup.clone(),
             relay.is_some(),
+            time.clone(),
         )
         .with_limits(SessionLimits {
             max_participants_x_thresholds: cfg.quotas.max_participants_x_thresholds,
@@ -209,6 +213,12 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         tokio::spawn(front::serve_internal(l, ctx.clone(), http_tasks.clone()));
         // Followers stop as soon as draining starts, so another instance takes the lease.
         follower::start_all(r, &bg, &draining);
+        bg.spawn(crate::region::clock::run(
+            r.cluster.clone(),
+            time.clone(),
+            Duration::from_millis(cfg.clock.peer_interval_ms),
+            background.clone(),
+        ));
     }
     let listening = tokio::spawn(front::serve(listener, ctx.clone(), http_tasks.clone()));
     let done = tokio::spawn(shutdown_sequence(
@@ -251,6 +261,37 @@ async fn shutdown_sequence(
     bg.close();
     let _ = tokio::time::timeout(Duration::from_secs(2), bg.wait()).await;
     tracing::info!("stopped");
+}
+
+/// The region's authoritative time: its Redis clock (sampled before serving, then
+/// every `clock.sample_interval_ms` on a connection of its own), or this host's clock
+/// with the embedded store or `clock.source = "system"`.
+async fn authoritative_time(
+    cfg: &Config,
+    region: &RegionId,
+    bg: &TaskTracker,
+    stop: &CancellationToken,
+) -> Result<Arc<TimeBase>, StartError> {
+    let url = cfg
+        .redis
+        .url
+        .as_deref()
+        .filter(|_| cfg.clock.source == "redis");
+    let Some(url) = url else {
+        return Ok(TimeBase::system(region));
+    };
+    let timeout = Duration::from_millis(cfg.redis.timeout_ms);
+    let mut conn = crate::store::redis::connect(url, crate::store::redis::command_config(timeout))
+        .map_err(StartError::Redis)?;
+    let time = TimeBase::sampled(region, ClockPolicy::from(&cfg.clock));
+    redis_time::first(&mut conn, &time, Duration::from_secs(1)).await;
+    bg.spawn(redis_time::run(
+        conn,
+        time.clone(),
+        Duration::from_millis(cfg.clock.sample_interval_ms),
+        stop.clone(),
+    ));
+    Ok(time)
 }
 
 async fn housekeeping(store: Arc<dyn Store>, stop: CancellationToken) {

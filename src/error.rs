@@ -277,6 +277,11 @@ impl From<ServiceError> for ApiError {
                 1,
             )
             .caused_by(e),
+            ServiceError::Clock(_) => ApiError::unavailable(
+                "This instance's clock cannot be trusted right now; please retry",
+                1,
+            )
+            .caused_by(e),
         }
     }
 }

@@ -3,11 +3,13 @@
 //! is encoded once per instance, not once per connection.
 //!
 //! Owns: the session → connections map, the latest snapshot seen per watched session,
-//! and closing every socket at shutdown. Must not: read storage or block on a socket.
+//! and closing every socket at shutdown. Message timestamps are in the session's home
+//! timebase when this instance knows it (`TimeBase`). Must not: read storage or block
+//! on a socket.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use tokio::sync::watch;
 
@@ -17,6 +19,7 @@ use crate::fanout::{Audience, Interest};
 use crate::mailbox::Mailbox;
 use crate::protocol::{self, close};
 use crate::store::{Update, UpdateSink};
+use crate::timebase::TimeBase;
 
 #[derive(Default)]
 struct Topic {
@@ -29,6 +32,7 @@ pub struct Hub {
     topics: Mutex<HashMap<SessionId, Topic>>,
     next_id: AtomicU64,
     interest: Mutex<Option<Arc<dyn Interest>>>,
+    time: OnceLock<Arc<TimeBase>>,
 }
 
 /// A connection's membership of a session's topic; leaving happens on drop.
@@ -67,6 +71,11 @@ impl Hub {
 
     pub fn set_interest(&self, interest: Arc<dyn Interest>) {
         *self.interest.lock().unwrap_or_else(|e| e.into_inner()) = Some(interest);
+    }
+
+    /// Message timestamps from now on are in each session's home timebase.
+    pub fn set_time(&self, time: Arc<TimeBase>) {
+        let _ = self.time.set(time);
     }
 
     fn interest(&self) -> Option<Arc<dyn Interest>> {
@@ -187,7 +196,11 @@ impl UpdateSink for Hub {
         if targets.is_empty() {
             return;
         }
-        let now = now_ms();
+        let home = match &update {
+            Update::State { session, .. } => Some(&session.home_region),
+            Update::Deleted { .. } => None,
+        };
+        let now = self.time.get().map_or_else(now_ms, |t| t.stamp_ms(home));
         match &update {
             Update::State { session, events } => {
                 let pushes: Vec<_> = events

@@ -6,9 +6,12 @@
 //! 1. `domain`: the pure timer core (model, ids, transitions, deadlines, time math).
 //!    No IO; `now` is an argument.
 //! 2. `clock`, `config`, `metrics`, `trend`, `cause`, `view`, `protocol`, `mailbox`,
-//!    `wakeup`: wall-clock reads, settings, Prometheus names, the dashboard's
-//!    15-minute history, error chains for logs, the JSON a client sees, WebSocket
-//!    messages, a connection's outgoing queue, the scheduler's early-wake signal.
+//!    `wakeup`, `timebase`: wall-clock reads, settings, Prometheus names, the
+//!    dashboard's 15-minute history, error chains for logs, the JSON a client sees,
+//!    WebSocket messages, a connection's outgoing queue, the scheduler's early-wake
+//!    signal, and each home region's authoritative time (its Redis clock, sampled
+//!    NTP-style; the other regions' clocks as estimated here; the refusal policy for an
+//!    instance whose clock cannot be trusted).
 //! 3. `store` (trait, memory and Redis implementations, Lua scripts, keys, the
 //!    stored-state codec and the one envelope codec), `ratelimit`, `quota` (live
 //!    sessions per client behind a trait), `auth` (signed tokens → the
@@ -64,6 +67,7 @@ pub mod relay;
 pub mod scheduler;
 pub mod service;
 pub mod store;
+pub mod timebase;
 pub mod trend;
 pub mod view;
 pub mod wakeup;

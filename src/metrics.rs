@@ -51,6 +51,13 @@ pub const RELAY_CHECK_REPAIRED: &str = "synckairos_relay_last_check_repaired";
 pub const RELAY_CHECK_DROPPED: &str = "synckairos_relay_last_check_dropped";
 pub const RELAY_LOG_TRIMMED: &str = "synckairos_relay_log_trimmed_total";
 pub const AUDIT_OUTBOX_DROPPED: &str = "synckairos_audit_outbox_dropped_total";
+pub const CLOCK_OFFSET: &str = "synckairos_clock_offset_ms";
+pub const CLOCK_ERROR: &str = "synckairos_clock_error_bound_ms";
+pub const CLOCK_REFUSING: &str = "synckairos_clock_refusing";
+pub const CLOCK_REFUSALS: &str = "synckairos_clock_refusals_total";
+pub const REGION_CLOCK_OFFSET: &str = "synckairos_region_clock_offset_ms";
+pub const REGION_CLOCK_ERROR: &str = "synckairos_region_clock_error_bound_ms";
+pub const LAG_CREDITED: &str = "synckairos_lag_credited_ms";
 pub const AUTH_REFUSED: &str = "synckairos_auth_refused_total";
 pub const QUOTA_REFUSED: &str = "synckairos_quota_refused_total";
 pub const CONNECTIONS_OPEN: &str = "synckairos_connections_open";
@@ -257,6 +264,41 @@ const HELP: &[(&str, Kind, &str)] = &[
         "Audit records trimmed from the outbox by its caps before PostgreSQL had them",
     ),
     (
+        CLOCK_OFFSET,
+        Gauge,
+        "This instance's system clock minus its region's authoritative clock (the region's Redis TIME), in milliseconds",
+    ),
+    (
+        CLOCK_ERROR,
+        Gauge,
+        "Uncertainty (plus or minus, milliseconds) of this instance's reading of its region's authoritative clock",
+    ),
+    (
+        CLOCK_REFUSING,
+        Gauge,
+        "1 while this instance refuses to act because its clock cannot be trusted (offset or uncertainty over the tolerance)",
+    ),
+    (
+        CLOCK_REFUSALS,
+        Counter,
+        "Writes and deadline claims refused because this instance's clock could not be trusted, by what (write, deadline)",
+    ),
+    (
+        REGION_CLOCK_OFFSET,
+        Gauge,
+        "Estimated authoritative clock of each home region minus this region's, in milliseconds (NTP-style, by home)",
+    ),
+    (
+        REGION_CLOCK_ERROR,
+        Gauge,
+        "Uncertainty (plus or minus, milliseconds) of the estimated clock offset to each home region",
+    ),
+    (
+        LAG_CREDITED,
+        Histogram,
+        "Lag credited back to the mover per switch in lag-compensated sessions, in milliseconds",
+    ),
+    (
         AUTH_REFUSED,
         Counter,
         "Requests and sockets refused for their token (401 / close 4401), by reason",
@@ -340,6 +382,9 @@ const RELAY_BUCKETS: &[f64] = &[
     1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 150.0, 250.0, 500.0, 1000.0,
 ];
 const LATENESS_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 500.0, 1000.0];
+const LAG_BUCKETS: &[f64] = &[
+    1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 150.0, 250.0, 500.0, 1000.0,
+];
 const RTT_BUCKETS: &[f64] = &[
     1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 150.0, 250.0, 500.0, 1000.0, 2500.0,
 ];
@@ -369,6 +414,9 @@ pub fn install(region: &str) -> PrometheusHandle {
                 .and_then(|b| b.set_buckets_for_metric(Matcher::Full(WS_RTT.into()), RTT_BUCKETS))
                 .and_then(|b| {
                     b.set_buckets_for_metric(Matcher::Full(FORWARD_DURATION.into()), RELAY_BUCKETS)
+                })
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Full(LAG_CREDITED.into()), LAG_BUCKETS)
                 });
             match builder.and_then(|b| b.install_recorder()) {
                 Ok(h) => {
@@ -398,6 +446,7 @@ fn describe() {
     for name in ZEROED {
         counter!(*name).absolute(0);
     }
+    gauge!(CLOCK_REFUSING).set(0.0);
     for &(name, label, values) in ZEROED_LABELLED {
         for v in values {
             counter!(name, label => *v).absolute(0);
@@ -582,6 +631,34 @@ pub fn relay_log_trimmed(n: u64) {
 /// Audit records the commit scripts trimmed from the outbox (lost to the audit trail).
 pub fn audit_outbox_dropped(n: u64) {
     counter!(AUDIT_OUTBOX_DROPPED).increment(n);
+}
+
+/// This instance's reading of its region's authoritative clock: the system clock's
+/// offset to it and the reading's uncertainty, both in ms.
+pub fn clock(offset_ms: f64, error_bound_ms: f64) {
+    gauge!(CLOCK_OFFSET).set(offset_ms);
+    gauge!(CLOCK_ERROR).set(error_bound_ms);
+}
+
+/// Whether this instance refuses to act because its clock cannot be trusted.
+pub fn clock_refusing(refusing: bool) {
+    gauge!(CLOCK_REFUSING).set(if refusing { 1.0 } else { 0.0 });
+}
+
+/// A write or deadline claim refused for an untrusted clock (`what`: write, deadline).
+pub fn clock_refused(what: &'static str) {
+    counter!(CLOCK_REFUSALS, "what" => what).increment(1);
+}
+
+/// The estimated clock of `home` relative to this region's (ms), and its uncertainty.
+pub fn region_clock(home: &str, offset_ms: f64, error_bound_ms: f64) {
+    gauge!(REGION_CLOCK_OFFSET, "home" => home.to_owned()).set(offset_ms);
+    gauge!(REGION_CLOCK_ERROR, "home" => home.to_owned()).set(error_bound_ms);
+}
+
+/// Lag credited back to a mover (lag-compensated sessions).
+pub fn lag_credited(ms: f64) {
+    histogram!(LAG_CREDITED).record(ms);
 }
 
 /// A token refused (401 or WebSocket 4401), by reason.

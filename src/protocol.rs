@@ -132,17 +132,41 @@ struct Pong<'a> {
     server_receive_timestamp: Option<Millis>,
     #[serde(skip_serializing_if = "Option::is_none")]
     server_send_timestamp: Option<Millis>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timebase: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timebase_error_ms: Option<f64>,
 }
 
-/// `PONG`; with the client's timestamp echoed plus receive/send times when it sent one.
-pub fn pong(client_ts: Option<&Value>, received: Millis, now: Millis) -> Bytes {
+/// Whose clock a `PONG`'s times are, and how uncertain the server is of it.
+pub struct PongClock<'a> {
+    /// The region whose authoritative clock the times are in (the session's home when
+    /// known to the server).
+    pub timebase: &'a str,
+    /// ± ms the server's reading of that clock may be off (absent when unknown).
+    pub error_ms: Option<f64>,
+}
+
+/// `PONG`; with the client's timestamp echoed plus receive/send times (and whose clock
+/// they are) when it sent one.
+pub fn pong(
+    client_ts: Option<&Value>,
+    received: Millis,
+    now: Millis,
+    clock: Option<PongClock<'_>>,
+) -> Bytes {
     let ntp = client_ts.is_some();
+    let clock = clock.filter(|_| ntp);
     encode(&Pong {
         kind: "PONG",
         timestamp: now,
         client_timestamp: client_ts,
         server_receive_timestamp: ntp.then_some(received),
         server_send_timestamp: ntp.then_some(now),
+        timebase: clock.as_ref().map(|c| c.timebase),
+        timebase_error_ms: clock
+            .and_then(|c| c.error_ms)
+            .map(|e| (e * 1000.0).ceil() / 1000.0),
     })
 }
 

@@ -11,18 +11,22 @@
 //! pause policy) is judged here, on the state each compare-and-set attempt commits
 //! against (`domain::access::may_perform`), so a verdict can never be stale.
 //!
-//! Must not: know about HTTP or sockets; read the clock except through `clock`.
+//! Time: `now` is the region's authoritative time (`TimeBase`), never this host's
+//! clock; an instance whose clock cannot be trusted refuses (`ServiceError::Clock`).
+//!
+//! Must not: know about HTTP or sockets; read the clock except through `timebase`.
 
 use std::sync::Arc;
 
 use thiserror::Error;
 
-use crate::clock::now_ms;
 use crate::domain::{
-    self, access, lifetime, quota, Actor, DomainError, Event, NewSession, Op, Outcome, RegionId,
-    Session, SessionId,
+    self, access, lifetime, quota, Actor, DomainError, Event, Millis, NewSession, Op, Outcome,
+    RegionId, Session, SessionId, Transit,
 };
+use crate::metrics;
 use crate::store::{Commit, Expected, Store, StoreError};
+use crate::timebase::{ClockRefusal, TimeBase};
 use crate::wakeup::Wakeup;
 
 #[derive(Debug, Error)]
@@ -39,6 +43,9 @@ pub enum ServiceError {
     /// A create over a size quota.
     #[error("{0}")]
     Quota(quota::QuotaExceeded),
+    /// This instance's clock cannot be trusted: it does not act.
+    #[error("this instance refuses to act")]
+    Clock(#[from] ClockRefusal),
 }
 
 /// The service's own limits (`quotas.*`); 0 disables one.
@@ -61,6 +68,7 @@ pub struct Sessions {
     ttl_ms: u64,
     wakeup: Arc<Wakeup>,
     limits: SessionLimits,
+    time: Arc<TimeBase>,
 }
 
 impl Sessions {
@@ -70,6 +78,7 @@ impl Sessions {
         ttl_secs: u64,
         wakeup: Arc<Wakeup>,
         guard_home: bool,
+        time: Arc<TimeBase>,
     ) -> Self {
         Sessions {
             store,
@@ -78,6 +87,7 @@ impl Sessions {
             ttl_ms: ttl_secs.saturating_mul(1000),
             wakeup,
             limits: SessionLimits::default(),
+            time,
         }
     }
 
@@ -89,6 +99,11 @@ impl Sessions {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The region's authoritative time (and the other homes' as estimated here).
+    pub fn time(&self) -> &Arc<TimeBase> {
+        &self.time
     }
 
     fn commit_of<'a>(
@@ -120,7 +135,7 @@ impl Sessions {
         quota::check_size(&req, self.limits.max_participants_x_thresholds)
             .map_err(ServiceError::Quota)?;
         let policy = req.pause_policy;
-        let mut s = domain::create_session(req, &self.region, now_ms())?;
+        let mut s = domain::create_session(req, &self.region, self.time.now("write")?)?;
         s.access = access::access_for(actor, policy);
         let label = actor.map(Actor::label);
         self.store
@@ -156,6 +171,19 @@ impl Sessions {
         origin: &RegionId,
         actor: Option<&Actor>,
     ) -> Result<Outcome, ServiceError> {
+        self.write_with(session_id, op, origin, actor, Transit::default())
+            .await
+    }
+
+    /// `write` of an operation whose `transit` the server measured (lag compensation).
+    pub async fn write_with(
+        &self,
+        session_id: &SessionId,
+        op: &Op,
+        origin: &RegionId,
+        actor: Option<&Actor>,
+        transit: Transit,
+    ) -> Result<Outcome, ServiceError> {
         let mut current = self.get(session_id).await?;
         if self.guard_home && current.home_region != self.region {
             return Err(ServiceError::RemoteHome(current.home_region.clone()));
@@ -163,14 +191,15 @@ impl Sessions {
         let first = (current.version, current.client_version);
         let label = actor.map(Actor::label);
         for attempt in 0..=TICK_RETRIES {
-            let now = now_ms();
+            let now = self.time.now("write")?;
             access::may_perform(actor, &current, op, now).map_err(DomainError::Forbidden)?;
-            let out = domain::perform(&current, op, now)?;
+            let out = domain::perform_with(&current, op, now, transit)?;
             let commit = self.commit_of(&out.session, &out.events, origin, label.as_deref());
             let deadline = commit.deadline;
             match self.store.commit(Expected::of(&current), commit).await {
                 Ok(()) => {
                     self.wakeup.hint(deadline);
+                    observe_credits(&out.events);
                     return Ok(out);
                 }
                 Err(StoreError::Conflict { actual, .. }) => {
@@ -221,7 +250,7 @@ impl Sessions {
     pub async fn fire_deadline(
         &self,
         session_id: &SessionId,
-    ) -> Result<Option<Outcome>, ServiceError> {
+    ) -> Result<Option<Fired>, ServiceError> {
         let Some(current) = self.store.load(session_id).await? else {
             self.store.reschedule(session_id, 0, None).await?;
             return Ok(None);
@@ -234,7 +263,8 @@ impl Sessions {
                 .await?;
             return Ok(None);
         }
-        let Some(out) = quota::tick_bounded(&current, now_ms(), self.limits.max_unattended_writes)
+        let now = self.time.now("deadline")?;
+        let Some(out) = quota::tick_bounded(&current, now, self.limits.max_unattended_writes)
         else {
             let next = domain::next_deadline(&current);
             self.store
@@ -248,11 +278,28 @@ impl Sessions {
         match self.store.commit(Expected::of(&current), commit).await {
             Ok(()) => {
                 self.wakeup.hint(deadline);
-                Ok(Some(out))
+                Ok(Some(Fired {
+                    grace: domain::lag::grace(&current),
+                    outcome: out,
+                }))
             }
             // The winner of the race re-indexed the deadline in its own commit.
             Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// A deadline commit, and the lag-compensation grace its expiry (if any) waited for.
+pub struct Fired {
+    pub outcome: Outcome,
+    pub grace: Millis,
+}
+
+fn observe_credits(events: &[Event]) {
+    for e in events {
+        if let Event::LagCredited { credit_ms, .. } = e {
+            metrics::lag_credited(*credit_ms as f64);
         }
     }
 }

@@ -8,7 +8,7 @@
 use serde::{Serialize, Serializer};
 
 use crate::domain::iso::write_iso;
-use crate::domain::{Millis, Participant, PausePolicy, Session};
+use crate::domain::{LagPolicy, Millis, Participant, PausePolicy, Session};
 
 /// An instant rendered as ISO 8601 text.
 #[derive(Clone, Copy)]
@@ -34,6 +34,18 @@ pub struct ParticipantView<'a> {
     has_expired: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     group_id: Option<&'a str>,
+    /// Lag-compensated sessions only: transit time credited back so far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lag_credited_ms: Option<u64>,
+}
+
+impl<'a> ParticipantView<'a> {
+    fn of(p: &'a Participant, s: &Session) -> Self {
+        ParticipantView {
+            lag_credited_ms: s.lag_compensation.map(|_| p.lag_credited_ms),
+            ..ParticipantView::from(p)
+        }
+    }
 }
 
 impl<'a> From<&'a Participant> for ParticipantView<'a> {
@@ -48,12 +60,32 @@ impl<'a> From<&'a Participant> for ParticipantView<'a> {
             is_active: p.is_active,
             has_expired: p.has_expired,
             group_id: p.group_id.as_deref(),
+            lag_credited_ms: None,
         }
     }
 }
 
 fn participants(s: &Session) -> Vec<ParticipantView<'_>> {
-    s.participants.iter().map(ParticipantView::from).collect()
+    s.participants
+        .iter()
+        .map(|p| ParticipantView::of(p, s))
+        .collect()
+}
+
+/// `lag_compensation` as clients see it.
+#[derive(Serialize)]
+pub struct LagView {
+    max_per_move_ms: u64,
+    budget_ms: u64,
+}
+
+impl From<LagPolicy> for LagView {
+    fn from(p: LagPolicy) -> Self {
+        LagView {
+            max_per_move_ms: p.max_per_move_ms,
+            budget_ms: p.budget_ms,
+        }
+    }
 }
 
 /// `SyncState` (keys in the order v2 wrote them, then the extensions).
@@ -79,6 +111,10 @@ pub struct SessionView<'a> {
     #[serde(skip_serializing_if = "<[u64]>::is_empty")]
     warning_thresholds_ms: &'a [u64],
     home_region: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lag_compensation: Option<LagView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_at: Option<Iso>,
     /// Who besides service tokens may pause/resume (shown when not the default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pause_policy: Option<&'static str>,
@@ -108,6 +144,8 @@ impl<'a> From<&'a Session> for SessionView<'a> {
             action_on_timeout: s.action_on_timeout.as_str(),
             warning_thresholds_ms: &s.warning_thresholds_ms,
             home_region: &s.home_region,
+            lag_compensation: s.lag_compensation.map(LagView::from),
+            start_at: s.start_at.map(Iso),
             pause_policy: (s.access.pause_policy != PausePolicy::default())
                 .then(|| s.access.pause_policy.as_str()),
             tenant: s.access.tenant.as_deref(),

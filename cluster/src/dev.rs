@@ -151,6 +151,7 @@ impl Dev {
             relay: up.relay,
             secret: secret()?,
             env,
+            region_env: Vec::new(),
             keep_files: true,
         })?;
         self.say("processes started; waiting for /health and the relay links");

@@ -3,7 +3,8 @@
 //! without Docker: `redis-server`s, `synckairos` instances, and the
 //! `synckairos-delay-proxy` links of the three-region world (iad, lhr, nrt; one-way
 //! delays iad–lhr 40 ms, iad–nrt 80 ms, lhr–nrt 120 ms), with partitions of whole
-//! regions or single directions.
+//! regions or single directions, and clock skew (libfaketime, [`faketime`]) for an
+//! instance or a region's instances.
 //!
 //! Used by the integration tests (a [`World`] per test, killed on drop), by the
 //! bench (`regions` scenario) and by developers and `scripts/bench.sh` through the
@@ -16,6 +17,7 @@
 pub mod config;
 pub mod describe;
 pub mod dev;
+pub mod faketime;
 pub mod instance;
 pub mod lock;
 pub mod ports;

@@ -64,6 +64,9 @@ pub struct Spec {
     pub secret: String,
     /// Variables of every instance on top of the region's own.
     pub env: Vec<(String, String)>,
+    /// Variables of one region's instances only (e.g. libfaketime's, `faketime::env`:
+    /// clock skew between regions), on top of `env`.
+    pub region_env: Vec<(&'static str, Vec<(String, String)>)>,
     /// Leave `root` in place when the world is dropped (logs of a failed `up`).
     pub keep_files: bool,
 }

@@ -150,6 +150,9 @@ impl World {
             ),
         ];
         env.extend(self.spec.env.iter().cloned());
+        for (_, vars) in self.spec.region_env.iter().filter(|(r, _)| *r == name) {
+            env.extend(vars.iter().cloned());
+        }
         let log = self
             .spec
             .root

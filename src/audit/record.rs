@@ -125,6 +125,16 @@ fn facts(e: &Event) -> Facts<'_> {
             Some(*at),
             json!({"threshold_ms": threshold_ms}),
         ),
+        Event::LagCredited {
+            participant_id,
+            credit_ms,
+            lag_ms,
+        } => f(
+            Some(participant_id),
+            None,
+            None,
+            json!({"credit_ms": credit_ms, "lag_ms": lag_ms}),
+        ),
     }
 }
 

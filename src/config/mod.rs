@@ -7,10 +7,12 @@
 //! are errors that name the key and the source. Must not: start anything.
 
 mod auth;
+mod clock;
 mod dashboard;
 mod sections;
 
 pub use auth::{AuthConfig, KeyConfig, QuotaConfig};
+pub use clock::ClockConfig;
 pub use dashboard::DashboardConfig;
 pub use sections::{
     AuditConfig, ClusterConfig, LogConfig, RateLimitConfig, RedisConfig, RelayConfig, ServerConfig,
@@ -57,6 +59,7 @@ pub struct Config {
     pub relay: RelayConfig,
     pub dashboard: DashboardConfig,
     pub log: LogConfig,
+    pub clock: ClockConfig,
     pub auth: AuthConfig,
     pub quotas: QuotaConfig,
 }
@@ -77,6 +80,7 @@ impl Default for Config {
             relay: RelayConfig::default(),
             dashboard: DashboardConfig::default(),
             log: LogConfig::default(),
+            clock: ClockConfig::default(),
             auth: AuthConfig::default(),
             quotas: QuotaConfig::default(),
         }
@@ -227,6 +231,15 @@ impl Config {
         }
         if self.sessions.ttl_secs == 0 {
             return bad("sessions.ttl_secs", "must be > 0");
+        }
+        if !matches!(self.clock.source.as_str(), "redis" | "system") {
+            return bad("clock.source", "must be \"redis\" or \"system\"");
+        }
+        if self.clock.sample_interval_ms < 10 || self.clock.peer_interval_ms < 10 {
+            return bad(
+                "clock.sample_interval_ms / clock.peer_interval_ms",
+                "must be >= 10",
+            );
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format", "must be \"text\" or \"json\"");

@@ -10,13 +10,20 @@ use serde::{Deserialize, Serialize};
 use super::actor::{Access, PausePolicy};
 use super::error::{DomainError, FieldIssue};
 use super::ids::{ParticipantId, RegionId, SessionId};
-use super::model::{Millis, Participant, Session, Status, SyncMode, TimeoutAction};
+use super::model::{LagPolicy, Millis, Participant, Session, Status, SyncMode, TimeoutAction};
 
 pub const MIN_BUDGET_MS: u64 = 1_000;
 pub const MAX_BUDGET_MS: u64 = 86_400_000;
 pub const MAX_INCREMENT_MS: u64 = 60_000;
 pub const MAX_PARTICIPANTS: usize = 1_000;
 pub const MAX_WARNING_THRESHOLDS: usize = 8;
+/// Lag compensation defaults (`"lag_compensation": true`) and limits.
+pub const DEFAULT_LAG_PER_MOVE_MS: u64 = 500;
+pub const DEFAULT_LAG_BUDGET_MS: u64 = 10_000;
+pub const MAX_LAG_PER_MOVE_MS: u64 = 5_000;
+pub const MAX_LAG_BUDGET_MS: u64 = 600_000;
+/// A scheduled start is at most this far ahead (7 days).
+pub const MAX_START_AHEAD_MS: Millis = 7 * 86_400_000;
 /// `participant_index` is stored as a PostgreSQL `integer` in the audit trail.
 pub const MAX_PARTICIPANT_INDEX: u64 = i32::MAX as u64;
 
@@ -40,9 +47,23 @@ pub struct NewSession {
     pub max_time_ms: Option<u64>,
     pub action_on_timeout: TimeoutAction,
     pub warning_thresholds_ms: Vec<u64>,
+    /// Opt-in lag compensation.
+    #[serde(default)]
+    pub lag_compensation: Option<LagPolicy>,
+    /// Synchronized start: a future instant (the home's time) at which it starts.
+    #[serde(default)]
+    pub start_at: Option<Millis>,
     /// Who besides service tokens may pause and resume (extension).
     #[serde(default)]
     pub pause_policy: PausePolicy,
+}
+
+impl LagPolicy {
+    /// What `"lag_compensation": true` asks for.
+    pub const DEFAULT: LagPolicy = LagPolicy {
+        max_per_move_ms: DEFAULT_LAG_PER_MOVE_MS,
+        budget_ms: DEFAULT_LAG_BUDGET_MS,
+    };
 }
 
 fn cross_field_issues(req: &NewSession) -> Vec<FieldIssue> {
@@ -99,13 +120,31 @@ fn initial_budget(req: &NewSession, p: &NewParticipant) -> u64 {
     }
 }
 
+/// A scheduled start must lie ahead of the home's `now`, and not too far.
+fn start_issues(req: &NewSession, now: Millis, issues: &mut Vec<FieldIssue>) {
+    match req.start_at {
+        Some(at) if at <= now => issues.push(FieldIssue::new(
+            "start_at",
+            "too_small",
+            "start_at must be in the future (the home region's clock)",
+        )),
+        Some(at) if at - now > MAX_START_AHEAD_MS => issues.push(FieldIssue::new(
+            "start_at",
+            "too_big",
+            "start_at must be at most 7 days ahead",
+        )),
+        _ => {}
+    }
+}
+
 /// A new `pending` session at version 1, homed in `home_region`.
 pub fn create_session(
     req: NewSession,
     home_region: &RegionId,
     now: Millis,
 ) -> Result<Session, DomainError> {
-    let issues = cross_field_issues(&req);
+    let mut issues = cross_field_issues(&req);
+    start_issues(&req, now, &mut issues);
     if !issues.is_empty() {
         return Err(DomainError::Invalid(issues));
     }
@@ -125,6 +164,7 @@ pub fn create_session(
                 has_expired: false,
                 group_id: p.group_id.clone(),
                 budget_ms: budget,
+                lag_credited_ms: 0,
             }
         })
         .collect();
@@ -152,6 +192,8 @@ pub fn create_session(
         home_region: home_region.clone(),
         warned_through: None,
         client_version: 1,
+        lag_compensation: req.lag_compensation,
+        start_at: req.start_at,
         access: Access {
             tenant: None,
             pause_policy: req.pause_policy,

@@ -1,10 +1,11 @@
 //! Deadlines: when the next server-side event of a session is due, and the live
 //! remaining time of a participant at a given instant.
 //!
-//! Owns: the instants of expiry and of warning-threshold crossings. Must not: read
-//! the clock or change the session.
+//! Owns: the instants of a scheduled start, of expiry and of warning-threshold
+//! crossings. Must not: read the clock or change the session.
 
 use super::budget::sharers;
+use super::lag;
 use super::model::{Millis, Session, Status, TimeoutAction};
 
 /// The instant the active participant's budget runs out, if the clock is running and
@@ -42,11 +43,16 @@ pub(super) fn pending_warnings(s: &Session) -> impl Iterator<Item = (Millis, u64
         .filter(move |&(at, _)| at > lower)
 }
 
-/// The next instant at which the server must act on this session (a warning or the
-/// expiry), or `None` when nothing is scheduled.
+/// The next instant at which the server must act on this session (a scheduled start,
+/// a warning, or the expiry plus its lag-compensation grace), or `None` when nothing
+/// is scheduled.
 pub fn next_deadline(s: &Session) -> Option<Millis> {
+    if s.status == Status::Pending {
+        return s.start_at;
+    }
     let warning = pending_warnings(s).map(|(at, _)| at).next();
-    match (warning, expiry_at(s)) {
+    let expiry = expiry_at(s).map(|at| at + lag::grace(s));
+    match (warning, expiry) {
         (Some(w), Some(e)) => Some(w.min(e)),
         (w, e) => w.or(e),
     }

@@ -46,6 +46,13 @@ pub enum Event {
         threshold_ms: u64,
         at: Millis,
     },
+    /// Lag compensation: a switch by `participant_id` reached the home `lag_ms` after
+    /// the move (as measured); `credit_ms` of it was not charged (precedes `Switched`).
+    LagCredited {
+        participant_id: ParticipantId,
+        credit_ms: u64,
+        lag_ms: u64,
+    },
 }
 
 impl Event {
@@ -61,6 +68,7 @@ impl Event {
             Event::ParticipantExpired { .. } => "participant_expired",
             Event::SessionExpired { .. } => "session_expired",
             Event::TimeWarning { .. } => "time_warning",
+            Event::LagCredited { .. } => "lag_credited",
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The session and participant values and their enumerations.
 //!
 //! Owns: field meanings (they follow CONTRACT.md §1.2/§1.3, plus the extensions
-//! `action_on_timeout`, `warning_thresholds_ms`, `home_region`). Serde derives here are
+//! `action_on_timeout`, `warning_thresholds_ms`, `home_region`, `lag_compensation`,
+//! `start_at`). Serde derives here are
 //! the *storage* encoding (MessagePack); the JSON the API shows is built in `crate::view`.
 //! Must not: contain behaviour beyond small lookups; transitions live in `transition`.
 
@@ -197,6 +198,19 @@ pub struct Participant {
     /// Internal: not part of the API's JSON.
     #[serde(default)]
     pub budget_ms: u64,
+    /// Lag compensation: transit time credited back to this participant's moves so far
+    /// (at most the session's `LagPolicy::budget_ms`).
+    #[serde(default)]
+    pub lag_credited_ms: u64,
+}
+
+/// Opt-in lag compensation (as lichess does): the time a move spent in transit, as
+/// the server measured it from the mover's connection, is credited back to the mover,
+/// at most `max_per_move_ms` per move and `budget_ms` per participant per session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LagPolicy {
+    pub max_per_move_ms: u64,
+    pub budget_ms: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -228,8 +242,16 @@ pub struct Session {
     /// `version` of the last client-initiated write; server deadline writes leave it.
     /// Lets a client write that lost a race only against deadline writes be re-applied.
     pub client_version: u64,
+    /// Opt-in lag compensation (`None`: off).
+    #[serde(default)]
+    pub lag_compensation: Option<LagPolicy>,
+    /// Synchronized start: the instant (home region's time) at which a pending session
+    /// starts by itself.
+    #[serde(default)]
+    pub start_at: Option<Millis>,
     /// Who may act on it besides service tokens (tenant, pause policy); stored only
-    /// when set (open-mode sessions keep their size).
+    /// when set (open-mode sessions keep their size). Must stay the last field: the
+    /// stored encoding is positional, so only a trailing field can be left out.
     #[serde(default, skip_serializing_if = "Access::is_default")]
     pub access: Access,
 }

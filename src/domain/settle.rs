@@ -1,20 +1,40 @@
-//! Settling: bringing a running session up to `now` by applying every deadline event
-//! that fell due (warnings, then expiry with the session's timeout action), each at
-//! its exact instant. Both the scheduler's tick and every client operation settle
-//! first, so the outcome never depends on how late the scheduler ran.
+//! Settling: bringing a session up to `now` by applying every deadline event that fell
+//! due (a scheduled start, warnings, then expiry with the session's timeout action),
+//! each at its exact instant. Both the scheduler's tick and every client operation
+//! settle first, so the outcome never depends on how late the scheduler ran.
+//!
+//! With lag compensation the scheduler (`Due::AfterGrace`) acts on an expiry only once
+//! its grace has passed too (a move may still be in transit); a client operation
+//! (`Due::AtDeadline`) applies it at once.
 
 use super::budget::{activate, charge, deactivate_all, has_time};
 use super::deadline::{expiry_at, pending_warnings};
 use super::event::Event;
+use super::lag;
 use super::model::{Millis, Session, Status, SyncMode, TimeoutAction};
+
+/// When an expiry counts as due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Due {
+    /// At the deadline (client operations).
+    AtDeadline,
+    /// After the deadline plus the lag-compensation grace (the scheduler).
+    AfterGrace,
+}
 
 /// Every mode but per_cycle + skip runs out of expiries after at most one per
 /// participant; per_cycle + skip never ends and is fast-forwarded by whole rounds, so
 /// this bound is only a guard against a bug looping forever.
 const MAX_STEPS: usize = 1_000_000;
 
-pub(super) fn settle(s: &mut Session, now: Millis, events: &mut Vec<Event>) {
+pub(super) fn settle(s: &mut Session, now: Millis, when: Due, events: &mut Vec<Event>) {
     for _ in 0..MAX_STEPS {
+        if s.status == Status::Pending {
+            match s.start_at {
+                Some(at) if at <= now => begin(s, at, events),
+                _ => return,
+            }
+        }
         if s.status != Status::Running {
             return;
         }
@@ -37,11 +57,25 @@ pub(super) fn settle(s: &mut Session, now: Millis, events: &mut Vec<Event>) {
                     }),
             );
         }
+        let grace = match when {
+            Due::AtDeadline => 0,
+            Due::AfterGrace => lag::grace(s),
+        };
         match expiry {
-            Some(at) if at <= now => expire_active(s, at, events),
+            Some(at) if at + grace <= now => expire_active(s, at, events),
             _ => return,
         }
     }
+}
+
+/// Starts a pending session at `at`: the first participant (array order) runs.
+pub(super) fn begin(s: &mut Session, at: Millis, events: &mut Vec<Event>) {
+    s.status = Status::Running;
+    s.session_started_at = Some(at);
+    activate(s, 0, at);
+    events.push(Event::Started {
+        participant_id: s.participants[0].participant_id.clone(),
+    });
 }
 
 /// The active participant's budget runs out at `at`: charge it and apply the action.

@@ -6,6 +6,8 @@
 //! project makes: `complete` charges the running cycle, used time never exceeds the
 //! budget, and time never runs backwards within a session (`now` is floored at
 //! `updated_at`, so clock skew between instances cannot produce negative elapsed time).
+//! Extensions: a scheduled start (`start_at`) and lag compensation (`perform_with`: a
+//! switch is charged up to the instant the move was made, within the session's quota).
 
 use serde::{Deserialize, Serialize};
 
@@ -13,8 +15,9 @@ use super::budget::{activate, add_increment, charge, deactivate_all};
 use super::error::DomainError;
 use super::event::Event;
 use super::ids::ParticipantId;
+use super::lag::{self, Transit};
 use super::model::{Millis, Session, Status, TimeoutAction};
-use super::settle::{next_with_time, settle};
+use super::settle::{begin, next_with_time, settle, Due};
 
 /// A client operation (also carried by the typed call a region sends to the home).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,18 +56,53 @@ pub struct Outcome {
 
 /// Performs a client operation at `now`.
 pub fn perform(s: &Session, op: &Op, now: Millis) -> Result<Outcome, DomainError> {
+    perform_with(s, op, now, Transit::default())
+}
+
+/// Performs a client operation that reached the home at `now` after `transit`: with
+/// lag compensation, a switch is charged up to the instant the move was made (within
+/// the quota), and the credit is recorded on the mover (`Event::LagCredited`).
+pub fn perform_with(
+    s: &Session,
+    op: &Op,
+    now: Millis,
+    transit: Transit,
+) -> Result<Outcome, DomainError> {
     let now = now.max(s.updated_at);
     let mut n = s.clone();
     let mut events = Vec::new();
-    settle(&mut n, now, &mut events);
+    let moved = match op {
+        Op::Switch { .. } => move_instant(s, transit, now),
+        _ => None,
+    };
     let expired_participant_id = match op {
-        Op::Start => start(&mut n, now, &mut events)?,
-        Op::Switch { next, current } => {
-            switch(&mut n, next.as_ref(), current.as_ref(), now, &mut events)?
+        Op::Start => {
+            settle(&mut n, now, Due::AtDeadline, &mut events);
+            start(&mut n, now, &mut events)?
         }
-        Op::Pause => pause(&mut n, now, &mut events)?,
-        Op::Resume => resume(&mut n, now, &mut events)?,
-        Op::Complete => complete(&mut n, now, &mut events),
+        Op::Switch { next, current } => {
+            let moved = settle_to_move(&mut n, moved, now, &mut events);
+            switch(
+                &mut n,
+                next.as_ref(),
+                current.as_ref(),
+                moved,
+                now,
+                &mut events,
+            )?
+        }
+        Op::Pause => {
+            settle(&mut n, now, Due::AtDeadline, &mut events);
+            pause(&mut n, now, &mut events)?
+        }
+        Op::Resume => {
+            settle(&mut n, now, Due::AtDeadline, &mut events);
+            resume(&mut n, now, &mut events)?
+        }
+        Op::Complete => {
+            settle(&mut n, now, Due::AtDeadline, &mut events);
+            complete(&mut n, now, &mut events)
+        }
     };
     n.version = s.version + 1;
     n.client_version = n.version;
@@ -76,12 +114,13 @@ pub fn perform(s: &Session, op: &Op, now: Millis) -> Result<Outcome, DomainError
     })
 }
 
-/// Applies the deadline events due by `now`; `None` when nothing was due.
+/// Applies the deadline events due by `now` (an expiry only after its lag-compensation
+/// grace); `None` when nothing was due.
 pub fn tick(s: &Session, now: Millis) -> Option<Outcome> {
     let now = now.max(s.updated_at);
     let mut n = s.clone();
     let mut events = Vec::new();
-    settle(&mut n, now, &mut events);
+    settle(&mut n, now, Due::AfterGrace, &mut events);
     if events.is_empty() {
         return None;
     }
@@ -94,12 +133,67 @@ pub fn tick(s: &Session, now: Millis) -> Option<Outcome> {
     })
 }
 
+/// A move being credited: who moved, the turn it ends, the instant it counts at, and
+/// what was measured.
+#[derive(Clone, Copy, Debug)]
+struct Move {
+    mover: usize,
+    turn_started: Millis,
+    at: Millis,
+    lag: u64,
+}
+
+/// The instant a switch counts at, for a running turn under lag compensation.
+fn move_instant(s: &Session, transit: Transit, now: Millis) -> Option<Move> {
+    s.lag_compensation?;
+    transit.moved_at?;
+    if s.status != Status::Running {
+        return None;
+    }
+    let (mover, started) = (s.active_index()?, s.cycle_started_at?);
+    let (credit, lag) = lag::credit(s, mover, started, transit, now);
+    // Never before a write already committed (time never runs backwards).
+    let at = (now - credit as Millis).max(s.updated_at);
+    Some(Move {
+        mover,
+        turn_started: started,
+        at,
+        lag,
+    })
+}
+
+/// Settles up to the move's instant; the move keeps its credit only if the turn it
+/// ends is still the running one there (else everything is settled to `now`).
+fn settle_to_move(
+    n: &mut Session,
+    moved: Option<Move>,
+    now: Millis,
+    events: &mut Vec<Event>,
+) -> Option<Move> {
+    let Some(m) = moved else {
+        settle(n, now, Due::AtDeadline, events);
+        return None;
+    };
+    settle(n, m.at, Due::AtDeadline, events);
+    let same_turn = n.status == Status::Running
+        && n.active_index() == Some(m.mover)
+        && n.cycle_started_at == Some(m.turn_started);
+    if same_turn {
+        Some(m)
+    } else {
+        settle(n, now, Due::AtDeadline, events);
+        None
+    }
+}
+
 type Step = Result<Option<ParticipantId>, DomainError>;
 
 fn elapsed_since_cycle_start(s: &Session, now: Millis) -> u64 {
     s.cycle_started_at.map_or(0, |t| (now - t).max(0) as u64)
 }
 
+/// An explicit start; before a scheduled `start_at` it starts at once (and the
+/// schedule is dropped).
 fn start(s: &mut Session, now: Millis, events: &mut Vec<Event>) -> Step {
     if s.status != Status::Pending || s.participants.is_empty() {
         return Err(DomainError::CannotStart {
@@ -107,19 +201,18 @@ fn start(s: &mut Session, now: Millis, events: &mut Vec<Event>) -> Step {
             status: s.status,
         });
     }
-    s.status = Status::Running;
-    s.session_started_at = Some(now);
-    activate(s, 0, now);
-    events.push(Event::Started {
-        participant_id: s.participants[0].participant_id.clone(),
-    });
+    s.start_at = None;
+    begin(s, now, events);
     Ok(None)
 }
 
+/// A switch at `now`; with `moved`, the outgoing turn is charged only up to the move's
+/// instant (the rest of the transit is credited).
 fn switch(
     s: &mut Session,
     next: Option<&ParticipantId>,
     current: Option<&ParticipantId>,
+    moved: Option<Move>,
     now: Millis,
     events: &mut Vec<Event>,
 ) -> Step {
@@ -141,7 +234,17 @@ fn switch(
     let mut elapsed_ms = 0;
     let mut expired = None;
     if let (Some(c), Some(_)) = (cur, s.cycle_started_at) {
-        elapsed_ms = charge(s, c, elapsed_since_cycle_start(s, now));
+        let until = moved.map_or(now, |m| m.at);
+        elapsed_ms = charge(s, c, elapsed_since_cycle_start(s, until));
+        if let Some(m) = moved {
+            let credit_ms = (now - m.at).max(0) as u64;
+            s.participants[c].lag_credited_ms += credit_ms;
+            events.push(Event::LagCredited {
+                participant_id: s.participants[c].participant_id.clone(),
+                credit_ms,
+                lag_ms: m.lag,
+            });
+        }
         let p = &mut s.participants[c];
         p.cycle_count += 1;
         p.is_active = false;
@@ -164,7 +267,7 @@ fn switch(
         elapsed_ms,
     });
     // With `skip`, a turn handed to a participant without time passes on at once.
-    settle(s, now, events);
+    settle(s, now, Due::AtDeadline, events);
     Ok(expired)
 }
 

@@ -169,7 +169,7 @@ async fn limited_route(
     rate: &mut RateHeaders,
 ) -> Result<Resp, ApiError> {
     if route == Route::Time {
-        return Ok(ops::time());
+        return Ok(ops::time(ctx, req.uri().query()).await);
     }
     let actor = auth::actor(ctx, auth::bearer(req.headers()))?;
     let identity = auth::client_identity(actor.as_ref(), client);

@@ -26,13 +26,14 @@ use crate::domain::Op;
 use crate::error::ApiError;
 use crate::gateway::caller::Caller;
 use crate::gateway::error::to_wire;
+use crate::gateway::transit::Measured;
 use crate::ratelimit::Bucket;
 use crate::region::cluster::Cluster;
 use crate::region::sync_wire::{
     EntriesRequest, StatesRequest, BUCKETS_PATH, ENTRIES_PATH, STATES_PATH, SUMMARY_PATH,
 };
 use crate::region::wire::{
-    self, PeerCall, PeerReply, CALL_PATH, FIGURES_PATH, MSGPACK, SECRET_HEADER,
+    self, PeerCall, PeerReply, TimeReply, CALL_PATH, FIGURES_PATH, MSGPACK, SECRET_HEADER,
 };
 use crate::relay::context::RelayContext;
 use crate::relay::{serve, source};
@@ -120,9 +121,29 @@ pub async fn handle(
             };
             relay_stream(&ctx, &relay, num("since"), num("fp"))
         }
+        ["internal", "v1", "time"] if get => time_reply(&ctx),
         ["internal", "sync", _] => sync(&ctx, &relay, &cluster, req).await,
         _ => not_found(),
     })
+}
+
+/// This instance's reading of the region's authoritative clock (peers sample it).
+fn time_reply(ctx: &Ctx) -> Response<InternalBody> {
+    let time = ctx.gateway.time();
+    match time.local_at(crate::clock::mono_us()) {
+        Some(r) => {
+            let reply = TimeReply {
+                region: time.region().clone(),
+                us: r.us,
+                bound_us: r.bound_us.unwrap_or(0),
+            };
+            bytes(StatusCode::OK, MSGPACK, wire::encode(&reply))
+        }
+        None => boxed(http::error(&ApiError::unavailable(
+            "This instance has no reading of the region's clock yet",
+            1,
+        ))),
+    }
 }
 
 fn relay_stream(
@@ -256,14 +277,22 @@ async fn serve_call(ctx: &Ctx, call: PeerCall, caller: &Caller) -> Result<PeerRe
                 state: encode_state(&s),
             })
         }
-        PeerCall::Apply { session_id, op, .. } => {
+        PeerCall::Apply {
+            session_id,
+            op,
+            moved_at,
+            ..
+        } => {
             if matches!(op, Op::Switch { .. }) {
                 // The home counts every region's switches of the session (§6.1).
                 limits::check(ctx, Bucket::Switch, &session_id)
                     .await
                     .map_err(|(e, _)| e)?;
             }
-            let out = gw.apply(&session_id, &op, caller).await?;
+            let measured = moved_at.map_or(Measured::Unmeasured, Measured::MovedAt);
+            let out = gw
+                .apply_measured(&session_id, &op, caller, measured)
+                .await?;
             Ok(PeerReply::Applied {
                 state: encode_state(&out.session),
                 expired_participant_id: out.expired_participant_id,

@@ -6,8 +6,11 @@ use serde_json::json;
 
 use super::ctx::Ctx;
 use super::http::{self, Resp};
-use crate::clock::now_ms;
+use crate::clock::{mono_us, now_ms};
+use crate::config::is_region_name;
 use crate::dashboard::{gather, view};
+use crate::domain::uuid::is_loose_uuid;
+use crate::domain::{RegionId, SessionId};
 use crate::metrics;
 
 pub fn health() -> Resp {
@@ -31,6 +34,9 @@ pub async fn ready(ctx: &Ctx) -> Resp {
     if let Err(e) = ctx.gateway.storage_ready().await {
         return not_ready(crate::cause::chain(&e));
     }
+    if let Err(e) = ctx.gateway.time().check() {
+        return not_ready(format!("clock untrusted: {e}"));
+    }
     http::json(StatusCode::OK, &json!({"status": "ready"}))
 }
 
@@ -42,13 +48,40 @@ pub fn metrics(ctx: &Ctx) -> Resp {
     )
 }
 
+fn param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
+    query?
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
 /// Server time for clock-offset estimation; `server_version` and
-/// `drift_tolerance_ms` are the constants v2 clients assert.
-pub fn time() -> Resp {
-    http::json(
-        StatusCode::OK,
-        &json!({"timestamp_ms": now_ms(), "server_version": "2.0.0", "drift_tolerance_ms": 50}),
-    )
+/// `drift_tolerance_ms` are the constants v2 clients assert. `timestamp_ms` is the
+/// region's authoritative time (its Redis clock). Extension: with `?sessionId=<id>`
+/// (or `?region=<name>`) it is that session's home region's time when this region
+/// holds the session and this instance knows that clock; `timebase` names the region
+/// whose clock it is and `timebase_error_ms` how uncertain this instance is of it.
+pub async fn time(ctx: &Ctx, query: Option<&str>) -> Resp {
+    let session = param(query, "sessionId").or_else(|| param(query, "session_id"));
+    // Only what this region knows (no peers are asked: the route needs no token).
+    let home = match session.filter(|id| is_loose_uuid(id)) {
+        Some(id) => ctx.gateway.home_here(&SessionId::from(id)).await,
+        None => param(query, "region")
+            .filter(|r| is_region_name(r))
+            .map(RegionId::from),
+    };
+    let stamp = ctx.gateway.time().stamp(home.as_ref(), mono_us());
+    let mut body = json!({
+        "timestamp_ms": stamp.reading.ms(),
+        "server_version": "2.0.0",
+        "drift_tolerance_ms": 50,
+        "timebase": stamp.region.as_str(),
+    });
+    if let Some(e) = stamp.reading.bound_ms() {
+        body["timebase_error_ms"] = json!((e * 1000.0).ceil() / 1000.0);
+    }
+    http::json(StatusCode::OK, &body)
 }
 
 pub fn api_docs_json() -> Resp {

@@ -15,10 +15,12 @@ use super::http::{self, Resp, STALE_HEADER};
 use super::limits::{self, RateHeaders};
 use super::routes::SessionOp;
 use super::validate;
+use super::validate_timing;
 use crate::domain::Op;
 use crate::error::ApiError;
 use crate::gateway::caller::Caller;
 use crate::gateway::error::GatewayError;
+use crate::gateway::transit::Measured;
 use crate::metrics;
 use crate::ratelimit::Bucket;
 use crate::view::{SessionView, SwitchView};
@@ -38,7 +40,7 @@ fn failed(e: GatewayError) -> Result<Resp, ApiError> {
 }
 
 pub async fn create(ctx: &Ctx, body: &Value, who: &Asker<'_>) -> Result<Resp, ApiError> {
-    let req = validate::create_session(body).map_err(ApiError::validation)?;
+    let req = validate_timing::create_session(body).map_err(ApiError::validation)?;
     let home = validate::home_region(body, &ctx.cfg).map_err(ApiError::validation)?;
     let id = req.session_id.clone();
     limits::admit_create(ctx, who.client, &id).await?;
@@ -105,7 +107,13 @@ pub async fn operation(
         }
     };
     let started = std::time::Instant::now();
-    let result = ctx.gateway.apply(&id, &op, &who.caller).await;
+    // Lag compensation: a REST move's transit is measured from its arrival here (the
+    // client's own leg is not known without a persistent connection).
+    let measured = Measured::arrived(crate::clock::mono_us_of(started), 0);
+    let result = ctx
+        .gateway
+        .apply_measured(&id, &op, &who.caller, measured)
+        .await;
     if matches!(op, Op::Switch { .. }) {
         metrics::switch_duration(started.elapsed().as_secs_f64() * 1000.0);
     }

@@ -17,7 +17,7 @@ use crate::domain::{
     SyncMode, TimeoutAction,
 };
 
-type Issues = Vec<FieldIssue>;
+pub(super) type Issues = Vec<FieldIssue>;
 
 fn type_name(v: Option<&Value>) -> &'static str {
     match v {
@@ -31,7 +31,7 @@ fn type_name(v: Option<&Value>) -> &'static str {
     }
 }
 
-fn expected(field: &str, what: &str, v: Option<&Value>) -> FieldIssue {
+pub(super) fn expected(field: &str, what: &str, v: Option<&Value>) -> FieldIssue {
     FieldIssue::new(
         field,
         "invalid_type",
@@ -40,7 +40,7 @@ fn expected(field: &str, what: &str, v: Option<&Value>) -> FieldIssue {
 }
 
 /// A present, non-null value, or an issue (`required` decides about absence).
-fn present<'a>(
+pub(super) fn present<'a>(
     o: &'a Map<String, Value>,
     key: &str,
     field: &str,
@@ -59,7 +59,7 @@ fn present<'a>(
 }
 
 /// An integer in `[min, max]` (`1000.0` counts as an integer, as in JavaScript).
-fn int_in(
+pub(super) fn int_in(
     v: &Value,
     field: &str,
     min: u64,
@@ -334,6 +334,9 @@ pub fn create_session(body: &Value) -> Result<NewSession, Issues> {
         action_on_timeout: action.flatten().unwrap_or_default(),
         warning_thresholds_ms: thresholds.flatten().unwrap_or_default(),
         pause_policy: pause_policy.flatten().unwrap_or_default(),
+        // The timing extensions: `validate_timing`.
+        lag_compensation: None,
+        start_at: None,
     })
 }
 

@@ -1,7 +1,9 @@
 //! Commands sent over a WebSocket (extension): `START`, `SWITCH`, `PAUSE`, `RESUME`,
 //! `COMPLETE` with an optional `requestId`, answered with `ACK` (the stored version)
 //! or `ERROR` (the REST error's code and message). The gateway sends a command for a
-//! session homed in another region there (never `fly-replay`).
+//! session homed in another region there (never `fly-replay`). Each command carries
+//! what the connection measured of its transit (arrival, one-way delay of the link)
+//! for lag compensation.
 //!
 //! Must not: know where a session lives.
 
@@ -13,6 +15,7 @@ use super::ws_auth::Peer;
 use crate::domain::uuid::is_strict_uuid;
 use crate::domain::{Op, SessionId};
 use crate::error::ApiError;
+use crate::gateway::transit::Measured;
 use crate::mailbox::Mailbox;
 use crate::metrics;
 use crate::protocol::{self, Command};
@@ -44,9 +47,10 @@ pub async fn run(
     mailbox: &Mailbox,
     op: Op,
     c: Command,
+    measured: Measured,
 ) {
     metrics::ws_message_in(op.name());
-    let result = execute(ctx, session_id, peer, &op).await;
+    let result = execute(ctx, session_id, peer, &op, measured).await;
     metrics::ws_command(result.as_ref().is_err_and(|e| e.status.is_server_error()));
     let frame = match result {
         Ok(version) => protocol::ack(op.name(), version, c.request_id.as_ref()),
@@ -74,7 +78,13 @@ pub async fn count_general(ctx: &Ctx, peer: &Peer) -> Result<(), ApiError> {
         .map_err(|(e, _)| e)
 }
 
-async fn execute(ctx: &Ctx, session_id: &SessionId, peer: &Peer, op: &Op) -> Result<u64, ApiError> {
+async fn execute(
+    ctx: &Ctx,
+    session_id: &SessionId,
+    peer: &Peer,
+    op: &Op,
+    measured: Measured,
+) -> Result<u64, ApiError> {
     check_ids(op)?;
     count_general(ctx, peer).await?;
     if matches!(op, Op::Switch { .. }) {
@@ -82,6 +92,9 @@ async fn execute(ctx: &Ctx, session_id: &SessionId, peer: &Peer, op: &Op) -> Res
             .await
             .map_err(|(e, _)| e)?;
     }
-    let out = ctx.gateway.apply(session_id, op, &peer.caller).await?;
+    let out = ctx
+        .gateway
+        .apply_measured(session_id, op, &peer.caller, measured)
+        .await?;
     Ok(out.session.version)
 }

@@ -4,6 +4,12 @@
 //! never raced in `select!`; its obligated replies (pong, close echo) reach the socket
 //! through the writer. Every frame counts against `ws.frames_per_second` (control,
 //! binary and continuation frames too); an unmasked client frame closes with 1002.
+//! Protocol pings carry their send time, so their pongs measure the link (`Link`);
+//! a few extra pings right after connecting measure it early (they do not count for
+//! liveness). After a close it initiates, the connection keeps reading (and ignores
+//! what it reads) until the client's close or `CLOSE_LINGER`, so that data the client
+//! sent meanwhile (a pong, a message) does not make the kernel reset the connection
+//! before the client has read the close frame.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -19,10 +25,11 @@ use tokio::sync::mpsc;
 use super::conns::ConnGuard;
 use super::ctx::Ctx;
 use super::ws_auth::{self, Peer};
+use super::ws_link::Link;
 use super::ws_mask::{is_unmasked, MaskCheck};
 use super::ws_msg::handle_text;
 use super::ws_rate::{FrameRate, MessageRate, RateVerdict};
-use crate::clock::{now_ms, now_us};
+use crate::clock::{mono_us, now_ms};
 use crate::domain::SessionId;
 use crate::mailbox::{Mailbox, Queued};
 use crate::metrics;
@@ -31,15 +38,13 @@ use crate::protocol::{self, close};
 type Io = TokioIo<Upgraded>;
 type Rx = WebSocketRead<MaskCheck<ReadHalf<Io>>>;
 
-/// What the reader tells the writer about the peer: when it was last heard from, and
-/// when the protocol ping now outstanding was sent (µs, 0 when none: its pong gives
-/// the round-trip time).
-struct Liveness {
-    last_seen: AtomicI64,
-    ping_sent_us: AtomicI64,
-}
 /// A frame the reader owes the peer (pong, close echo), sent by the writer.
 type Owed = (OpCode, Vec<u8>);
+
+/// Measurement pings after connecting (ms), before the regular ones.
+const EARLY_PINGS_MS: [u64; 3] = [100, 400, 700];
+/// How long a close this side sent waits for the client's.
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
 /// What the upgrade learned about a new socket.
 pub struct Opening {
@@ -88,7 +93,20 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, opening: Opening) {
         }
     };
     let mailbox = Arc::new(Mailbox::new(ctx.cfg.ws.queue_capacity));
-    mailbox.push(protocol::connected(&session_id, now_ms()));
+    let link = Arc::new(Link::default());
+    if let Some(known) = ctx.gateway.delivered(&session_id) {
+        link.set_home(&known.home_region);
+    } else {
+        // The home from this region's copy, meanwhile (PONGs then use its timebase).
+        let (ctx, link, id) = (ctx.clone(), link.clone(), session_id.clone());
+        tokio::spawn(async move {
+            if let Some(home) = ctx.gateway.home_here(&id).await {
+                link.set_home(&home);
+            }
+        });
+    }
+    let connected_at = ctx.gateway.time().stamp_ms(link.home().as_ref());
+    mailbox.push(protocol::connected(&session_id, connected_at));
     let mut sub = ctx.hub.subscribe(&session_id, mailbox.clone());
     // CONNECTED (queued first) goes out only once updates are flowing here.
     sub.ready(Duration::from_secs(2)).await;
@@ -96,21 +114,24 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, opening: Opening) {
         mailbox.close(close::GOING_AWAY, "Server shutting down");
     }
     metrics::ws_connections(1.0);
-    let liveness = Arc::new(Liveness {
-        last_seen: AtomicI64::new(now_ms()),
-        ping_sent_us: AtomicI64::new(0),
-    });
+    let last_seen = Arc::new(AtomicI64::new(now_ms()));
     let (owed_tx, owed_rx) = mpsc::channel::<Owed>(8);
-    let reader = tokio::spawn(read_loop(
+    let mut reader = tokio::spawn(read_loop(
         ctx.clone(),
         rx,
-        session_id,
-        peer,
-        mailbox.clone(),
+        Reader {
+            session_id,
+            peer,
+            mailbox: mailbox.clone(),
+            link: link.clone(),
+        },
         owed_tx,
-        liveness.clone(),
+        last_seen.clone(),
     ));
-    write_loop(&ctx, tx, &mailbox, owed_rx, &liveness).await;
+    write_loop(&ctx, tx, &mailbox, owed_rx, &last_seen, &link).await;
+    if link.closing() {
+        let _ = tokio::time::timeout(CLOSE_LINGER, &mut reader).await;
+    }
     reader.abort();
     metrics::ws_connections(-1.0);
 }
@@ -120,12 +141,18 @@ async fn write_loop(
     mut tx: WebSocketWrite<WriteHalf<Io>>,
     mailbox: &Mailbox,
     mut owed: mpsc::Receiver<Owed>,
-    liveness: &Liveness,
+    last_seen: &AtomicI64,
+    link: &Link,
 ) {
     let write_timeout = Duration::from_millis(ctx.cfg.ws.write_timeout_ms);
     let ping_every = Duration::from_millis(ctx.cfg.ws.ping_interval_ms);
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    let start = tokio::time::Instant::now();
+    let mut ping = tokio::time::interval_at(start + ping_every, ping_every);
     let mut pinged_at: Option<i64> = None;
+    let mut early = EARLY_PINGS_MS
+        .iter()
+        .map(|ms| start + Duration::from_millis(*ms));
+    let mut next_early = early.next();
     let mut batch = Vec::new();
     loop {
         tokio::select! {
@@ -149,6 +176,7 @@ async fn write_loop(
                             if *code == close::TRY_AGAIN_LATER {
                                 metrics::ws_slow_consumer_closed();
                             }
+                            link.close_sent();
                             send(&mut tx, Frame::close(*code, reason.as_bytes()), write_timeout).await.map(|()| true)
                         }
                     };
@@ -158,18 +186,41 @@ async fn write_loop(
                 }
             }
             _ = ping.tick() => {
-                if pinged_at.is_some_and(|t| liveness.last_seen.load(Ordering::Relaxed) < t) {
+                if pinged_at.is_some_and(|t| last_seen.load(Ordering::Relaxed) < t) {
                     tracing::debug!("websocket peer missed a ping; dropping it");
                     return;
                 }
                 let now = now_ms();
                 pinged_at = Some(now);
-                liveness.ping_sent_us.store(now_us(), Ordering::Relaxed);
-                if send(&mut tx, Frame::new(true, OpCode::Ping, None, Payload::Borrowed(&[])), write_timeout).await.is_err() {
+                if send(&mut tx, measuring_ping(), write_timeout).await.is_err() {
+                    return;
+                }
+            }
+            _ = sleep_until(next_early) => {
+                next_early = early.next();
+                if send(&mut tx, measuring_ping(), write_timeout).await.is_err() {
                     return;
                 }
             }
         }
+    }
+}
+
+/// A protocol ping carrying its send time (the pong echoes it: `Link::on_pong`).
+fn measuring_ping() -> Frame<'static> {
+    Frame::new(
+        true,
+        OpCode::Ping,
+        None,
+        Payload::Owned(Link::ping_payload().to_vec()),
+    )
+}
+
+/// Resolves at `at`, never when `None`.
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -190,15 +241,27 @@ async fn send(
     }
 }
 
-async fn read_loop(
-    ctx: Arc<Ctx>,
-    mut rx: Rx,
+/// What the reader serves: the session, the admitted client, its queue and its link.
+struct Reader {
     session_id: SessionId,
     peer: Peer,
     mailbox: Arc<Mailbox>,
+    link: Arc<Link>,
+}
+
+async fn read_loop(
+    ctx: Arc<Ctx>,
+    mut rx: Rx,
+    r: Reader,
     owed: mpsc::Sender<Owed>,
-    liveness: Arc<Liveness>,
+    last_seen: Arc<AtomicI64>,
 ) {
+    let Reader {
+        session_id,
+        peer,
+        mailbox,
+        link,
+    } = r;
     let max = ctx.cfg.ws.max_message_bytes;
     let mut rate = MessageRate::new(ctx.cfg.ws.messages_per_second);
     let mut frames = FrameRate::new(ctx.cfg.ws.frames_per_second);
@@ -224,9 +287,10 @@ async fn read_loop(
                 return;
             }
         };
-        liveness.last_seen.store(now_ms(), Ordering::Relaxed);
-        let received = now_ms();
-        if !frames.allow(received) {
+        let now = now_ms();
+        last_seen.store(now, Ordering::Relaxed);
+        let received = mono_us();
+        if !frames.allow(now) {
             metrics::ws_abuse_closed("frame_rate");
             let _ = owed
                 .send(close_frame(close::POLICY, "Frame rate limit exceeded"))
@@ -273,9 +337,8 @@ async fn read_loop(
                 return;
             }
             (OpCode::Pong, _) => {
-                let sent = liveness.ping_sent_us.swap(0, Ordering::Relaxed);
-                if sent > 0 {
-                    metrics::ws_rtt((now_us() - sent).max(0) as f64 / 1000.0);
+                if let Some(rtt_us) = link.on_pong(&frame.payload) {
+                    metrics::ws_rtt(rtt_us as f64 / 1000.0);
                 }
                 continue;
             }
@@ -288,7 +351,10 @@ async fn read_loop(
                 .await;
             return;
         }
-        match rate.check(received) {
+        if link.closing() {
+            continue; // a close was sent: only the client's close matters now
+        }
+        match rate.check(now) {
             RateVerdict::Allow => {}
             RateVerdict::Refuse { first } => {
                 if first {
@@ -308,7 +374,7 @@ async fn read_loop(
                 return;
             }
         }
-        handle_text(&ctx, &session_id, &peer, &mailbox, &text, received).await;
+        handle_text(&ctx, &session_id, &peer, &mailbox, &link, &text, received).await;
     }
 }
 

@@ -10,15 +10,17 @@
 //! the stateless ones before any IO, a read's once the state is read; write rules that
 //! depend on the state are the service's, at the home, inside its commit.
 //!
-//! Owns: routing by home region, peer lookups, forwarding, freshness. Must not: parse
-//! HTTP or WebSocket input, render responses, or apply rate limits (fronts do), nor
-//! commit anything itself (the service does, at the home only).
+//! Owns: routing by home region, peer lookups, forwarding, freshness, and carrying a
+//! move's measured transit to its home (`transit`). Must not: parse HTTP or WebSocket
+//! input, render responses, or apply rate limits (fronts do), nor commit anything
+//! itself (the service does, at the home only).
 
 pub mod caller;
 pub mod error;
 mod fresh;
 mod home;
 pub mod locate;
+pub mod transit;
 
 use std::sync::Arc;
 
@@ -32,9 +34,11 @@ use crate::region::wire::PeerCall;
 use crate::relay::copies::Copies;
 use crate::service::{ServiceError, Sessions};
 use crate::store::StoreError;
+use crate::timebase::TimeBase;
 use caller::Caller;
 use error::GatewayError;
 use home::Answer;
+use transit::Measured;
 
 /// The multi-region parts the gateway needs: the cluster, this region's copies and
 /// the ids recently found in no region.
@@ -90,6 +94,11 @@ impl Gateway {
 
     pub fn cluster(&self) -> Option<&Arc<Cluster>> {
         self.remote.as_ref().map(|r| &r.cluster)
+    }
+
+    /// This region's authoritative time and the other homes' as estimated here.
+    pub fn time(&self) -> &Arc<TimeBase> {
+        self.sessions.time()
     }
 
     /// Whether this instance's storage answers (for `/ready`).
@@ -148,6 +157,16 @@ impl Gateway {
         Ok(Reading { session, stale })
     }
 
+    /// The home of a session as this region knows it (its copy or what fan-out
+    /// delivered), without asking the peers; `None` when unknown here.
+    pub async fn home_here(&self, session_id: &SessionId) -> Option<RegionId> {
+        if let Some(s) = self.delivered(session_id) {
+            return Some(s.home_region.clone());
+        }
+        let s = self.sessions.read(session_id).await.ok()?;
+        Some(s.home_region.clone())
+    }
+
     /// Whether the caller may watch `session_id` at all (its token's session scope),
     /// before anything is read: a WebSocket subscription asks this first.
     pub fn may_watch(&self, session_id: &SessionId, caller: &Caller) -> Result<(), GatewayError> {
@@ -167,10 +186,23 @@ impl Gateway {
         op: &Op,
         caller: &Caller,
     ) -> Result<Applied, GatewayError> {
+        self.apply_measured(session_id, op, caller, Measured::Unmeasured)
+            .await
+    }
+
+    /// `apply` of an operation whose transit was measured (lag compensation).
+    pub async fn apply_measured(
+        &self,
+        session_id: &SessionId,
+        op: &Op,
+        caller: &Caller,
+        measured: Measured,
+    ) -> Result<Applied, GatewayError> {
         access::may_attempt(caller.actor(), session_id, op).map_err(forbidden)?;
+        let here = measured.transit(self.time(), &self.region);
         let written = self
             .sessions
-            .write(session_id, op, &caller.origin, caller.actor())
+            .write_with(session_id, op, &caller.origin, caller.actor(), here)
             .await;
         let home = match written {
             Ok(out) => {
@@ -194,6 +226,7 @@ impl Gateway {
             session_id: session_id.clone(),
             op: op.clone(),
             actor: caller.actor.clone(),
+            moved_at: measured.moved_at(self.time(), &home),
         };
         match self.send_home(&home, session_id, call, caller).await? {
             Answer::Committed {

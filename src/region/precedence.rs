@@ -86,6 +86,8 @@ mod tests {
                 max_time_ms: None,
                 action_on_timeout: TimeoutAction::Continue,
                 warning_thresholds_ms: vec![],
+                lag_compensation: None,
+                start_at: None,
                 pause_policy: Default::default(),
             },
             &home.into(),

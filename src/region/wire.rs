@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::domain::{Actor, NewSession, Op, ParticipantId, RegionId, SessionId};
+use crate::domain::{Actor, Millis, NewSession, Op, ParticipantId, RegionId, SessionId};
 
 /// Header carrying the shared secret on every internal request.
 pub const SECRET_HEADER: &str = "x-synckairos-secret";
@@ -28,6 +28,19 @@ pub fn session_path(session_id: &str) -> String {
 pub fn relay_path(since: u64, fingerprint: u64) -> String {
     format!("/internal/relay?since={since}&fp={fingerprint}")
 }
+/// A region's authoritative time (GET, MessagePack `TimeReply`), sampled NTP-style by
+/// the other regions (`region::clock`).
+pub const TIME_PATH: &str = "/internal/v1/time";
+
+/// The answering instance's reading of its region's authoritative clock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeReply {
+    pub region: RegionId,
+    /// µs since the epoch.
+    pub us: i64,
+    /// Its own uncertainty about `us`, µs.
+    pub bound_us: i64,
+}
 
 /// A write for a session homed in the receiving region, on behalf of `origin` (the
 /// region whose client sent it; it is recorded in the audit trail) and of `actor` (the
@@ -47,6 +60,10 @@ pub enum PeerCall {
         op: Op,
         #[serde(default)]
         actor: Option<Actor>,
+        /// Lag compensation: when the move was made, in the home's timebase, as the
+        /// receiving region measured it (absent from older senders).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        moved_at: Option<Millis>,
     },
     Delete {
         origin: RegionId,
@@ -130,6 +147,7 @@ mod tests {
                 next: Some("p2".into()),
                 current: None,
             },
+            moved_at: Some(1_700_000_000_123),
             actor: Some(crate::domain::Actor {
                 subject: "alice".into(),
                 role: crate::domain::Role::Participant,

@@ -454,6 +454,7 @@ const LAYERS: &[&[&str]] = &[
     &["domain"],
     &[
         "cause", "clock", "config", "metrics", "trend", "view", "protocol", "mailbox", "wakeup",
+        "timebase",
     ],
     &["store", "ratelimit", "auth", "quota"],
     &["fanout", "hub", "audit"],

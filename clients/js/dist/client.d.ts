@@ -8,7 +8,11 @@
  * - applies a state only if it is newer (`created_at`, then `version`: a deleted and
  *   re-created session starts at version 1 again but outranks the old one);
  * - estimates the server clock from `PING`/`PONG` (see `ClockSync`) and computes the
- *   live remaining time from the state; `onTick` delivers it at display rate;
+ *   live remaining time from the state; `onTick` delivers it at display rate. The
+ *   clock is the session's home region's: a server elsewhere answers in the home's
+ *   timebase (`PONG.timebase`, `/v1/time?sessionId=`) with its own uncertainty
+ *   (`timebase_error_ms`) added to the bound; the estimate restarts when the timebase
+ *   changes;
  * - sends commands over the socket (`requestId` → `ACK`/`ERROR`) or over REST.
  */
 import { type BackoffOptions } from './backoff.js';
@@ -70,6 +74,8 @@ export interface TickFrame {
     activeParticipant: string | null;
     /** Live remaining time per participant id (never negative). */
     remaining: Record<string, number>;
+    /** A scheduled start (`start_at`) still ahead: ms until it (server time), else `null`. */
+    startsInMs: number | null;
 }
 export interface DisconnectInfo {
     code: number;
@@ -117,6 +123,8 @@ export declare class SyncKairosClient {
     private syncedOnSocket;
     private timers;
     private pings;
+    /** The region whose clock the estimate is of (`PONG.timebase`), when the server says. */
+    private timebase;
     private pingsOnSocket;
     private readonly pending;
     private requestSeq;
@@ -145,7 +153,10 @@ export declare class SyncKairosClient {
     /** The newest state applied (`null` before the first, or after deletion). */
     get state(): SessionState | null;
     get version(): number | null;
+    /** The active participant (a scheduled start that has come counts as started). */
     get activeParticipant(): string | null;
+    /** The region whose clock `offset` is of (the session's home, once a server said), or `null`. */
+    get clockRegion(): string | null;
     /** The clock estimate now (`null` before the first sample). */
     clockEstimate(): ClockEstimate | null;
     /** server clock − client clock (ms; 0 before the first sample). */
@@ -194,6 +205,12 @@ export declare class SyncKairosClient {
     private onAnswer;
     private sendPing;
     private onPong;
+    /**
+     * Answers in another region's clock than the samples so far (the server learnt the
+     * session's home): start the estimate again. The shown time stays monotonic (a
+     * contradiction beyond the bounds is followed, as after a clock step).
+     */
+    private onTimebase;
     /** The shown server time at client time `at` (monotonic, see `serverNow`). */
     private showAt;
     private scheduleTick;

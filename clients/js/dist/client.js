@@ -8,7 +8,11 @@
  * - applies a state only if it is newer (`created_at`, then `version`: a deleted and
  *   re-created session starts at version 1 again but outranks the old one);
  * - estimates the server clock from `PING`/`PONG` (see `ClockSync`) and computes the
- *   live remaining time from the state; `onTick` delivers it at display rate;
+ *   live remaining time from the state; `onTick` delivers it at display rate. The
+ *   clock is the session's home region's: a server elsewhere answers in the home's
+ *   timebase (`PONG.timebase`, `/v1/time?sessionId=`) with its own uncertainty
+ *   (`timebase_error_ms`) added to the bound; the estimate restarts when the timebase
+ *   changes;
  * - sends commands over the socket (`requestId` → `ACK`/`ERROR`) or over REST.
  */
 import { backoffDelay } from './backoff.js';
@@ -16,7 +20,7 @@ import { ClockSync } from './clock.js';
 import { defaultEnv, globalFetch, globalWebSocket, messageText, } from './env.js';
 import { SyncKairosError } from './errors.js';
 import { normalizeUrl, probeRegions, withTimeout, wsUrl } from './regions.js';
-import { activeParticipantId, isNewer, remainingAt, usedAt } from './timing.js';
+import { activeParticipantId, isNewer, remainingAt, startsAt, usedAt } from './timing.js';
 const OPEN = 1;
 /** Closes after which reconnecting would only repeat the failure. */
 const TERMINAL_CLOSES = new Set([1002, 1007, 1008, 1009]);
@@ -44,6 +48,8 @@ export class SyncKairosClient {
         this.syncedOnSocket = false;
         this.timers = { connect: null, ping: null, pong: null, reconnect: null };
         this.pings = [];
+        /** The region whose clock the estimate is of (`PONG.timebase`), when the server says. */
+        this.timebase = null;
         this.pingsOnSocket = 0;
         this.pending = new Map();
         this.requestSeq = 0;
@@ -133,8 +139,13 @@ export class SyncKairosClient {
     get version() {
         return this.current?.version ?? null;
     }
+    /** The active participant (a scheduled start that has come counts as started). */
     get activeParticipant() {
-        return activeParticipantId(this.current);
+        return activeParticipantId(this.current, this.serverNow());
+    }
+    /** The region whose clock `offset` is of (the session's home, once a server said), or `null`. */
+    get clockRegion() {
+        return this.timebase;
     }
     /** The clock estimate now (`null` before the first sample). */
     clockEstimate() {
@@ -160,7 +171,7 @@ export class SyncKairosClient {
     /** Live remaining time (ms, ≥ 0) of a participant (default: the active one); `NaN` if unknown. */
     remainingMs(participantId, serverNow = this.serverNow()) {
         const s = this.current;
-        const id = participantId ?? activeParticipantId(s);
+        const id = participantId ?? activeParticipantId(s, serverNow);
         if (!s || id == null)
             return Number.NaN;
         return remainingAt(s, id, serverNow);
@@ -168,7 +179,7 @@ export class SyncKairosClient {
     /** Live time used (ms) of a participant (a `count_up` stopwatch); `NaN` if unknown. */
     usedMs(participantId, serverNow = this.serverNow()) {
         const s = this.current;
-        const id = participantId ?? activeParticipantId(s);
+        const id = participantId ?? activeParticipantId(s, serverNow);
         if (!s || id == null)
             return Number.NaN;
         return usedAt(s, id, serverNow);
@@ -183,6 +194,7 @@ export class SyncKairosClient {
             for (const p of s.participants)
                 remaining[p.participant_id] = remainingAt(s, p.participant_id, shown.value);
         const est = this.clock.estimate(at);
+        const start = s ? startsAt(s) : null;
         return {
             at,
             serverNow: shown.value,
@@ -190,8 +202,9 @@ export class SyncKairosClient {
             offset: est?.offset ?? 0,
             state: s,
             version: s?.version ?? null,
-            activeParticipant: activeParticipantId(s),
+            activeParticipant: activeParticipantId(s, shown.value),
             remaining,
+            startsInMs: start !== null && start > shown.value ? start - shown.value : null,
         };
     }
     /**
@@ -375,7 +388,7 @@ export class SyncKairosClient {
         const f = this.fetchImpl;
         if (!f)
             return this.useRegion(this.nextRegion(), null);
-        const results = await probeRegions([...this.urls], f, this.env, this.opts.probe);
+        const results = await probeRegions([...this.urls], f, this.env, { ...this.opts.probe, sessionId: this.sessionId });
         this.lastProbe = results;
         const reachable = results.filter((r) => r.roundTrip < Infinity);
         // After repeated failures on the current region, the nearest *other* one that answers.
@@ -393,12 +406,15 @@ export class SyncKairosClient {
             // Another server, another clock: start the estimate again.
             this.clock.reset();
             this.shown = null;
+            this.timebase = null;
             this.url = url;
             this.regionFailures = 0;
         }
-        if (probe)
+        if (probe) {
+            this.onTimebase(probe.timebase ?? null);
             for (const s of probe.samples)
                 this.clock.addSample(s);
+        }
         return url;
     }
     onMessage(text) {
@@ -528,7 +544,9 @@ export class SyncKairosClient {
         if (t0 !== undefined) {
             const t1 = typeof msg.server_receive_timestamp === 'number' ? msg.server_receive_timestamp : Number(msg.timestamp);
             const t2 = typeof msg.server_send_timestamp === 'number' ? msg.server_send_timestamp : Number(msg.timestamp);
-            if (this.clock.addSample({ t0, t1, t2, t3 })) {
+            const serverError = typeof msg.timebase_error_ms === 'number' ? msg.timebase_error_ms : 0;
+            this.onTimebase(typeof msg.timebase === 'string' ? msg.timebase : null);
+            if (this.clock.addSample({ t0, t1, t2, t3, serverError })) {
                 const est = this.clock.estimate(t3);
                 if (est)
                     this.emit('sync', est);
@@ -540,6 +558,18 @@ export class SyncKairosClient {
         if (this.timers.ping === null && this.pings.length === 0) {
             this.timers.ping = this.env.setTimeout(() => this.sendPing(), delay);
         }
+    }
+    /**
+     * Answers in another region's clock than the samples so far (the server learnt the
+     * session's home): start the estimate again. The shown time stays monotonic (a
+     * contradiction beyond the bounds is followed, as after a clock step).
+     */
+    onTimebase(timebase) {
+        if (timebase === null)
+            return;
+        if (this.timebase !== null && this.timebase !== timebase)
+            this.clock.reset();
+        this.timebase = timebase;
     }
     /** The shown server time at client time `at` (monotonic, see `serverNow`). */
     showAt(at) {

@@ -16,6 +16,10 @@
  * sample that is ± half the round trip (+ half the resolution); low-round-trip samples
  * dominate, and several samples together can be tighter than the best one alone.
  *
+ * A server that answers in another region's timebase (the session's home, whose clock
+ * it estimates) says how far off its reading of that clock may be (`serverError`,
+ * `PONG.timebase_error_ms`): each interval is widened by it on both sides.
+ *
  * If the intervals do not intersect, an assumption broke (a clock stepped, or drifted
  * faster than `maxDriftPpm`): the newest samples win and older ones are dropped.
  */
@@ -28,6 +32,8 @@ export interface ClockSample {
     t2: number;
     /** Client clock when the answer arrived. */
     t3: number;
+    /** ± ms the server's t1/t2 may be off the clock they are in (default 0). */
+    serverError?: number;
 }
 export interface ClockEstimate {
     /** server clock − client clock, ms. */

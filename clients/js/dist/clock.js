@@ -16,6 +16,10 @@
  * sample that is ± half the round trip (+ half the resolution); low-round-trip samples
  * dominate, and several samples together can be tighter than the best one alone.
  *
+ * A server that answers in another region's timebase (the session's home, whose clock
+ * it estimates) says how far off its reading of that clock may be (`serverError`,
+ * `PONG.timebase_error_ms`): each interval is widened by it on both sides.
+ *
  * If the intervals do not intersect, an assumption broke (a clock stepped, or drifted
  * faster than `maxDriftPpm`): the newest samples win and older ones are dropped.
  */
@@ -44,10 +48,11 @@ export class ClockSync {
      */
     addSample(s) {
         const { t0, t1, t2, t3 } = s;
-        if (![t0, t1, t2, t3].every(Number.isFinite) || t3 < t0 || t2 < t1)
+        const e = s.serverError ?? 0;
+        if (![t0, t1, t2, t3, e].every(Number.isFinite) || t3 < t0 || t2 < t1 || e < 0)
             return false;
-        const lo = t2 - t3 - this.clientRes;
-        const hi = t1 + this.serverRes - t0 + this.clientRes;
+        const lo = t2 - t3 - this.clientRes - e;
+        const hi = t1 + this.serverRes - t0 + this.clientRes + e;
         if (hi < lo)
             return false;
         this.kept.push({ lo, hi, at: t3, roundTrip: t3 - t0 - (t2 - t1) });

@@ -12,6 +12,6 @@ export type { Env, FetchLike, FetchResponseLike, WebSocketConstructor, WebSocket
 export { SyncKairosError } from './errors.js';
 export { normalizeUrl, probeRegion, probeRegions, wsUrl } from './regions.js';
 export type { ProbeOptions, ProbeResult } from './regions.js';
-export { activeParticipantId, compareStamps, expiresAt, isNewer, parseInstant, remainingAt, runningSince, sharers, stampOf, usedAt, } from './timing.js';
+export { activeParticipantId, compareStamps, expiresAt, isNewer, parseInstant, projected, remainingAt, runningSince, sharers, stampOf, startsAt, usedAt, } from './timing.js';
 export type { Stamp } from './timing.js';
-export type { CommandResult, Op, Participant, SessionState, SessionStatus, SwitchOptions, SyncMode, TimeExpiredMessage, TimeWarningMessage, TimeoutAction, } from './types.js';
+export type { CommandResult, LagCompensation, Op, Participant, SessionState, SessionStatus, SwitchOptions, SyncMode, TimeExpiredMessage, TimeWarningMessage, TimeoutAction, } from './types.js';

@@ -7,4 +7,4 @@ export { backoffDelay } from './backoff.js';
 export { defaultEnv } from './env.js';
 export { SyncKairosError } from './errors.js';
 export { normalizeUrl, probeRegion, probeRegions, wsUrl } from './regions.js';
-export { activeParticipantId, compareStamps, expiresAt, isNewer, parseInstant, remainingAt, runningSince, sharers, stampOf, usedAt, } from './timing.js';
+export { activeParticipantId, compareStamps, expiresAt, isNewer, parseInstant, projected, remainingAt, runningSince, sharers, stampOf, startsAt, usedAt, } from './timing.js';

@@ -2,7 +2,8 @@
  * Choosing the nearest region: each region URL is probed with `GET /v1/time` a few
  * times; the lowest round trip wins. The probes are clock samples too (the server's
  * `timestamp_ms` was read between the request and the answer), so the chosen
- * region's probes can seed the clock estimate.
+ * region's probes can seed the clock estimate. With a `sessionId` they ask for the
+ * session's home timebase (`/v1/time?sessionId=`), with its `timebase_error_ms`.
  */
 import type { ClockSample } from './clock.js';
 import type { Env, FetchLike } from './env.js';
@@ -11,6 +12,8 @@ export interface ProbeOptions {
     attempts?: number;
     /** Per request. Default 2000 ms. */
     timeoutMs?: number;
+    /** Ask for this session's home timebase. */
+    sessionId?: string;
 }
 export interface ProbeResult {
     url: string;
@@ -18,6 +21,8 @@ export interface ProbeResult {
     roundTrip: number;
     /** One clock sample per answered request (t1 = t2 = `timestamp_ms`). */
     samples: ClockSample[];
+    /** The region whose clock the samples are of (`timebase`), when the server says. */
+    timebase?: string;
     error?: string;
 }
 /** `http://host:port/` → `http://host:port` (no trailing slash). */

@@ -2,7 +2,8 @@
  * Choosing the nearest region: each region URL is probed with `GET /v1/time` a few
  * times; the lowest round trip wins. The probes are clock samples too (the server's
  * `timestamp_ms` was read between the request and the answer), so the chosen
- * region's probes can seed the clock estimate.
+ * region's probes can seed the clock estimate. With a `sessionId` they ask for the
+ * session's home timebase (`/v1/time?sessionId=`), with its `timebase_error_ms`.
  */
 /** `http://host:port/` → `http://host:port` (no trailing slash). */
 export function normalizeUrl(url) {
@@ -36,18 +37,28 @@ export async function probeRegion(url, fetch, env, opts = {}) {
     const samples = [];
     let roundTrip = Infinity;
     let error;
+    let timebase;
+    const query = opts.sessionId ? `?sessionId=${encodeURIComponent(opts.sessionId)}` : '';
     for (let i = 0; i < attempts; i++) {
         try {
             const t0 = env.now();
-            const res = await withTimeout(fetch(`${base}/v1/time`, { method: 'GET' }), timeoutMs, env, 'probe');
+            const res = await withTimeout(fetch(`${base}/v1/time${query}`, { method: 'GET' }), timeoutMs, env, 'probe');
             const text = await withTimeout(res.text(), timeoutMs, env, 'probe');
             const t3 = env.now();
             if (!res.ok)
                 throw new Error(`HTTP ${res.status}`);
-            const ts = JSON.parse(text).timestamp_ms;
+            const body = JSON.parse(text);
+            const ts = body.timestamp_ms;
             if (typeof ts !== 'number')
                 throw new Error('no timestamp_ms');
-            samples.push({ t0, t1: ts, t2: ts, t3 });
+            const serverError = typeof body.timebase_error_ms === 'number' ? body.timebase_error_ms : 0;
+            if (typeof body.timebase === 'string') {
+                // Another clock than the earlier probes': keep only this one's samples.
+                if (timebase !== undefined && timebase !== body.timebase)
+                    samples.length = 0;
+                timebase = body.timebase;
+            }
+            samples.push({ t0, t1: ts, t2: ts, t3, serverError });
             roundTrip = Math.min(roundTrip, t3 - t0);
         }
         catch (e) {
@@ -56,7 +67,9 @@ export async function probeRegion(url, fetch, env, opts = {}) {
                 break; // unreachable: do not wait for more timeouts
         }
     }
-    return samples.length > 0 ? { url: base, roundTrip, samples } : { url: base, roundTrip: Infinity, samples, error: error ?? 'no answer' };
+    if (samples.length === 0)
+        return { url: base, roundTrip: Infinity, samples, error: error ?? 'no answer' };
+    return timebase !== undefined ? { url: base, roundTrip, samples, timebase } : { url: base, roundTrip, samples };
 }
 /** Probes every region in parallel; results sorted nearest first (unreachable last, in the given order). */
 export async function probeRegions(urls, fetch, env, opts = {}) {

@@ -36,10 +36,11 @@ var ClockSync = class {
    */
   addSample(s) {
     const { t0, t1, t2, t3 } = s;
-    if (![t0, t1, t2, t3].every(Number.isFinite) || t3 < t0 || t2 < t1)
+    const e = s.serverError ?? 0;
+    if (![t0, t1, t2, t3, e].every(Number.isFinite) || t3 < t0 || t2 < t1 || e < 0)
       return false;
-    const lo = t2 - t3 - this.clientRes;
-    const hi = t1 + this.serverRes - t0 + this.clientRes;
+    const lo = t2 - t3 - this.clientRes - e;
+    const hi = t1 + this.serverRes - t0 + this.clientRes + e;
     if (hi < lo)
       return false;
     this.kept.push({ lo, hi, at: t3, roundTrip: t3 - t0 - (t2 - t1) });
@@ -180,18 +181,27 @@ async function probeRegion(url, fetch, env, opts = {}) {
   const samples = [];
   let roundTrip = Infinity;
   let error;
+  let timebase;
+  const query = opts.sessionId ? `?sessionId=${encodeURIComponent(opts.sessionId)}` : "";
   for (let i = 0; i < attempts; i++) {
     try {
       const t0 = env.now();
-      const res = await withTimeout(fetch(`${base}/v1/time`, { method: "GET" }), timeoutMs, env, "probe");
+      const res = await withTimeout(fetch(`${base}/v1/time${query}`, { method: "GET" }), timeoutMs, env, "probe");
       const text = await withTimeout(res.text(), timeoutMs, env, "probe");
       const t3 = env.now();
       if (!res.ok)
         throw new Error(`HTTP ${res.status}`);
-      const ts = JSON.parse(text).timestamp_ms;
+      const body = JSON.parse(text);
+      const ts = body.timestamp_ms;
       if (typeof ts !== "number")
         throw new Error("no timestamp_ms");
-      samples.push({ t0, t1: ts, t2: ts, t3 });
+      const serverError = typeof body.timebase_error_ms === "number" ? body.timebase_error_ms : 0;
+      if (typeof body.timebase === "string") {
+        if (timebase !== void 0 && timebase !== body.timebase)
+          samples.length = 0;
+        timebase = body.timebase;
+      }
+      samples.push({ t0, t1: ts, t2: ts, t3, serverError });
       roundTrip = Math.min(roundTrip, t3 - t0);
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
@@ -199,7 +209,9 @@ async function probeRegion(url, fetch, env, opts = {}) {
         break;
     }
   }
-  return samples.length > 0 ? { url: base, roundTrip, samples } : { url: base, roundTrip: Infinity, samples, error: error ?? "no answer" };
+  if (samples.length === 0)
+    return { url: base, roundTrip: Infinity, samples, error: error ?? "no answer" };
+  return timebase !== void 0 ? { url: base, roundTrip, samples, timebase } : { url: base, roundTrip, samples };
 }
 async function probeRegions(urls, fetch, env, opts = {}) {
   const results = await Promise.all(urls.map((u) => probeRegion(u, fetch, env, opts)));
@@ -233,8 +245,27 @@ function sharers(state, idx) {
 function indexOf(state, participantId) {
   return state.participants.findIndex((p) => p.participant_id === participantId);
 }
-function activeParticipantId(state) {
+function activeParticipantId(state, serverNow) {
+  if (state && serverNow !== void 0)
+    return projected(state, serverNow).active_participant_id ?? null;
   return state?.active_participant_id ?? null;
+}
+function startsAt(state) {
+  return state.status === "pending" ? parseInstant(state.start_at) : null;
+}
+function projected(state, serverNow) {
+  const at = startsAt(state);
+  const first = state.participants[0];
+  if (at === null || serverNow < at || !first)
+    return state;
+  return {
+    ...state,
+    status: "running",
+    active_participant_id: first.participant_id,
+    cycle_started_at: state.start_at ?? null,
+    session_started_at: state.start_at ?? null,
+    participants: state.participants.map((p, i) => ({ ...p, is_active: i === 0 }))
+  };
 }
 function runningSince(state, idx) {
   if (state.status !== "running")
@@ -248,6 +279,7 @@ function runningSince(state, idx) {
   return sharers(state, active).includes(idx) ? started : null;
 }
 function remainingAt(state, participantId, serverNow) {
+  state = projected(state, serverNow);
   const idx = indexOf(state, participantId);
   if (idx < 0)
     return Number.NaN;
@@ -258,6 +290,7 @@ function remainingAt(state, participantId, serverNow) {
   return Math.max(0, p.total_time_ms - Math.max(0, serverNow - since));
 }
 function usedAt(state, participantId, serverNow) {
+  state = projected(state, serverNow);
   const idx = indexOf(state, participantId);
   if (idx < 0)
     return Number.NaN;
@@ -319,6 +352,7 @@ var SyncKairosClient = class {
     this.syncedOnSocket = false;
     this.timers = { connect: null, ping: null, pong: null, reconnect: null };
     this.pings = [];
+    this.timebase = null;
     this.pingsOnSocket = 0;
     this.pending = /* @__PURE__ */ new Map();
     this.requestSeq = 0;
@@ -404,8 +438,13 @@ var SyncKairosClient = class {
   get version() {
     return this.current?.version ?? null;
   }
+  /** The active participant (a scheduled start that has come counts as started). */
   get activeParticipant() {
-    return activeParticipantId(this.current);
+    return activeParticipantId(this.current, this.serverNow());
+  }
+  /** The region whose clock `offset` is of (the session's home, once a server said), or `null`. */
+  get clockRegion() {
+    return this.timebase;
   }
   /** The clock estimate now (`null` before the first sample). */
   clockEstimate() {
@@ -431,7 +470,7 @@ var SyncKairosClient = class {
   /** Live remaining time (ms, ≥ 0) of a participant (default: the active one); `NaN` if unknown. */
   remainingMs(participantId, serverNow = this.serverNow()) {
     const s = this.current;
-    const id = participantId ?? activeParticipantId(s);
+    const id = participantId ?? activeParticipantId(s, serverNow);
     if (!s || id == null)
       return Number.NaN;
     return remainingAt(s, id, serverNow);
@@ -439,7 +478,7 @@ var SyncKairosClient = class {
   /** Live time used (ms) of a participant (a `count_up` stopwatch); `NaN` if unknown. */
   usedMs(participantId, serverNow = this.serverNow()) {
     const s = this.current;
-    const id = participantId ?? activeParticipantId(s);
+    const id = participantId ?? activeParticipantId(s, serverNow);
     if (!s || id == null)
       return Number.NaN;
     return usedAt(s, id, serverNow);
@@ -454,6 +493,7 @@ var SyncKairosClient = class {
       for (const p of s.participants)
         remaining[p.participant_id] = remainingAt(s, p.participant_id, shown.value);
     const est = this.clock.estimate(at);
+    const start = s ? startsAt(s) : null;
     return {
       at,
       serverNow: shown.value,
@@ -461,8 +501,9 @@ var SyncKairosClient = class {
       offset: est?.offset ?? 0,
       state: s,
       version: s?.version ?? null,
-      activeParticipant: activeParticipantId(s),
-      remaining
+      activeParticipant: activeParticipantId(s, shown.value),
+      remaining,
+      startsInMs: start !== null && start > shown.value ? start - shown.value : null
     };
   }
   /**
@@ -639,7 +680,7 @@ var SyncKairosClient = class {
     const f = this.fetchImpl;
     if (!f)
       return this.useRegion(this.nextRegion(), null);
-    const results = await probeRegions([...this.urls], f, this.env, this.opts.probe);
+    const results = await probeRegions([...this.urls], f, this.env, { ...this.opts.probe, sessionId: this.sessionId });
     this.lastProbe = results;
     const reachable = results.filter((r) => r.roundTrip < Infinity);
     const pick = (this.url !== null ? reachable.find((r) => r.url !== this.url) : void 0) ?? reachable[0];
@@ -655,12 +696,15 @@ var SyncKairosClient = class {
     if (url !== this.url) {
       this.clock.reset();
       this.shown = null;
+      this.timebase = null;
       this.url = url;
       this.regionFailures = 0;
     }
-    if (probe)
+    if (probe) {
+      this.onTimebase(probe.timebase ?? null);
       for (const s of probe.samples)
         this.clock.addSample(s);
+    }
     return url;
   }
   onMessage(text) {
@@ -788,7 +832,9 @@ var SyncKairosClient = class {
     if (t0 !== void 0) {
       const t1 = typeof msg.server_receive_timestamp === "number" ? msg.server_receive_timestamp : Number(msg.timestamp);
       const t2 = typeof msg.server_send_timestamp === "number" ? msg.server_send_timestamp : Number(msg.timestamp);
-      if (this.clock.addSample({ t0, t1, t2, t3 })) {
+      const serverError = typeof msg.timebase_error_ms === "number" ? msg.timebase_error_ms : 0;
+      this.onTimebase(typeof msg.timebase === "string" ? msg.timebase : null);
+      if (this.clock.addSample({ t0, t1, t2, t3, serverError })) {
         const est = this.clock.estimate(t3);
         if (est)
           this.emit("sync", est);
@@ -800,6 +846,18 @@ var SyncKairosClient = class {
     if (this.timers.ping === null && this.pings.length === 0) {
       this.timers.ping = this.env.setTimeout(() => this.sendPing(), delay);
     }
+  }
+  /**
+   * Answers in another region's clock than the samples so far (the server learnt the
+   * session's home): start the estimate again. The shown time stays monotonic (a
+   * contradiction beyond the bounds is followed, as after a clock step).
+   */
+  onTimebase(timebase) {
+    if (timebase === null)
+      return;
+    if (this.timebase !== null && this.timebase !== timebase)
+      this.clock.reset();
+    this.timebase = timebase;
   }
   /** The shown server time at client time `at` (monotonic, see `serverNow`). */
   showAt(at) {
@@ -973,10 +1031,12 @@ export {
   parseInstant,
   probeRegion,
   probeRegions,
+  projected,
   remainingAt,
   runningSince,
   sharers,
   stampOf,
+  startsAt,
   usedAt,
   wsUrl
 };

@@ -2,6 +2,11 @@
  * "Calculate, don't count": the live remaining time of a participant from the
  * authoritative state and the server's clock, for every sync mode (README "Sync
  * modes", src/domain/deadline.rs `remaining_at`). Pure functions.
+ *
+ * A pending session with `start_at` starts by itself at that instant (the home's
+ * clock): from then on it is computed as the server will store it (running, the first
+ * participant active since `start_at`), before the update arrives, so that the start
+ * shows at the same instant in every region.
  */
 import type { SessionState } from './types.js';
 /** Epoch milliseconds of an ISO timestamp, `null` for `null`/absent/unparseable. */
@@ -13,7 +18,15 @@ export declare function parseInstant(iso: string | null | undefined): number | n
 export declare function sharers(state: SessionState, idx: number): number[];
 export declare function indexOf(state: SessionState, participantId: string): number;
 /** The active participant's id, or `null` (pending, finished, nobody active). */
-export declare function activeParticipantId(state: SessionState | null | undefined): string | null;
+export declare function activeParticipantId(state: SessionState | null | undefined, serverNow?: number): string | null;
+/** The scheduled start (server epoch ms) of a pending session, else `null`. */
+export declare function startsAt(state: SessionState): number | null;
+/**
+ * The state as the server will have it at `serverNow`: a pending session whose
+ * `start_at` has come is running, its first participant (array order) active since
+ * `start_at`. Any other state is returned as is.
+ */
+export declare function projected(state: SessionState, serverNow: number): SessionState;
 /**
  * When participant `idx`'s clock is running: the start of the running cycle (server
  * epoch ms). `null` while frozen (pending, paused, finished, or another budget runs).

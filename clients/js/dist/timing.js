@@ -2,6 +2,11 @@
  * "Calculate, don't count": the live remaining time of a participant from the
  * authoritative state and the server's clock, for every sync mode (README "Sync
  * modes", src/domain/deadline.rs `remaining_at`). Pure functions.
+ *
+ * A pending session with `start_at` starts by itself at that instant (the home's
+ * clock): from then on it is computed as the server will store it (running, the first
+ * participant active since `start_at`), before the update arrives, so that the start
+ * shows at the same instant in every region.
  */
 /** Epoch milliseconds of an ISO timestamp, `null` for `null`/absent/unparseable. */
 export function parseInstant(iso) {
@@ -35,8 +40,33 @@ export function indexOf(state, participantId) {
     return state.participants.findIndex((p) => p.participant_id === participantId);
 }
 /** The active participant's id, or `null` (pending, finished, nobody active). */
-export function activeParticipantId(state) {
+export function activeParticipantId(state, serverNow) {
+    if (state && serverNow !== undefined)
+        return projected(state, serverNow).active_participant_id ?? null;
     return state?.active_participant_id ?? null;
+}
+/** The scheduled start (server epoch ms) of a pending session, else `null`. */
+export function startsAt(state) {
+    return state.status === 'pending' ? parseInstant(state.start_at) : null;
+}
+/**
+ * The state as the server will have it at `serverNow`: a pending session whose
+ * `start_at` has come is running, its first participant (array order) active since
+ * `start_at`. Any other state is returned as is.
+ */
+export function projected(state, serverNow) {
+    const at = startsAt(state);
+    const first = state.participants[0];
+    if (at === null || serverNow < at || !first)
+        return state;
+    return {
+        ...state,
+        status: 'running',
+        active_participant_id: first.participant_id,
+        cycle_started_at: state.start_at ?? null,
+        session_started_at: state.start_at ?? null,
+        participants: state.participants.map((p, i) => ({ ...p, is_active: i === 0 })),
+    };
 }
 /**
  * When participant `idx`'s clock is running: the start of the running cycle (server
@@ -60,6 +90,7 @@ export function runningSince(state, idx) {
  * left to the cap, so the same formula holds. Unknown participant → `NaN`.
  */
 export function remainingAt(state, participantId, serverNow) {
+    state = projected(state, serverNow);
     const idx = indexOf(state, participantId);
     if (idx < 0)
         return Number.NaN;
@@ -75,6 +106,7 @@ export function remainingAt(state, participantId, serverNow) {
  * holds (the server never charges beyond the budget). A `count_up` stopwatch shows this.
  */
 export function usedAt(state, participantId, serverNow) {
+    state = projected(state, serverNow);
     const idx = indexOf(state, participantId);
     if (idx < 0)
         return Number.NaN;

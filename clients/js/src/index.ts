@@ -26,15 +26,18 @@ export {
   expiresAt,
   isNewer,
   parseInstant,
+  projected,
   remainingAt,
   runningSince,
   sharers,
   stampOf,
+  startsAt,
   usedAt,
 } from './timing.js';
 export type { Stamp } from './timing.js';
 export type {
   CommandResult,
+  LagCompensation,
   Op,
   Participant,
   SessionState,

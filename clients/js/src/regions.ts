@@ -2,7 +2,8 @@
  * Choosing the nearest region: each region URL is probed with `GET /v1/time` a few
  * times; the lowest round trip wins. The probes are clock samples too (the server's
  * `timestamp_ms` was read between the request and the answer), so the chosen
- * region's probes can seed the clock estimate.
+ * region's probes can seed the clock estimate. With a `sessionId` they ask for the
+ * session's home timebase (`/v1/time?sessionId=`), with its `timebase_error_ms`.
  */
 
 import type { ClockSample } from './clock.js';
@@ -13,6 +14,8 @@ export interface ProbeOptions {
   attempts?: number;
   /** Per request. Default 2000 ms. */
   timeoutMs?: number;
+  /** Ask for this session's home timebase. */
+  sessionId?: string;
 }
 
 export interface ProbeResult {
@@ -21,6 +24,8 @@ export interface ProbeResult {
   roundTrip: number;
   /** One clock sample per answered request (t1 = t2 = `timestamp_ms`). */
   samples: ClockSample[];
+  /** The region whose clock the samples are of (`timebase`), when the server says. */
+  timebase?: string;
   error?: string;
 }
 
@@ -61,23 +66,33 @@ export async function probeRegion(url: string, fetch: FetchLike, env: Env, opts:
   const samples: ClockSample[] = [];
   let roundTrip = Infinity;
   let error: string | undefined;
+  let timebase: string | undefined;
+  const query = opts.sessionId ? `?sessionId=${encodeURIComponent(opts.sessionId)}` : '';
   for (let i = 0; i < attempts; i++) {
     try {
       const t0 = env.now();
-      const res = await withTimeout(fetch(`${base}/v1/time`, { method: 'GET' }), timeoutMs, env, 'probe');
+      const res = await withTimeout(fetch(`${base}/v1/time${query}`, { method: 'GET' }), timeoutMs, env, 'probe');
       const text = await withTimeout(res.text(), timeoutMs, env, 'probe');
       const t3 = env.now();
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const ts = (JSON.parse(text) as { timestamp_ms?: unknown }).timestamp_ms;
+      const body = JSON.parse(text) as { timestamp_ms?: unknown; timebase?: unknown; timebase_error_ms?: unknown };
+      const ts = body.timestamp_ms;
       if (typeof ts !== 'number') throw new Error('no timestamp_ms');
-      samples.push({ t0, t1: ts, t2: ts, t3 });
+      const serverError = typeof body.timebase_error_ms === 'number' ? body.timebase_error_ms : 0;
+      if (typeof body.timebase === 'string') {
+        // Another clock than the earlier probes': keep only this one's samples.
+        if (timebase !== undefined && timebase !== body.timebase) samples.length = 0;
+        timebase = body.timebase;
+      }
+      samples.push({ t0, t1: ts, t2: ts, t3, serverError });
       roundTrip = Math.min(roundTrip, t3 - t0);
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
       if (samples.length === 0 && i === 0) break; // unreachable: do not wait for more timeouts
     }
   }
-  return samples.length > 0 ? { url: base, roundTrip, samples } : { url: base, roundTrip: Infinity, samples, error: error ?? 'no answer' };
+  if (samples.length === 0) return { url: base, roundTrip: Infinity, samples, error: error ?? 'no answer' };
+  return timebase !== undefined ? { url: base, roundTrip, samples, timebase } : { url: base, roundTrip, samples };
 }
 
 /** Probes every region in parallel; results sorted nearest first (unreachable last, in the given order). */

@@ -21,6 +21,16 @@ export interface Participant {
   is_active: boolean;
   has_expired: boolean;
   group_id?: string;
+  /** Lag-compensated sessions only: transit time credited back to this participant's moves so far. */
+  lag_credited_ms?: number;
+}
+
+/** Opt-in lag compensation of a session (server-measured transit credited back to the mover). */
+export interface LagCompensation {
+  /** Most credited for one move. */
+  max_per_move_ms: number;
+  /** Most credited per participant for the whole session. */
+  budget_ms: number;
 }
 
 /** `SyncState`: timestamps are ISO 8601 strings ending in `Z`. */
@@ -43,6 +53,10 @@ export interface SessionState {
   action_on_timeout?: TimeoutAction;
   warning_thresholds_ms?: number[];
   home_region?: string;
+  /** Present when the session compensates lag. */
+  lag_compensation?: LagCompensation;
+  /** Synchronized start: the pending session starts by itself at this instant (home's clock). */
+  start_at?: string;
 }
 
 /** `TIME_EXPIRED` (server → client), followed by the resulting `STATE_UPDATE`. */

@@ -9,4 +9,5 @@ mod metrics_help;
 mod ops;
 mod rate_limit;
 mod switch;
+mod timing;
 mod validation;

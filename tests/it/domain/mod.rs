@@ -5,6 +5,7 @@
 mod create;
 mod deadlines;
 mod defects;
+mod fairness;
 mod iso_lifetime;
 mod lifecycle;
 mod modes;

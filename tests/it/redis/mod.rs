@@ -4,6 +4,7 @@
 //! `#[ignore]`d (bench.sh).
 
 mod atomic;
+mod clock_skew;
 mod concurrency;
 mod contract;
 mod deadlines;

@@ -3,6 +3,9 @@
 //! faults, chaos; `measure` and the long chaos run are `#[ignore]`d (bench.sh). One world at a time on the machine.
 
 mod chaos;
+mod client_timing;
+mod clocks;
+mod lag;
 mod measure;
 mod partition;
 mod reconcile;

@@ -164,6 +164,7 @@ async fn internal_api_needs_the_secret_and_is_not_on_the_public_port() {
         origin: "nrt".into(),
         session_id: id.clone().into(),
         op: Op::Start,
+        moved_at: None,
         actor: None,
     };
     let r = lhr_internal

@@ -2,6 +2,8 @@
 //! checkers. Must not hold tests.
 //!
 //! - [`http`], [`ws`]: HTTP/1.1 and WebSocket clients;
+//! - [`clock`]: libfaketime, NTP-style sampling over `PING`/`PONG`, arrival-stamped
+//!   watchers;
 //! - [`server`]: an in-process server on port 0 and session-body builders;
 //! - [`procs`]: throwaway `redis-server` / `synckairos` (from `synckairos-cluster`)
 //!   and PostgreSQL processes;
@@ -17,6 +19,7 @@
 pub mod abuse;
 pub mod audit;
 pub mod auth;
+pub mod clock;
 pub mod deploy;
 pub mod domain;
 pub mod http;

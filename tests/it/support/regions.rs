@@ -32,6 +32,8 @@ pub struct Setup {
     pub instances: usize,
     /// Regions whose instances are not started (start them with `start_region`).
     pub deferred: Vec<&'static str>,
+    /// Variables of one region's instances only (e.g. a skewed clock).
+    pub region_env: Vec<(&'static str, Vec<(String, String)>)>,
     /// Extra environment of every instance (after the test defaults).
     pub env: Vec<(&'static str, &'static str)>,
 }
@@ -41,6 +43,7 @@ impl Default for Setup {
         Setup {
             instances: 1,
             deferred: Vec::new(),
+            region_env: Vec::new(),
             env: Vec::new(),
         }
     }
@@ -87,6 +90,7 @@ impl World {
             .chain(setup.env)
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
+            region_env: setup.region_env,
             keep_files: false,
         };
         let inner = tokio::task::block_in_place(|| synckairos_cluster::World::start(spec))

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // The displayed-time measurement in headless Chromium (see timing-run.js).
 //
-//   node clients/js/test/e2e/timing.js [--duration 30] [--out DIR] [--sample-every 50] [--ping 500]
-//        [--page-url URL --write-url URL] [--truth system|server] [--server-bin PATH]
+//   node clients/js/test/e2e/timing.js [--duration 30] [--out DIR] [--name client-timing]
+//        [--sample-every 50] [--ping 500] [--page-url URL --write-url URL]
+//        [--truth system|server] [--server-bin PATH]
 //
 // Without --page-url it starts target/debug/synckairos (or --server-bin / $SYNCKAIROS_BIN)
 // on a free loopback port and stops it afterwards. With --out it writes
-// DIR/client-timing.json. Exits 1 when a sample is outside the tolerance.
+// DIR/<name>.json. Exits 1 when a sample is outside the tolerance.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { cpus, loadavg } from 'node:os';
@@ -55,7 +56,7 @@ try {
   console.log(`writer: ${JSON.stringify(r.writer)}`);
   if (out) {
     mkdirSync(out, { recursive: true });
-    const file = join(out, 'client-timing.json');
+    const file = join(out, `${opt('name', 'client-timing')}.json`);
     writeFileSync(file, JSON.stringify(r, null, 2) + '\n');
     console.log(`results: ${relative(process.cwd(), file) || file}`);
   }

@@ -95,6 +95,48 @@ test('PONG gives the offset and its bound; the burst then the periodic pings fol
   client.close();
 });
 
+test("a server elsewhere answers in the home's clock: its error widens the bound, a new timebase restarts the estimate", async () => {
+  const { client, ws, clock } = await connected();
+  // Before the server knows the session's home: its own region's clock.
+  pong(ws, clock, { offset: 0, up: 1, down: 1, timebase: 'nrt', error: 0.1 });
+  assert.equal(client.clockRegion, 'nrt');
+  await clock.advance(50);
+  // Then the home's (iad, 50 ms ahead of nrt), known to the server within ±80 ms.
+  pong(ws, clock, { offset: 50, up: 1, down: 1, timebase: 'iad', error: 80 });
+  assert.equal(client.clockRegion, 'iad');
+  const e = client.clockEstimate();
+  assert.equal(e.samples, 1, 'the estimate restarted');
+  assert.ok(Math.abs(e.offset - 50) <= e.errorBound, JSON.stringify(e));
+  assert.ok(e.errorBound >= 80 && e.errorBound <= 80 + (2 + 1 + 0.2) / 2 + 1e-6, JSON.stringify(e));
+  await clock.advance(50);
+  pong(ws, clock, { offset: 50, up: 1, down: 1, timebase: 'iad', error: 80 });
+  assert.equal(client.clockEstimate().samples, 2);
+  client.close();
+});
+
+test('a scheduled start shows at start_at, before the update arrives', async () => {
+  const clock0 = fakeEnv();
+  const at = Math.floor(clock0.now) + 1000;
+  const pending = state({ status: 'pending', active: null, startedAt: null, extra: { start_at: iso(at) } });
+  const { client, ws, clock } = await connected({ initial: pending });
+  pong(ws, clock, { offset: 0, up: 1, down: 1 });
+  const frames = [];
+  client.onTick((f) => frames.push(f));
+  await clock.advance(20);
+  let f = frames.at(-1);
+  assert.equal(f.activeParticipant, null);
+  assert.ok(f.startsInMs > 900 && f.startsInMs <= 1000, `${f.startsInMs}`);
+  assert.equal(f.remaining[P1], 60_000);
+  await clock.advance(1500);
+  f = frames.at(-1);
+  assert.equal(f.startsInMs, null);
+  assert.equal(f.activeParticipant, P1);
+  assert.ok(Math.abs(f.remaining[P1] - (60_000 - (f.serverNow - at))) < 1e-6);
+  assert.equal(f.remaining[P2], 60_000);
+  assert.equal(client.activeParticipant, P1, 'a switch is guarded by the participant who runs');
+  client.close();
+});
+
 test('remaining time is computed with the server clock estimate', async () => {
   const clock0 = fakeEnv();
   const start = Math.floor(clock0.now) + 10_000; // the server's clock runs 10 s ahead
@@ -319,7 +361,9 @@ test('picks the region with the lowest round trip, seeds the clock from its prob
   const { FakeSocket, sockets } = fakeSocketClass();
   const rtt = { 'http://a.example:3000': 80, 'http://b.example:3000': 12 };
   const fetch = fakeFetch(clock, (url) => {
-    const base = url.replace('/v1/time', '');
+    // The probes ask for the session's home timebase.
+    assert.ok(url.endsWith(`/v1/time?sessionId=${SID}`), url);
+    const base = url.replace(/\/v1\/time.*$/, '');
     return { status: 200, rtt: rtt[base], body: { timestamp_ms: Math.floor(clock.now + rtt[base] / 2 + 700), server_version: '2.0.0', drift_tolerance_ms: 50 } };
   });
   const client = new SyncKairosClient({

@@ -94,12 +94,13 @@ export function fakeSocketClass() {
 }
 
 /** A server double that answers PINGs with the given clock offset and delays. */
-export function pong(socket, clock, { offset = 0, up = 5, down = 5, type = 'PING' } = {}) {
+export function pong(socket, clock, { offset = 0, up = 5, down = 5, type = 'PING', timebase, error } = {}) {
   const ping = socket.sentOf(type).at(-1);
   const t1 = Math.floor(ping.timestamp + up + offset);
   const t2 = t1;
   clock.skew(up + down);
-  socket.receive({ type: 'PONG', timestamp: t2, client_timestamp: ping.timestamp, server_receive_timestamp: t1, server_send_timestamp: t2 });
+  const extra = timebase === undefined ? {} : { timebase, ...(error === undefined ? {} : { timebase_error_ms: error }) };
+  socket.receive({ type: 'PONG', timestamp: t2, client_timestamp: ping.timestamp, server_receive_timestamp: t1, server_send_timestamp: t2, ...extra });
 }
 
 const P1 = '11111111-1111-4111-8111-111111111111';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { compareStamps, expiresAt, isNewer, remainingAt, sharers, stampOf, usedAt } from '../../dist/index.js';
+import { compareStamps, expiresAt, isNewer, projected, remainingAt, sharers, stampOf, startsAt, usedAt } from '../../dist/index.js';
 import { iso, P1, P2, state } from './helpers.js';
 
 const T = 1_700_000_000_000;
@@ -96,4 +96,22 @@ test('versions order states; a re-created session (later created_at) outranks an
   assert.ok(!isNewer(state({ version: 50 }), recreated));
   assert.ok(compareStamps(stampOf(v5), stampOf(v6)) < 0);
   assert.deepEqual(stampOf(recreated), [T + 60_000, 1]);
+});
+
+test('a pending session with start_at runs from that instant, as the server will store it', () => {
+  const s = state({ status: 'pending', active: null, startedAt: null, extra: { start_at: iso(T + 1000) } });
+  assert.equal(startsAt(s), T + 1000);
+  assert.equal(remainingAt(s, P1, T + 999), 60_000);
+  assert.equal(remainingAt(s, P1, T + 1000 + 2500), 57_500);
+  assert.equal(remainingAt(s, P2, T + 1000 + 2500), 60_000);
+  assert.equal(usedAt(s, P1, T + 1000 + 2500), 2500);
+  const p = projected(s, T + 1000);
+  assert.equal(p.status, 'running');
+  assert.equal(p.active_participant_id, P1);
+  assert.equal(p.cycle_started_at, iso(T + 1000));
+  assert.ok(p.participants[0].is_active && !p.participants[1].is_active);
+  // Not pending (started, or never scheduled): as is.
+  const running = state({ startedAt: T, extra: { start_at: iso(T) } });
+  assert.equal(startsAt(running), null);
+  assert.equal(projected(running, T + 5), running);
 });

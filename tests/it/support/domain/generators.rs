@@ -120,6 +120,8 @@ pub fn build_request(
         max_time_ms: max,
         action_on_timeout: action,
         warning_thresholds_ms: thresholds,
+        lag_compensation: None,
+        start_at: None,
         pause_policy: Default::default(),
     }
 }

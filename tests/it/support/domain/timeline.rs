@@ -32,6 +32,8 @@ pub fn request(mode: SyncMode, action: TimeoutAction, budgets: &[u64]) -> NewSes
         max_time_ms: None,
         action_on_timeout: action,
         warning_thresholds_ms: vec![],
+        lag_compensation: None,
+        start_at: None,
         pause_policy: Default::default(),
     }
 }
