@@ -144,6 +144,7 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         .with_limits(SessionLimits {
             max_participants_x_thresholds: cfg.quotas.max_participants_x_thresholds,
             max_unattended_writes: cfg.quotas.max_unattended_writes,
+            zero_loss: cfg.owners.zero_loss,
         }),
     );
     let remote = relay.as_ref().map(|r| Remote {
@@ -153,6 +154,10 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
             cfg.cluster.negative_cache_ms,
             cfg.cluster.negative_cache_entries,
         ),
+        successor: cfg
+            .owners
+            .successor(&cfg.region, &cfg.cluster.regions)
+            .map(RegionId::from),
     });
     let gateway = Arc::new(Gateway::new(
         &region,
@@ -172,6 +177,14 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         &cfg.dashboard,
         redis.as_ref().map(|(_, conn)| conn.clone()),
     ));
+    let owners = relay.as_ref().map(|r| {
+        crate::region::owners::Owners::new(
+            &cfg.owners,
+            r.cluster.clone(),
+            r.conn.clone(),
+            sessions.clone(),
+        )
+    });
     let draining = CancellationToken::new();
     let ctx = Arc::new(Ctx {
         cfg: cfg.clone(),
@@ -191,6 +204,7 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         audit,
         relay: relay.clone(),
         trends: trends.clone(),
+        owners: owners.clone(),
     });
     bg.spawn(scheduler::run(
         sessions,
@@ -213,6 +227,9 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         tokio::spawn(front::serve_internal(l, ctx.clone(), http_tasks.clone()));
         // Followers stop as soon as draining starts, so another instance takes the lease.
         follower::start_all(r, &bg, &draining);
+        if let Some(o) = &owners {
+            o.start(&bg, &background);
+        }
         bg.spawn(crate::region::clock::run(
             r.cluster.clone(),
             time.clone(),

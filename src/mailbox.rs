@@ -42,7 +42,7 @@ impl Mailbox {
         Mailbox {
             inner: Mutex::new(Inner {
                 queue: VecDeque::new(),
-                last_state: (i64::MIN, 0),
+                last_state: (i64::MIN, 0, 0),
                 closing: false,
             }),
             notify: Notify::new(),

@@ -135,6 +135,12 @@ fn facts(e: &Event) -> Facts<'_> {
             None,
             json!({"credit_ms": credit_ms, "lag_ms": lag_ms}),
         ),
+        Event::Rehomed { from, to, epoch } | Event::TakenOver { from, to, epoch } => f(
+            None,
+            None,
+            None,
+            json!({"from": from, "to": to, "epoch": epoch}),
+        ),
     }
 }
 

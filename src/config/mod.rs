@@ -9,11 +9,13 @@
 mod auth;
 mod clock;
 mod dashboard;
+mod owners;
 mod sections;
 
 pub use auth::{AuthConfig, KeyConfig, QuotaConfig};
 pub use clock::ClockConfig;
 pub use dashboard::DashboardConfig;
+pub use owners::OwnersConfig;
 pub use sections::{
     AuditConfig, ClusterConfig, LogConfig, RateLimitConfig, RedisConfig, RelayConfig, ServerConfig,
     SessionConfig, WsConfig,
@@ -62,6 +64,7 @@ pub struct Config {
     pub clock: ClockConfig,
     pub auth: AuthConfig,
     pub quotas: QuotaConfig,
+    pub owners: OwnersConfig,
 }
 
 impl Default for Config {
@@ -83,6 +86,7 @@ impl Default for Config {
             clock: ClockConfig::default(),
             auth: AuthConfig::default(),
             quotas: QuotaConfig::default(),
+            owners: OwnersConfig::default(),
         }
     }
 }

@@ -82,6 +82,20 @@ pub fn may_delete(actor: Option<&Actor>, session_id: &str, s: Option<&Session>) 
     }
 }
 
+/// Operating the cluster (moving a session's home, draining a region, its status):
+/// a service token limited to no tenant and no session (an operator's).
+pub fn may_operate(actor: Option<&Actor>) -> Rule {
+    let Some(a) = actor else { return Ok(()) };
+    role(a, &[Role::Service], "operate the cluster")?;
+    if a.session.is_some() {
+        return Err(Denied::OtherSession);
+    }
+    if a.tenant.is_some() {
+        return Err(Denied::OtherTenant);
+    }
+    Ok(())
+}
+
 /// Whether `may_delete` needs the session's state (a tenant-limited token).
 pub fn needs_state_to_delete(actor: Option<&Actor>) -> bool {
     actor.is_some_and(|a| a.tenant.is_some())

@@ -20,6 +20,7 @@ pub mod error;
 mod fresh;
 mod home;
 pub mod locate;
+mod owners;
 pub mod transit;
 
 use std::sync::Arc;
@@ -30,7 +31,7 @@ use crate::domain::{
 use crate::hub::Hub;
 use crate::metrics;
 use crate::region::cluster::Cluster;
-use crate::region::wire::PeerCall;
+use crate::region::wire::{Known, PeerCall};
 use crate::relay::copies::Copies;
 use crate::service::{ServiceError, Sessions};
 use crate::store::StoreError;
@@ -46,6 +47,9 @@ pub struct Remote {
     pub cluster: Arc<Cluster>,
     pub copies: Arc<Copies>,
     pub unknown: locate::Unknown,
+    /// The region that holds this region's zero-loss writes before they are
+    /// acknowledged (and takes its sessions over when it is lost).
+    pub successor: Option<RegionId>,
 }
 
 /// A state for a client read.
@@ -134,6 +138,7 @@ impl Gateway {
             r.unknown.forget(&s.session_id);
         }
         metrics::session_created();
+        self.durable(&s).await?;
         Ok(Arc::new(s))
     }
 
@@ -200,26 +205,40 @@ impl Gateway {
     ) -> Result<Applied, GatewayError> {
         access::may_attempt(caller.actor(), session_id, op).map_err(forbidden)?;
         let here = measured.transit(self.time(), &self.region);
-        let written = self
-            .sessions
-            .write_with(session_id, op, &caller.origin, caller.actor(), here)
-            .await;
-        let home = match written {
-            Ok(out) => {
-                return Ok(Applied {
-                    session: Arc::new(out.session),
-                    expired_participant_id: out.expired_participant_id,
-                })
-            }
-            Err(ServiceError::RemoteHome(home)) => home,
-            Err(ServiceError::NotFound(_)) if self.remote.is_some() && caller.is_edge() => {
-                let s = self.ask_peers(session_id).await?;
-                if s.home_region == self.region {
-                    return Err(GatewayError::NotFound(session_id.clone()));
+        let mut learned = false;
+        let home = loop {
+            let written = self
+                .sessions
+                .write_with(session_id, op, &caller.origin, caller.actor(), here)
+                .await;
+            let home = match written {
+                Ok(out) => {
+                    self.durable(&out.session).await?;
+                    return Ok(Applied {
+                        session: Arc::new(out.session),
+                        expired_participant_id: out.expired_participant_id,
+                    });
                 }
-                s.home_region
+                Err(ServiceError::RemoteHome(home)) => Some(home),
+                Err(ServiceError::NotFound(_)) => None,
+                Err(e) => return Err(e.into()),
+            };
+            // A peer sent it here knowing a hand-over this region missed: install, retry.
+            if !learned && self.learn(session_id, caller).await {
+                learned = true;
+                continue;
             }
-            Err(e) => return Err(e.into()),
+            match home {
+                Some(home) => break home,
+                None if self.remote.is_some() && caller.is_edge() => {
+                    let s = self.ask_peers(session_id).await?;
+                    if s.home_region == self.region {
+                        return Err(GatewayError::NotFound(session_id.clone()));
+                    }
+                    break s.home_region;
+                }
+                None => return Err(GatewayError::NotFound(session_id.clone())),
+            }
         };
         let call = PeerCall::Apply {
             origin: caller.origin.clone(),
@@ -227,6 +246,7 @@ impl Gateway {
             op: op.clone(),
             actor: caller.actor.clone(),
             moved_at: measured.moved_at(self.time(), &home),
+            known: None,
         };
         match self.send_home(&home, session_id, call, caller).await? {
             Answer::Committed {
@@ -265,6 +285,7 @@ impl Gateway {
                     origin: caller.origin.clone(),
                     session_id: session_id.clone(),
                     actor: caller.actor.clone(),
+                    known: None,
                 };
                 return match self.send_home(&home, session_id, call, caller).await? {
                     Answer::Deleted(existed) => Ok(existed),
@@ -289,6 +310,11 @@ impl Gateway {
         }
     }
 
+    /// Sends a call for a session homed elsewhere to `home`, with this region's state of
+    /// it attached. A client's request goes once; a peer's call goes on only when this
+    /// region's state proves a higher-epoch owner than the sender knew (an old home
+    /// forwarding after a move). A committed answer newer than the state here is kept
+    /// as this region's copy (routing follows the highest epoch seen).
     async fn send_home(
         &self,
         home: &RegionId,
@@ -296,11 +322,27 @@ impl Gateway {
         call: PeerCall,
         caller: &Caller,
     ) -> Result<Answer, GatewayError> {
-        match &self.remote {
-            Some(r) => home::send(&r.cluster, home, session_id, call, caller).await,
-            // A session homed elsewhere in a single-region instance: nowhere to send it.
-            None => Err(GatewayError::Misdirected { home: home.clone() }),
+        // A session homed elsewhere in a single-region instance: nowhere to send it.
+        let Some(r) = &self.remote else {
+            return Err(GatewayError::Misdirected { home: home.clone() });
+        };
+        let local = self.sessions.get(session_id).await.ok();
+        let local_epoch = local.as_ref().map(|l| l.epoch);
+        if !caller.is_edge() && local_epoch.is_none_or(|e| e <= caller.known_epoch()) {
+            return Err(GatewayError::Misdirected { home: home.clone() });
         }
+        let known = local.map(|l| Known {
+            epoch: l.epoch,
+            state: crate::store::codec::encode_state(&l),
+        });
+        let answer =
+            home::send(&r.cluster, home, session_id, call.with_known(known), caller).await?;
+        if let Answer::Committed { session, .. } = &answer {
+            if session.home_region != *home || local_epoch.is_some_and(|e| session.epoch > e) {
+                self.keep_copy(session).await;
+            }
+        }
+        Ok(answer)
     }
 }
 

@@ -6,14 +6,18 @@
 //! is republished on the local fan-out channel so local WebSocket clients see it.
 //! Bulk repairs decide a whole page from one `MGET` and apply it in one pipeline.
 //!
-//! Must not: touch sessions homed in this region (their home's commit does).
+//! Ownership (issue 11): a copy is indexed under the home its state names, and a state
+//! of a higher ownership epoch replaces even a session homed here (the old home gives
+//! ownership up); one that hands the session to this region arms its deadline here.
+//!
+//! Must not: commit sessions homed in this region (their home's commit does).
 
 use redis::aio::ConnectionManager;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use redis::{ErrorKind, Script, ScriptInvocation, ServerErrorKind};
 
-use crate::domain::{lifetime, RegionId, Session, SessionId};
+use crate::domain::{lifetime, next_deadline, RegionId, Session, SessionId};
 use crate::metrics;
 use crate::region::precedence::{deletion_applies, replaces_with, Authority};
 use crate::store::envelope::{Envelope, EnvelopeBody};
@@ -30,6 +34,8 @@ pub struct Copies {
     loaded: AtomicBool,
     shards: u32,
     ttl_ms: u64,
+    /// This region: states homed here get their deadlines indexed.
+    here: RegionId,
 }
 
 /// What a bulk repair did.
@@ -50,13 +56,14 @@ struct Decision<'a> {
 }
 
 impl Copies {
-    pub fn new(conn: ConnectionManager, shards: u32, ttl_secs: u64) -> Self {
+    pub fn new(conn: ConnectionManager, shards: u32, ttl_secs: u64, here: &RegionId) -> Self {
         Copies {
             conn,
             script: scripts::relay_apply(),
             loaded: AtomicBool::new(false),
             shards,
             ttl_ms: ttl_secs.saturating_mul(1000),
+            here: here.clone(),
         }
     }
 
@@ -75,6 +82,11 @@ impl Copies {
         let local = seen
             .as_deref()
             .and_then(|b| decode_state(&body.session_id, b).ok());
+        // A home's authority covers the sessions it owns, not its copies of others'.
+        let authority = match incoming {
+            Some(s) if s.home_region != body.home => Authority::Newer,
+            _ => authority,
+        };
         let take = match incoming {
             Some(s) => replaces_with(s, local.as_ref(), authority),
             // No copy here: still take it, to clear a stale index entry.
@@ -107,7 +119,17 @@ impl Copies {
         let body = &d.envelope.body;
         let id = &body.session_id;
         let bucket = keys::index_bucket(id);
-        let old_home = d.local_home.as_ref().unwrap_or(&body.home);
+        let new_home = d.incoming.map_or(&body.home, |s| &s.home_region);
+        let old_home = d.local_home.as_ref().unwrap_or(new_home);
+        // Deadlines: armed when the state hands the session to this region, removed
+        // when this region gives it up (or it is deleted).
+        let deadline = match d.incoming {
+            Some(s) if s.home_region == self.here => {
+                next_deadline(s).map_or("-".to_owned(), |t| t.to_string())
+            }
+            _ if d.local_home.as_ref() == Some(&self.here) => "-".to_owned(),
+            _ => String::new(),
+        };
         let keep_until = d
             .incoming
             .map_or(0, |s| lifetime::keep_until(s, self.ttl_ms));
@@ -118,10 +140,11 @@ impl Copies {
         let mut inv = self.script.key(keys::session(id));
         inv.key(keys::relay_applied(&body.home))
             .key(keys::relay_fingerprint(&body.home))
-            .key(keys::index(&body.home, bucket))
-            .key(keys::digest(&body.home))
+            .key(keys::index(new_home, bucket))
+            .key(keys::digest(new_home))
             .key(keys::index(old_home, bucket))
             .key(keys::digest(old_home))
+            .key(keys::DEADLINES)
             .arg(&body.state[..])
             .arg(keep_until)
             .arg(keys::fanout_channel(keys::fanout_shard(id, self.shards)))
@@ -136,7 +159,9 @@ impl Copies {
                 d.incoming
                     .map(|s| Entry::of(s, &body.state).encode())
                     .unwrap_or_default(),
-            );
+            )
+            .arg(deadline)
+            .arg(keys::DEADLINE_WAKE);
         inv
     }
 

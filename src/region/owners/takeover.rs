@@ -1,0 +1,169 @@
+//! The successor's side: every `lease_ms / 4`, for each region this one succeeds,
+//! check whether this region's own lease grant to it ran out (and this instance has
+//! been up longer than a lease and its margin, so that a live region had time to
+//! ask); then vote for its takeover here, ask the other regions for theirs, and with a
+//! majority take its sessions over (`Sessions::move_home`, `Move::TakeOver`) from the
+//! copies held here, within the votes' hold. One instance of the region at a time
+//! (a Redis lock).
+//!
+//! Must not: take anything over without a majority of votes, or after they lapse.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use tokio_util::sync::CancellationToken;
+
+use super::{Owners, Taken, VoteAsk, VoteReply, TAKEN_PATH, VOTE_PATH};
+use crate::domain::{Move, RegionId, SessionId};
+use crate::metrics;
+use crate::region::wire;
+use crate::service::ServiceError;
+use crate::store::{index, keys};
+
+pub async fn run(o: Arc<Owners>, stop: CancellationToken) {
+    let wait = Duration::from_millis(o.lease_ms() + o.cfg.margin_ms);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(o.every()) => {}
+            _ = stop.cancelled() => return,
+        }
+        if o.started.elapsed() < wait {
+            continue;
+        }
+        let lost: Vec<RegionId> = o
+            .cluster
+            .others()
+            .filter(|r| o.successor_of(r).as_ref() == Some(&o.cluster.region))
+            .cloned()
+            .collect();
+        for home in lost {
+            if let Err(e) = watch(&o, &home).await {
+                tracing::warn!(%home, error = %e, "takeover check failed");
+            }
+        }
+    }
+}
+
+async fn exists(o: &Owners, key: &str) -> redis::RedisResult<bool> {
+    let mut c = o.conn.clone();
+    redis::cmd("EXISTS").arg(key).query_async(&mut c).await
+}
+
+/// One check of `home`; takes it over when a majority agrees.
+async fn watch(o: &Owners, home: &RegionId) -> redis::RedisResult<()> {
+    if exists(o, &keys::owner_granted(home)).await? {
+        return Ok(()); // still vouched for by this region
+    }
+    let ids = sessions_of(o, home).await?;
+    if ids.is_empty() {
+        return Ok(()); // nothing to take over (again)
+    }
+    let mut c = o.conn.clone();
+    let hold = o.cfg.vote_hold_ms;
+    let locked: Option<String> = redis::cmd("SET")
+        .arg(keys::owner_takeover_lock(home))
+        .arg(o.cluster.region.as_str())
+        .arg("NX")
+        .arg("PX")
+        .arg(hold)
+        .query_async(&mut c)
+        .await?;
+    if locked.is_none() {
+        return Ok(()); // another instance of this region is on it
+    }
+    let voted_at = Instant::now();
+    let here = o.cluster.region.clone();
+    if !o.vote(home, &here).await {
+        release(o, home, false).await;
+        return Ok(());
+    }
+    let ask = wire::encode(&VoteAsk {
+        target: home.clone(),
+        by: here.clone(),
+    });
+    let timeout = Duration::from_millis(o.lease_ms() / 2);
+    let asks = o.cluster.others().filter(|r| *r != home).map(|r| {
+        let body = ask.clone();
+        async move {
+            o.cluster
+                .sync::<VoteReply>(r, VOTE_PATH, Some(body), timeout)
+                .await
+                .is_ok_and(|v| v.granted)
+        }
+    });
+    let votes = 1 + join_all(asks).await.into_iter().filter(|v| *v).count();
+    if votes < o.majority() {
+        tracing::info!(%home, votes, "no majority for a takeover (the region is heard elsewhere)");
+        release(o, home, true).await;
+        return Ok(());
+    }
+    // Commits end well within the votes' hold (minus the margin for clock rates).
+    let until = voted_at + Duration::from_millis(hold.saturating_sub(2 * o.cfg.margin_ms));
+    tracing::warn!(%home, sessions = ids.len(), votes, "taking over a lost region's sessions");
+    let mut moved = 0u64;
+    for id in &ids {
+        if Instant::now() >= until {
+            tracing::error!(%home, moved, "takeover stopped: the votes' hold is running out");
+            break;
+        }
+        match o
+            .sessions
+            .move_home(id, &here, Move::TakeOver, &here, None)
+            .await
+        {
+            Ok(_) => {
+                moved += 1;
+                metrics::ownership_moved("takeover");
+            }
+            Err(ServiceError::RemoteHome(_) | ServiceError::NotFound(_)) => {}
+            Err(e) => {
+                tracing::warn!(%home, session = %id, error = %crate::cause::chain(&e), "could not take a session over")
+            }
+        }
+    }
+    metrics::takeover(home);
+    o.update(|v| *v.takeovers.entry(home.to_string()).or_default() += moved);
+    let seq: Option<u64> = redis::cmd("GET")
+        .arg(keys::SEQUENCE)
+        .query_async(&mut c)
+        .await?;
+    let taken = Taken {
+        of: home.clone(),
+        by: here.clone(),
+        seq: seq.unwrap_or(0),
+    };
+    o.taken(&taken).await;
+    let body = wire::encode(&taken);
+    let tells = o.cluster.others().filter(|r| *r != home).map(|r| {
+        let body = body.clone();
+        async move {
+            if let Err(e) = o
+                .cluster
+                .sync::<VoteReply>(r, TAKEN_PATH, Some(body), timeout)
+                .await
+            {
+                tracing::warn!(region = %r, error = %e, "could not tell a region about a takeover");
+            }
+        }
+    });
+    join_all(tells).await;
+    tracing::warn!(%home, moved, seq = taken.seq, ms = voted_at.elapsed().as_millis() as u64, "takeover done");
+    Ok(())
+}
+
+/// Gives up an attempt: the lock, and this region's own vote when no takeover ran.
+async fn release(o: &Owners, home: &RegionId, vote: bool) {
+    let mut c = o.conn.clone();
+    let mut cmd = redis::cmd("DEL");
+    cmd.arg(keys::owner_takeover_lock(home));
+    if vote {
+        cmd.arg(keys::owner_voted(home));
+    }
+    let _: redis::RedisResult<()> = cmd.query_async(&mut c).await;
+}
+
+/// The sessions homed in `home` that this region holds copies of (its index of them).
+async fn sessions_of(o: &Owners, home: &RegionId) -> redis::RedisResult<Vec<SessionId>> {
+    index::ids_of(&o.conn, home).await
+}
