@@ -147,6 +147,17 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
             zero_loss: cfg.owners.zero_loss,
         }),
     );
+    let (proposals, mut proposed) = tokio::sync::mpsc::channel(1024);
+    let affinity = cfg.owners.auto_rehome.then(|| {
+        crate::gateway::affinity::Affinity::new(
+            crate::gateway::affinity::Thresholds {
+                window: cfg.owners.auto_window,
+                share: cfg.owners.auto_share,
+                min_writes: cfg.owners.auto_min_writes,
+            },
+            proposals,
+        )
+    });
     let remote = relay.as_ref().map(|r| Remote {
         cluster: r.cluster.clone(),
         copies: r.copies.clone(),
@@ -158,6 +169,7 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
             .owners
             .successor(&cfg.region, &cfg.cluster.regions)
             .map(RegionId::from),
+        affinity,
     });
     let gateway = Arc::new(Gateway::new(
         &region,
@@ -217,6 +229,21 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         background.clone(),
     ));
     bg.spawn(housekeeping(store, background.clone()));
+    // Automatic re-homing: the moves the gateway proposes, one at a time.
+    let (gw, stop) = (ctx.gateway.clone(), background.clone());
+    bg.spawn(async move {
+        loop {
+            let (id, to) = tokio::select! {
+                p = proposed.recv() => match p { Some(p) => p, None => return },
+                _ = stop.cancelled() => return,
+            };
+            let caller = crate::gateway::caller::Caller::peer(gw.region(), None);
+            match gw.rehome(&id, &to, &caller).await {
+                Ok(s) => tracing::info!(session = %id, %to, epoch = s.epoch, "re-homed automatically: its writes come from there"),
+                Err(e) => tracing::warn!(session = %id, %to, error = %crate::cause::chain(&e), "automatic re-homing failed"),
+            }
+        }
+    });
     bg.spawn(metrics::upkeep(handle, background.clone()));
     bg.spawn(sampler::run(trends, hub.clone(), background.clone()));
     let http_tasks = TaskTracker::new();

@@ -15,6 +15,7 @@
 //! input, render responses, or apply rate limits (fronts do), nor commit anything
 //! itself (the service does, at the home only).
 
+pub mod affinity;
 pub mod caller;
 pub mod error;
 mod fresh;
@@ -50,6 +51,8 @@ pub struct Remote {
     /// The region that holds this region's zero-loss writes before they are
     /// acknowledged (and takes its sessions over when it is lost).
     pub successor: Option<RegionId>,
+    /// Automatic re-homing (`owners.auto_rehome`), when on.
+    pub affinity: Option<affinity::Affinity>,
 }
 
 /// A state for a client read.
@@ -213,6 +216,9 @@ impl Gateway {
                 .await;
             let home = match written {
                 Ok(out) => {
+                    if let Some(a) = self.remote.as_ref().and_then(|r| r.affinity.as_ref()) {
+                        a.wrote(session_id, &self.region, &caller.origin);
+                    }
                     self.durable(&out.session).await?;
                     return Ok(Applied {
                         session: Arc::new(out.session),

@@ -49,6 +49,8 @@ pub fn new_session(id: &str, home: &str) -> synckairos::domain::Session {
             max_time_ms: None,
             action_on_timeout: TimeoutAction::Continue,
             warning_thresholds_ms: vec![],
+            lag_compensation: None,
+            start_at: None,
             pause_policy: Default::default(),
             zero_loss: None,
         },

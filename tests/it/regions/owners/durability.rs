@@ -1,0 +1,1 @@
+//! Zero-loss durability (filled in below).

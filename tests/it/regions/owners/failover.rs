@@ -1,0 +1,1 @@
+//! Fencing and takeover (filled in below).
