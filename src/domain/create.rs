@@ -196,6 +196,7 @@ pub fn create_session(
         home_region: home_region.clone(),
         epoch: 0,
         zero_loss: req.zero_loss.unwrap_or(false),
+        epoch_since: 0,
         warned_through: None,
         client_version: 1,
         lag_compensation: req.lag_compensation,

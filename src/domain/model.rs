@@ -247,6 +247,11 @@ pub struct Session {
     /// successor region holds it. In the stored header too (`store::codec`).
     #[serde(skip)]
     pub zero_loss: bool,
+    /// The first version of the current ownership epoch (0 at epoch 0): versions an
+    /// old home committed from there on at an older epoch were superseded. In the
+    /// stored header too.
+    #[serde(skip)]
+    pub epoch_since: u64,
     /// Deadline events (warnings) of the current cycle have been emitted up to here.
     pub warned_through: Option<Millis>,
     /// `version` of the last client-initiated write; server deadline writes leave it.

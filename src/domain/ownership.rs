@@ -41,6 +41,7 @@ pub fn move_home(
     n.home_region = to.clone();
     n.epoch = s.epoch + 1;
     n.version = s.version + 1;
+    n.epoch_since = n.version;
     n.updated_at = now.max(s.updated_at);
     let event = match how {
         Move::Rehome => Event::Rehomed {

@@ -94,8 +94,13 @@ impl Copies {
                 .as_ref()
                 .is_none_or(|l| deletion_applies(&body.home, l)),
         };
+        if let (Some(s), Some(l), true) = (incoming, &local, take) {
+            if l.home_region == self.here && s.home_region != self.here {
+                gave_up(s, l);
+            }
+        }
         if let (Some(s), Some(l)) = (incoming, &local) {
-            if s.home_region != l.home_region {
+            if s.home_region != l.home_region && s.created_at != l.created_at {
                 let (won, lost) = if take { (s, l) } else { (l, s) };
                 metrics::relay_conflict();
                 tracing::warn!(
@@ -346,6 +351,28 @@ impl Copies {
             };
         }
         Ok(changed)
+    }
+}
+
+/// This region (the old home) gives a session up to a higher-epoch owner: the writes
+/// it committed at its epoch from the first version of the next one on were never
+/// seen by the new owner. They are superseded: reported (log, metric), never merged.
+fn gave_up(new: &Session, old: &Session) {
+    let next = new.epoch == old.epoch + 1;
+    if next && old.version >= new.epoch_since && new.epoch_since > 0 {
+        let n = old.version - new.epoch_since + 1;
+        metrics::superseded(n);
+        tracing::error!(
+            session = %new.session_id, new_home = %new.home_region, epoch = new.epoch,
+            superseded_from = new.epoch_since, superseded_to = old.version, count = n,
+            "writes committed here were superseded by a takeover (never relayed before this region was cut off); they are not merged"
+        );
+    } else {
+        tracing::warn!(
+            session = %new.session_id, new_home = %new.home_region, epoch = new.epoch,
+            local_version = old.version, since = new.epoch_since,
+            "ownership given up to a higher epoch"
+        );
     }
 }
 

@@ -1,7 +1,8 @@
 //! The stored state of a session: `[format=1][version: u64 BE][MessagePack of Session]`,
 //! or, once its ownership moved (`Session::epoch` > 0) or it asked for zero-loss
-//! durability, `[format=2][version: u64 BE][epoch: u32 BE][flags: u32 BE][MessagePack]`
-//! (flag bit 0: `Session::zero_loss`). A session with neither keeps the format-1 bytes
+//! durability, `[format=2][version: u64 BE][epoch: u32 BE][flags: u32 BE]
+//! [epoch_since: u64 BE][MessagePack]` (flag bit 0: `Session::zero_loss`;
+//! `epoch_since`: the first version of the current epoch). A session with neither keeps the format-1 bytes
 //! it always had, so values stored before epochs existed decode unchanged (epoch 0)
 //! and compare byte for byte. These live in the header, not in the MessagePack,
 //! because the MessagePack is positional and ends with an optional field (`access`).
@@ -21,7 +22,7 @@ const FORMAT: u8 = 1;
 const HEADER: usize = 9;
 /// Format 2: the ownership epoch follows the version in the header.
 const FORMAT_EPOCH: u8 = 2;
-const HEADER_EPOCH: usize = 17;
+const HEADER_EPOCH: usize = 25;
 
 /// Why bytes are not a session state or an envelope.
 #[derive(Debug, Error)]
@@ -43,6 +44,7 @@ pub fn encode_state(s: &Session) -> Vec<u8> {
     if extended {
         out.extend_from_slice(&s.epoch.to_be_bytes());
         out.extend_from_slice(&flags.to_be_bytes());
+        out.extend_from_slice(&s.epoch_since.to_be_bytes());
     }
     // Serializing a plain struct into a Vec cannot fail.
     let _ = rmp_serde::encode::write(&mut out, s);
@@ -67,7 +69,7 @@ pub fn stored_epoch(bytes: &[u8]) -> Result<u32, CodecError> {
 /// The flags of a stored value's header (0 for format 1).
 fn stored_flags(bytes: &[u8]) -> Result<u32, CodecError> {
     Ok(match header_len(bytes)? {
-        HEADER_EPOCH => be_u32(&bytes[13..HEADER_EPOCH]),
+        HEADER_EPOCH => be_u32(&bytes[13..17]),
         _ => 0,
     })
 }
@@ -109,6 +111,9 @@ pub fn decode_state_bytes(session_id: &SessionId, bytes: &[u8]) -> Result<Sessio
     s.session_id = session_id.clone();
     s.epoch = stored_epoch(bytes)?;
     s.zero_loss = stored_flags(bytes)? & 1 == 1;
+    if at == HEADER_EPOCH {
+        s.epoch_since = be_u64(&bytes[17..HEADER_EPOCH]);
+    }
     Ok(s)
 }
 
@@ -173,7 +178,9 @@ mod tests {
         s.version = 7;
         let bytes = encode_state(&s);
         assert_eq!(bytes[0], 2);
-        assert_eq!(bytes.len(), old.len() + 8);
+        s.epoch_since = 7;
+        let bytes = encode_state(&s);
+        assert_eq!(bytes.len(), old.len() + 16);
         assert_eq!(stored_version(&bytes).unwrap(), 7);
         assert_eq!(stored_epoch(&bytes).unwrap(), 3);
         assert_eq!(stored_created_at(&bytes).unwrap(), s.created_at);

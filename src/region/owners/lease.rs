@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::future::join_all;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use super::{LeaseAsk, LeaseReply, Owners, LEASE_PATH};
@@ -79,11 +79,18 @@ async fn round(o: &Owners) -> bool {
             (r.clone(), reply)
         }
     });
-    let replies = join_all(asks).await;
-    let granted = 1 + replies
-        .iter()
-        .filter(|(_, r)| r.as_ref().is_ok_and(|r| r.granted))
-        .count();
+    // Answers as they come: a majority is enough, a silent peer does not hold the
+    // lease back (it would otherwise cost every round its timeout).
+    let mut pending: FuturesUnordered<_> = asks.collect();
+    let mut replies = Vec::new();
+    let mut granted = 1;
+    while granted < o.majority() {
+        let Some(reply) = pending.next().await else {
+            break;
+        };
+        granted += usize::from(reply.1.as_ref().is_ok_and(|r| r.granted));
+        replies.push(reply);
+    }
     o.update(|v| {
         v.grants = replies
             .iter()

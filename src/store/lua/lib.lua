@@ -13,7 +13,8 @@ local function state_version(value)
 end
 
 -- The ownership epoch of a stored session value: format 2 carries it after the
--- version ([2][version u64 BE][epoch u32 BE][flags u32 BE]...); format 1 is epoch 0.
+-- version ([2][version u64 BE][epoch u32 BE][flags u32 BE][since u64 BE]...); format 1
+-- is epoch 0.
 local function state_epoch(value)
   if string.byte(value, 1) == 2 then
     return struct.unpack('>I4', string.sub(value, 10, 13))
@@ -25,7 +26,7 @@ end
 -- MessagePack array after the header (the field order of `domain::Session`).
 local function state_created(value)
   local from = 10
-  if string.byte(value, 1) == 2 then from = 18 end
+  if string.byte(value, 1) == 2 then from = 26 end
   local ok, s = pcall(cmsgpack.unpack, string.sub(value, from))
   if ok and type(s) == 'table' then return s[13] end
   return nil

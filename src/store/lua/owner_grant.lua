@@ -4,7 +4,7 @@
 -- ARGV[1] lease + margin, ms
 -- ARGV[2] the asker's applied position of the log of the region named in the taken
 --         record ('' when the caller read none)
--- Returns {1} granted | {0, why, taken record or ''}
+-- Returns {1, '', ''} granted | {0, why, taken record or ''}
 local taken = redis.call('GET', KEYS[3])
 if taken then
   local seq = tonumber(string.match(taken, ':(%d+)$') or '')
@@ -18,4 +18,4 @@ if taken then
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return {0, 'voted', ''} end
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
-return {1}
+return {1, '', ''}

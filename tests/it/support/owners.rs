@@ -6,10 +6,10 @@
 //!   session over (a re-home commit);
 //! - at any epoch of a session, one region commits (never two);
 //! - along versions, epochs never go down (no commit at a stale epoch), except for
-//!   writes a takeover superseded: versions the lost home committed at epoch `e` that
-//!   the successor never saw and committed again at `e + 1` with other contents. Those
+//!   writes a takeover superseded: versions the lost home committed at epoch `e` at or
+//!   after the first version of a later epoch (the successor never saw them). Those
 //!   are counted (`superseded`), never accepted silently;
-//! - no version is committed twice with different contents at one epoch.
+//! - apart from those, no version is committed twice with different contents.
 //!
 //! Also: waiting for a condition on every region's copy, and a session's epoch and
 //! home as stored in one region.
@@ -114,47 +114,37 @@ pub fn check(commits: Vec<Commit>, ids: &[String]) -> Result<Chains, String> {
                 }
             }
         }
-        let mut by_version: BTreeMap<u64, Vec<&Commit>> = BTreeMap::new();
+        // An epoch's first version; commits of older epochs at or after it were
+        // superseded (a takeover re-used those versions; a re-home never does: the
+        // hand-over is the old epoch's last commit).
+        let mut first: BTreeMap<u32, u64> = BTreeMap::new();
         for c in cs.iter() {
-            by_version.entry(c.version).or_default().push(c);
+            let f = first.entry(c.epoch).or_insert(c.version);
+            *f = (*f).min(c.version);
+        }
+        let mut kept: BTreeMap<u64, Vec<&Commit>> = BTreeMap::new();
+        for c in cs.iter() {
+            let later = first.range(c.epoch + 1..).any(|(_, f)| *f <= c.version);
+            if later {
+                chains.superseded.push((id.clone(), c.version));
+            } else {
+                kept.entry(c.version).or_default().push(c);
+            }
         }
         let mut last_epoch = 0;
-        let mut superseded_at: Vec<(u64, u32)> = Vec::new();
-        for (v, same) in &by_version {
-            let top = same.iter().map(|c| c.epoch).max().unwrap_or(0);
-            for c in same {
-                if same
-                    .iter()
-                    .any(|o| o.epoch == c.epoch && o.state != c.state)
-                {
-                    return Err(format!(
-                        "{id}: version {v} committed twice at epoch {} with different contents",
-                        c.epoch
-                    ));
-                }
-                if c.epoch < top {
-                    chains.superseded.push((id.clone(), *v));
-                    superseded_at.push((*v, c.epoch));
-                }
-            }
-            if top < last_epoch {
+        for (v, same) in &kept {
+            if same.iter().any(|c| c.state != same[0].state) {
                 return Err(format!(
-                    "{id}: version {v} committed at epoch {top} after epoch {last_epoch}"
+                    "{id}: version {v} committed twice with different contents"
                 ));
             }
-            last_epoch = top;
-        }
-        // A superseded version is one the takeover re-used: the old epoch never won a
-        // later version.
-        for (v, old) in superseded_at {
-            let went_on = by_version
-                .range(v + 1..)
-                .any(|(_, cs)| cs.iter().map(|c| c.epoch).max() == Some(old));
-            if went_on {
+            let e = same[0].epoch;
+            if e < last_epoch {
                 return Err(format!(
-                    "{id}: version {v} superseded although epoch {old} went on after it"
+                    "{id}: version {v} committed at epoch {e} after epoch {last_epoch}"
                 ));
             }
+            last_epoch = e;
         }
     }
     Ok(chains)
