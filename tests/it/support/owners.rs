@@ -61,6 +61,9 @@ pub async fn read_logs(w: &World) -> Vec<Commit> {
     let mut out = Vec::new();
     for r in REGIONS {
         let region = w.region(r);
+        if region.redis.pid().is_none() {
+            continue; // killed: its log is gone with it
+        }
         let mut c = conn(&region.redis.url()).await;
         let all: StreamRangeReply = redis::cmd("XRANGE")
             .arg(keys::RELAY_LOG)
