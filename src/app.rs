@@ -255,7 +255,7 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         // Followers stop as soon as draining starts, so another instance takes the lease.
         follower::start_all(r, &bg, &draining);
         if let Some(o) = &owners {
-            o.start(&bg, &background);
+            crate::region::owners::start(o, &bg, &background);
         }
         bg.spawn(crate::region::clock::run(
             r.cluster.clone(),

@@ -32,212 +32,24 @@
 //! the service.
 
 mod lease;
+mod node;
 mod takeover;
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-use redis::aio::ConnectionManager;
-use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::cluster::Cluster;
-use crate::config::OwnersConfig;
-use crate::domain::RegionId;
-use crate::service::Sessions;
-use crate::store::{keys, scripts};
+pub use node::{
+    LeaseAsk, LeaseReply, Owners, Taken, View, VoteAsk, VoteReply, LEASE_PATH, TAKEN_PATH,
+    VOTE_PATH,
+};
 
-/// POST `LeaseAsk` → `LeaseReply`.
-pub const LEASE_PATH: &str = "/internal/v1/owners/lease";
-/// POST `VoteAsk` → `VoteReply`.
-pub const VOTE_PATH: &str = "/internal/v1/owners/vote";
-/// POST `Taken` → `VoteReply` (acknowledged).
-pub const TAKEN_PATH: &str = "/internal/v1/owners/taken";
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LeaseAsk {
-    pub from: RegionId,
-    /// The position the asker applied of each other region's log.
-    pub applied: Vec<(RegionId, u64)>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LeaseReply {
-    pub granted: bool,
-    /// Why not (`voted`, `taken`).
-    pub why: Option<String>,
-    /// The takeover the asker must apply first (`"<successor>:<seq>"`).
-    pub taken: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VoteAsk {
-    /// The region to take over.
-    pub target: RegionId,
-    /// Who asks (the successor).
-    pub by: RegionId,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VoteReply {
-    pub granted: bool,
-}
-
-/// A finished takeover: `of`'s sessions are `by`'s, whose log holds them up to `seq`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Taken {
-    pub of: RegionId,
-    pub by: RegionId,
-    pub seq: u64,
-}
-
-/// What this instance last saw of the cluster (for `synckairos region status`).
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct View {
-    /// Whether this region holds its ownership lease (always true without failover).
-    pub leased: bool,
-    /// Milliseconds of lease left when last renewed.
-    pub lease_left_ms: u64,
-    /// Per other region: whether it granted our last lease ask, and why not.
-    pub grants: BTreeMap<String, String>,
-    /// Takeovers this instance ran: region → sessions taken over.
-    pub takeovers: BTreeMap<String, u64>,
-}
-
-pub struct Owners {
-    pub cfg: OwnersConfig,
-    pub cluster: Arc<Cluster>,
-    conn: ConnectionManager,
-    sessions: Arc<Sessions>,
-    started: Instant,
-    view: Mutex<View>,
-}
-
-impl Owners {
-    pub fn new(
-        cfg: &OwnersConfig,
-        cluster: Arc<Cluster>,
-        conn: ConnectionManager,
-        sessions: Arc<Sessions>,
-    ) -> Arc<Owners> {
-        Arc::new(Owners {
-            cfg: cfg.clone(),
-            cluster,
-            conn,
-            sessions,
-            started: Instant::now(),
-            view: Mutex::new(View {
-                leased: !cfg.failover,
-                ..View::default()
-            }),
-        })
+/// Starts the lease loop and the successor's watch (failover on only).
+pub fn start(o: &Arc<Owners>, tasks: &TaskTracker, stop: &CancellationToken) {
+    if !o.cfg.failover {
+        return;
     }
-
-    /// Starts the lease loop and the successor's watch (failover on only).
-    pub fn start(self: &Arc<Self>, tasks: &TaskTracker, stop: &CancellationToken) {
-        if !self.cfg.failover {
-            return;
-        }
-        tasks.spawn(lease::run(self.clone(), stop.clone()));
-        tasks.spawn(takeover::run(self.clone(), stop.clone()));
-    }
-
-    /// A majority of the cluster's regions.
-    fn majority(&self) -> usize {
-        self.cluster.regions.len() / 2 + 1
-    }
-
-    fn lease_ms(&self) -> u64 {
-        self.cfg.lease_ms.max(100)
-    }
-
-    fn every(&self) -> Duration {
-        Duration::from_millis(self.lease_ms() / 4)
-    }
-
-    /// The region whose sessions this region takes over when it is lost.
-    fn successor_of(&self, region: &RegionId) -> Option<RegionId> {
-        let regions: Vec<String> = self.cluster.regions.iter().map(|r| r.to_string()).collect();
-        self.cfg.successor(region, &regions).map(RegionId::from)
-    }
-
-    pub fn view(&self) -> View {
-        self.view.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    fn update(&self, f: impl FnOnce(&mut View)) {
-        f(&mut self.view.lock().unwrap_or_else(|e| e.into_inner()));
-    }
-
-    /// Serves another region's lease ask.
-    pub async fn grant(&self, ask: &LeaseAsk) -> LeaseReply {
-        let mut c = self.conn.clone();
-        let taken: Option<String> = redis::cmd("GET")
-            .arg(keys::owner_taken(&ask.from))
-            .query_async(&mut c)
-            .await
-            .unwrap_or(None);
-        let applied = taken
-            .as_deref()
-            .and_then(|t| t.split_once(':'))
-            .and_then(|(by, _)| ask.applied.iter().find(|(r, _)| r.as_str() == by))
-            .map(|(_, seq)| seq.to_string())
-            .unwrap_or_default();
-        let hold = self.lease_ms() + self.cfg.margin_ms;
-        let reply: redis::RedisResult<(i64, Option<String>, Option<String>)> =
-            scripts::owner_grant()
-                .key(keys::owner_granted(&ask.from))
-                .key(keys::owner_voted(&ask.from))
-                .key(keys::owner_taken(&ask.from))
-                .arg(hold)
-                .arg(applied)
-                .invoke_async(&mut c)
-                .await;
-        match reply {
-            Ok((1, _, _)) => LeaseReply {
-                granted: true,
-                why: None,
-                taken: None,
-            },
-            Ok((_, why, taken)) => LeaseReply {
-                granted: false,
-                why,
-                taken: taken.filter(|t| !t.is_empty()),
-            },
-            Err(e) => LeaseReply {
-                granted: false,
-                why: Some(format!("redis: {e}")),
-                taken: None,
-            },
-        }
-    }
-
-    /// Votes (here) for a takeover of `target` by `by`.
-    pub async fn vote(&self, target: &RegionId, by: &RegionId) -> bool {
-        if *target == self.cluster.region {
-            return false;
-        }
-        let mut c = self.conn.clone();
-        let voted: redis::RedisResult<i64> = scripts::owner_vote()
-            .key(keys::owner_granted(target))
-            .key(keys::owner_voted(target))
-            .arg(self.cfg.vote_hold_ms)
-            .arg(by.as_str())
-            .invoke_async(&mut c)
-            .await;
-        matches!(voted, Ok(1))
-    }
-
-    /// Records another region's finished takeover.
-    pub async fn taken(&self, t: &Taken) {
-        let mut c = self.conn.clone();
-        let _: redis::RedisResult<()> = redis::cmd("SET")
-            .arg(keys::owner_taken(&t.of))
-            .arg(format!("{}:{}", t.by, t.seq))
-            .query_async(&mut c)
-            .await;
-        tracing::warn!(of = %t.of, by = %t.by, seq = t.seq, "a region's sessions were taken over");
-    }
+    tasks.spawn(lease::run(o.clone(), stop.clone()));
+    tasks.spawn(takeover::run(o.clone(), stop.clone()));
 }

@@ -29,11 +29,9 @@ use crate::support::relay::conn;
 pub struct Commit {
     pub id: String,
     pub writer: String,
-    pub seq: u64,
     pub version: u64,
     /// The epoch the writer committed under.
     pub epoch: u32,
-    pub home: String,
     pub state: Vec<u8>,
 }
 
@@ -85,10 +83,8 @@ pub async fn read_logs(w: &World) -> Vec<Commit> {
             out.push(Commit {
                 id: env.body.session_id.to_string(),
                 writer: env.body.home.to_string(),
-                seq: env.seq,
                 version: s.version,
                 epoch: if handed { s.epoch - 1 } else { s.epoch },
-                home: s.home_region.to_string(),
                 state: env.body.state.clone(),
             });
         }

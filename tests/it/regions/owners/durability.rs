@@ -133,7 +133,7 @@ pub async fn kill_home_mid_load(zero_loss: bool, load_for: Duration) -> KillRepo
         switch_p50_ms: lat.get(lat.len() / 2).copied().unwrap_or(0.0),
     };
     // One chain in what survives (lhr's and nrt's logs).
-    let c = chains(&w, &[id.clone()]).await;
+    let c = chains(&w, std::slice::from_ref(&id)).await;
     assert!(c.commits[&id]
         .iter()
         .any(|c| c.writer == "lhr" && c.epoch == 1));

@@ -207,7 +207,7 @@ async fn a_partial_partition_causes_no_takeover() {
     w.converge(&[&a], Duration::from_secs(10))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let c = chains(&w, &[a.clone()]).await;
+    let c = chains(&w, std::slice::from_ref(&a)).await;
     assert!(c.superseded.is_empty());
     assert!(c.commits[&a]
         .iter()

@@ -71,7 +71,7 @@ async fn planned_rehome_under_continuous_writes_loses_and_duplicates_nothing() {
     w.converge(&[&id], Duration::from_secs(5))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let c = chains(&w, &[id.clone()]).await;
+    let c = chains(&w, std::slice::from_ref(&id)).await;
     assert!(c.superseded.is_empty(), "{:?}", c.superseded);
     let cs = &c.commits[&id];
     assert!(cs.iter().all(|c| (c.epoch == 0) == (c.writer == "iad")));
@@ -120,7 +120,7 @@ async fn automatic_rehome_moves_an_iad_session_written_from_nrt_to_nrt() {
     w.converge(&[&id], Duration::from_secs(5))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let c = chains(&w, &[id.clone()]).await;
+    let c = chains(&w, std::slice::from_ref(&id)).await;
     assert!(c.superseded.is_empty());
     w.assert_healthy();
 }
