@@ -1,6 +1,8 @@
 //! Zero-loss durability: a session created with `"durability": "zero_loss"` in `iad`
-//! (successor `lhr`) is switched without pause through `nrt` while `iad` is killed
-//! (`kill -9` of its instance and of its Redis): once `lhr` has taken it over, every
+//! (successor `lhr`) is switched without pause while `iad` is killed
+//! (`kill -9` of its instance and of its Redis; the writer goes through `iad` itself,
+//! the fastest way to outrun the relay, then through `nrt`): once `lhr` has taken it
+//! over, every
 //! switch acknowledged before the kill is in `lhr`'s chain (none lost), and the
 //! checker finds one chain. `kill_home_mid_load` is shared with the measurement, which
 //! also runs it in the default (local) mode and reports what was lost there.
@@ -32,7 +34,9 @@ pub struct KillReport {
     pub switch_p50_ms: f64,
 }
 
-pub async fn kill_home_mid_load(zero_loss: bool, load_for: Duration) -> KillReport {
+/// Switches `id` through `via` (then, once `via` fails, through `nrt`) while `iad`
+/// (its home) is killed after `load_for`.
+pub async fn kill_home_mid_load(zero_loss: bool, via: &str, load_for: Duration) -> KillReport {
     let mut w = World::start_with(Setup {
         env: failover_env(),
         ..Setup::default()
@@ -55,14 +59,11 @@ pub async fn kill_home_mid_load(zero_loss: bool, load_for: Duration) -> KillRepo
     let acks: Arc<Mutex<Vec<(Instant, u64, f64)>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
-        let (http, id, acks, stop) = (
-            w.http("nrt").clone(),
-            id.clone(),
-            acks.clone(),
-            stop.clone(),
-        );
+        let (first, then) = (w.http(via).clone(), w.http("nrt").clone());
+        let (id, acks, stop) = (id.clone(), acks.clone(), stop.clone());
         tokio::spawn(async move {
             let path = format!("/v1/sessions/{id}/switch");
+            let mut http = first;
             while !stop.load(Ordering::Relaxed) {
                 let sent = Instant::now();
                 let r = http.try_send(hyper::Method::POST, &path, &[], Default::default());
@@ -76,7 +77,10 @@ pub async fn kill_home_mid_load(zero_loss: bool, load_for: Duration) -> KillRepo
                             ms,
                         ));
                     }
-                    _ => tokio::time::sleep(Duration::from_millis(20)).await,
+                    _ => {
+                        http = then.clone();
+                        tokio::time::sleep(Duration::from_millis(20)).await
+                    }
                 }
             }
         })
@@ -143,7 +147,7 @@ pub async fn kill_home_mid_load(zero_loss: bool, load_for: Duration) -> KillRepo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_zero_loss_session_loses_no_acknowledged_write_when_its_home_is_killed() {
-    let r = kill_home_mid_load(true, Duration::from_millis(2500)).await;
+    let r = kill_home_mid_load(true, "iad", Duration::from_millis(2500)).await;
     eprintln!("zero-loss kill -9: {r:?}");
     assert!(r.acked_before >= 5, "{r:?}");
     assert_eq!(r.lost, 0, "acknowledged zero-loss writes lost: {r:?}");

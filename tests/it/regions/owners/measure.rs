@@ -159,11 +159,11 @@ async fn measure_owners_zero_loss_cost() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "measurement: scripts/bench.sh"]
 async fn measure_owners_kill_home() {
-    for zero_loss in [false, true] {
+    for (zero_loss, via) in [(false, "iad"), (true, "iad"), (false, "nrt"), (true, "nrt")] {
         for run in 0..3 {
-            let r = kill_home_mid_load(zero_loss, Duration::from_millis(3000)).await;
+            let r = kill_home_mid_load(zero_loss, via, Duration::from_millis(3000)).await;
             println!(
-                "kill -9 of iad (instance + Redis) under load via nrt, {} run {run}: acknowledged before {}, lost {}, \
+                "kill -9 of iad (instance + Redis) under load via {via}, {} run {run}: acknowledged before {}, lost {}, \
                  successor behind by {} versions, writes served again {:.2} s after the kill, switch p50 {:.1} ms",
                 if zero_loss { "zero-loss" } else { "default (local)" },
                 r.acked_before,
