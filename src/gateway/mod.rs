@@ -229,21 +229,12 @@ impl Gateway {
                 Err(ServiceError::NotFound(_)) => None,
                 Err(e) => return Err(e.into()),
             };
-            // A peer sent it here knowing a hand-over this region missed: install, retry.
-            if !learned && self.learn(session_id, caller).await {
-                learned = true;
-                continue;
-            }
-            match home {
-                Some(home) => break home,
-                None if self.remote.is_some() && caller.is_edge() => {
-                    let s = self.ask_peers(session_id).await?;
-                    if s.home_region == self.region {
-                        return Err(GatewayError::NotFound(session_id.clone()));
-                    }
-                    break s.home_region;
-                }
-                None => return Err(GatewayError::NotFound(session_id.clone())),
+            match self
+                .elsewhere(session_id, caller, home, &mut learned)
+                .await?
+            {
+                Next::Retry => continue,
+                Next::Home(home) => break home,
             }
         };
         let call = PeerCall::Apply {
@@ -309,6 +300,34 @@ impl Gateway {
         Ok(existed)
     }
 
+    /// After a local attempt found the session homed elsewhere (`Some(home)`) or not
+    /// here (`None`): retry once when the peer's call taught this region a hand-over
+    /// it missed, else the home to send it to (a client's request asks the peers about
+    /// a session unknown here).
+    async fn elsewhere(
+        &self,
+        session_id: &SessionId,
+        caller: &Caller,
+        home: Option<RegionId>,
+        learned: &mut bool,
+    ) -> Result<Next, GatewayError> {
+        if !*learned && self.learn(session_id, caller).await {
+            *learned = true;
+            return Ok(Next::Retry);
+        }
+        match home {
+            Some(home) => Ok(Next::Home(home)),
+            None if self.remote.is_some() && caller.is_edge() => {
+                let s = self.ask_peers(session_id).await?;
+                if s.home_region == self.region {
+                    return Err(GatewayError::NotFound(session_id.clone()));
+                }
+                Ok(Next::Home(s.home_region))
+            }
+            None => Err(GatewayError::NotFound(session_id.clone())),
+        }
+    }
+
     async fn ask_peers(&self, session_id: &SessionId) -> Result<Session, GatewayError> {
         match &self.remote {
             Some(r) => locate::from_peers(&r.cluster, &r.copies, &r.unknown, session_id).await,
@@ -350,6 +369,12 @@ impl Gateway {
         }
         Ok(answer)
     }
+}
+
+/// Where a write goes after a local attempt (`Gateway::elsewhere`).
+enum Next {
+    Retry,
+    Home(RegionId),
 }
 
 fn forbidden(d: crate::domain::Denied) -> GatewayError {

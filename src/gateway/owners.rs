@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::caller::Caller;
 use super::error::GatewayError;
 use super::home::Answer;
-use super::{forbidden, unexpected, Gateway};
+use super::{forbidden, unexpected, Gateway, Next};
 use crate::domain::{access, Move, RegionId, Session, SessionId};
 use crate::metrics;
 use crate::region::wire::{PeerCall, PeerReply};
@@ -59,20 +59,12 @@ impl Gateway {
                 Err(ServiceError::NotFound(_)) => None,
                 Err(e) => return Err(e.into()),
             };
-            if !learned && self.learn(session_id, caller).await {
-                learned = true;
-                continue;
-            }
-            match home {
-                Some(home) => break home,
-                None if caller.is_edge() => {
-                    let s = self.ask_peers(session_id).await?;
-                    if s.home_region == self.region {
-                        return Err(GatewayError::NotFound(session_id.clone()));
-                    }
-                    break s.home_region;
-                }
-                None => return Err(GatewayError::NotFound(session_id.clone())),
+            match self
+                .elsewhere(session_id, caller, home, &mut learned)
+                .await?
+            {
+                Next::Retry => continue,
+                Next::Home(home) => break home,
             }
         };
         if home == *to {

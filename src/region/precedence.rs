@@ -78,34 +78,9 @@ pub fn deletion_applies(home: &RegionId, local: &Session) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{create_session, NewParticipant, NewSession, SyncMode, TimeoutAction};
 
     fn s(home: &str, created_at: i64, version: u64) -> Session {
-        let mut s = create_session(
-            NewSession {
-                session_id: "6f1c0000-0000-4000-8000-000000000001".into(),
-                sync_mode: SyncMode::PerParticipant,
-                participants: vec![NewParticipant {
-                    participant_id: "223e4567-e89b-12d3-a456-426614174001".into(),
-                    participant_index: 0,
-                    total_time_ms: 60_000,
-                    group_id: None,
-                }],
-                total_time_ms: 60_000,
-                time_per_cycle_ms: None,
-                increment_ms: 0,
-                max_time_ms: None,
-                action_on_timeout: TimeoutAction::Continue,
-                warning_thresholds_ms: vec![],
-                lag_compensation: None,
-                start_at: None,
-                pause_policy: Default::default(),
-                zero_loss: None,
-            },
-            &home.into(),
-            created_at,
-        )
-        .unwrap();
+        let mut s = crate::domain::ownership::sample(home, created_at);
         s.version = version;
         s
     }

@@ -18,7 +18,17 @@ use super::failover::failover_env;
 use crate::support::regions::{Setup, World};
 use crate::support::server::session_body_with;
 
-/// What a `kill -9` of the home under load did.
+/// How the home is lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    /// `kill -9` of its instance and its Redis.
+    Kill,
+    /// Cut off from every region (it keeps acknowledging its own writes until it
+    /// fences itself).
+    Cut,
+}
+
+/// What losing the home under load did.
 #[derive(Debug)]
 pub struct KillReport {
     /// Switches acknowledged before the kill (answered by the old home).
@@ -30,13 +40,26 @@ pub struct KillReport {
     /// The successor's copy lagged the old home's last acknowledged version by this
     /// many versions at the takeover.
     pub behind: u64,
-    /// Median switch latency through `nrt` before the kill, ms.
+    /// Median switch latency before the loss, ms.
     pub switch_p50_ms: f64,
+    /// The successor's relay lag behind the home just before the loss
+    /// (`synckairos_relay_lag_ms`), ms.
+    pub relay_lag_ms: f64,
 }
 
 /// Switches `id` through `via` (then, once `via` fails, through `nrt`) while `iad`
 /// (its home) is killed after `load_for`.
 pub async fn kill_home_mid_load(zero_loss: bool, via: &str, load_for: Duration) -> KillReport {
+    lose_home_mid_load(Loss::Kill, zero_loss, via, load_for).await
+}
+
+/// `kill_home_mid_load`, or with the home cut off instead (`Loss::Cut`).
+pub async fn lose_home_mid_load(
+    how: Loss,
+    zero_loss: bool,
+    via: &str,
+    load_for: Duration,
+) -> KillReport {
     let mut w = World::start_with(Setup {
         env: failover_env(),
         ..Setup::default()
@@ -86,9 +109,17 @@ pub async fn kill_home_mid_load(zero_loss: bool, via: &str, load_for: Duration) 
         })
     };
     tokio::time::sleep(load_for).await;
+    let relay_lag_ms =
+        crate::support::relay::metric(w.http("lhr"), "synckairos_relay_lag_ms", &[("home", "iad")])
+            .await;
     let killed = Instant::now();
-    w.kill_region("iad");
-    w.cluster_mut().region_mut("iad").redis.stop(true);
+    match how {
+        Loss::Kill => {
+            w.kill_region("iad");
+            w.cluster_mut().region_mut("iad").redis.stop(true);
+        }
+        Loss::Cut => w.partition("iad"),
+    }
     // Served again: a switch acknowledged after the kill by the successor.
     let limit = killed + Duration::from_secs(20);
     let served_after = loop {
@@ -96,7 +127,7 @@ pub async fn kill_home_mid_load(zero_loss: bool, via: &str, load_for: Duration) 
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .find(|(at, _, _)| *at > killed + Duration::from_millis(1000))
+            .find(|(at, _, _)| *at > killed + Duration::from_millis(1700))
             .map(|(at, _, _)| *at - killed);
         if let Some(d) = first_after {
             break d;
@@ -120,10 +151,15 @@ pub async fn kill_home_mid_load(zero_loss: bool, via: &str, load_for: Duration) 
     );
     let base = s.epoch_since - 1;
     let acks = acks.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    // Acknowledged by iad: before the successor could possibly have taken over.
+    // Acknowledged by iad: before the successor could possibly have taken over (a
+    // cut-off iad acknowledges until it fences itself, within its lease).
+    let by_iad = Duration::from_millis(match how {
+        Loss::Kill => 1000,
+        Loss::Cut => 1600,
+    });
     let before: Vec<&(Instant, u64, f64)> = acks
         .iter()
-        .filter(|(at, _, _)| *at < killed + Duration::from_millis(1000))
+        .filter(|(at, _, _)| *at < killed + by_iad)
         .collect();
     let lost = before.iter().filter(|(_, v, _)| *v > base).count();
     let last = before.iter().map(|(_, v, _)| *v).max().unwrap_or(0);
@@ -135,6 +171,7 @@ pub async fn kill_home_mid_load(zero_loss: bool, via: &str, load_for: Duration) 
         served_after,
         behind: last.saturating_sub(base),
         switch_p50_ms: lat.get(lat.len() / 2).copied().unwrap_or(0.0),
+        relay_lag_ms,
     };
     // One chain in what survives (lhr's and nrt's logs).
     let c = chains(&w, std::slice::from_ref(&id)).await;

@@ -9,13 +9,15 @@
 //! - `measure_owners_zero_loss_cost`: switch latency at the home, local vs zero-loss;
 //! - `measure_owners_kill_home`: `kill -9` of the home (instance + Redis) under load,
 //!   default and zero-loss modes: acknowledged writes lost, how far the successor's
-//!   copy was behind, time to writes served again.
+//!   copy was behind, time to writes served again;
+//! - `measure_owners_cut_home`: the same with the home cut off from every region
+//!   instead (it acknowledges its own writes until it fences itself).
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::durability::kill_home_mid_load;
+use super::durability::{kill_home_mid_load, lose_home_mid_load, Loss};
 use super::{everywhere, rehome, switch};
 use crate::support::regions::{Setup, World};
 use crate::support::server::session_body_with;
@@ -164,11 +166,34 @@ async fn measure_owners_kill_home() {
             let r = kill_home_mid_load(zero_loss, via, Duration::from_millis(3000)).await;
             println!(
                 "kill -9 of iad (instance + Redis) under load via {via}, {} run {run}: acknowledged before {}, lost {}, \
-                 successor behind by {} versions, writes served again {:.2} s after the kill, switch p50 {:.1} ms",
+                 successor behind by {} versions, relay lag before the kill {:.0} ms, writes served again {:.2} s after the kill, switch p50 {:.1} ms",
                 if zero_loss { "zero-loss" } else { "default (local)" },
                 r.acked_before,
                 r.lost,
                 r.behind,
+                r.relay_lag_ms,
+                r.served_after.as_secs_f64(),
+                r.switch_p50_ms
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement: scripts/bench.sh"]
+async fn measure_owners_cut_home() {
+    for zero_loss in [false, true] {
+        for run in 0..3 {
+            let r =
+                lose_home_mid_load(Loss::Cut, zero_loss, "iad", Duration::from_millis(3000)).await;
+            println!(
+                "iad cut off from every region under load via iad, {} run {run}: acknowledged before fencing {}, lost {}, \
+                 successor behind by {} versions, relay lag before the cut {:.0} ms, writes served again {:.2} s after the cut, switch p50 {:.1} ms",
+                if zero_loss { "zero-loss" } else { "default (local)" },
+                r.acked_before,
+                r.lost,
+                r.behind,
+                r.relay_lag_ms,
                 r.served_after.as_secs_f64(),
                 r.switch_p50_ms
             );

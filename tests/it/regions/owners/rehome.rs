@@ -124,3 +124,71 @@ async fn automatic_rehome_moves_an_iad_session_written_from_nrt_to_nrt() {
     assert!(c.superseded.is_empty());
     w.assert_healthy();
 }
+
+/// `synckairos region …` against an instance's public port; its stdout.
+fn cli(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_synckairos"))
+        .args(args)
+        .env("SYNCKAIROS_REGIONS_DIR", "/nonexistent")
+        .output()
+        .expect("running synckairos");
+    assert!(
+        out.status.success(),
+        "synckairos {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_moves_every_session_of_a_region_to_its_successor_and_status_shows_it() {
+    let w = World::start().await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let (id, _) = w.create("lhr", None).await;
+        w.op("lhr", &id, "start").await.expect(200);
+        ids.push(id);
+    }
+    w.converge(&ids, Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let url = |r: &str| {
+        let port = w
+            .region(r)
+            .running_instances()
+            .next()
+            .expect("instance")
+            .port;
+        format!("http://127.0.0.1:{port}")
+    };
+    // Any region serves the drain; each move is committed at the home (lhr).
+    let out = cli(&["region", "drain", "lhr", "--url", &url("iad")]);
+    let report: serde_json::Value = serde_json::from_str(&out).expect("JSON report");
+    assert_eq!(report["moved"], 3, "{out}");
+    assert_eq!(report["to"], "nrt", "lhr's successor: the next region");
+    for id in &ids {
+        everywhere(&w, id, "nrt", 1, Duration::from_secs(5)).await;
+        switch(&w, "lhr", id)
+            .await
+            .expect("the drained region forwards");
+    }
+    let status = cli(&[
+        "region",
+        "status",
+        "--url",
+        &url("nrt"),
+        "--url",
+        &url("lhr"),
+    ]);
+    assert!(status.contains("\"sessions_per_home\""), "{status}");
+    assert!(status.contains("\"region\": \"lhr\""), "{status}");
+    let one = cli(&["region", "rehome", &ids[0], "iad", "--url", &url("lhr")]);
+    assert!(one.contains("\"epoch\": 2"), "{one}");
+    everywhere(&w, &ids[0], "iad", 2, Duration::from_secs(5)).await;
+    w.converge(&ids, Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let c = chains(&w, &ids).await;
+    assert!(c.superseded.is_empty());
+    w.assert_healthy();
+}
