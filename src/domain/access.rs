@@ -168,3 +168,27 @@ pub fn may_perform(actor: Option<&Actor>, s: &Session, op: &Op, now: Millis) -> 
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, tenant: Option<&str>, session: Option<&str>) -> Actor {
+        Actor {
+            subject: "ops".into(),
+            role,
+            tenant: tenant.map(Into::into),
+            session: session.map(Into::into),
+            participant: None,
+        }
+    }
+
+    #[test]
+    fn only_an_unscoped_service_token_operates_the_cluster() {
+        assert!(may_operate(None).is_ok());
+        assert!(may_operate(Some(&actor(Role::Service, None, None))).is_ok());
+        assert!(may_operate(Some(&actor(Role::Service, Some("t"), None))).is_err());
+        assert!(may_operate(Some(&actor(Role::Service, None, Some("s")))).is_err());
+        assert!(may_operate(Some(&actor(Role::Watcher, None, None))).is_err());
+    }
+}
