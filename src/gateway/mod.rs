@@ -300,6 +300,29 @@ impl Gateway {
         Ok(existed)
     }
 
+    /// Whether a peer's call may go on to `home`: this region's state names `home` at a
+    /// higher epoch than the sender knew, or at the same epoch when the sender's own
+    /// state names `home` too (it read the move only after choosing where to send).
+    /// Each hop either raises the epoch or reaches the owner its sender named: no loops.
+    fn proves_owner(
+        &self,
+        session_id: &SessionId,
+        local: Option<&Session>,
+        home: &RegionId,
+        caller: &Caller,
+    ) -> bool {
+        let Some(l) = local.filter(|l| l.home_region == *home) else {
+            return false;
+        };
+        let known = caller.known_epoch();
+        if l.epoch != known {
+            return l.epoch > known;
+        }
+        caller.known.as_ref().is_some_and(|k| {
+            crate::store::decode_state(session_id, &k.state).is_ok_and(|s| s.home_region == *home)
+        })
+    }
+
     /// After a local attempt found the session homed elsewhere (`Some(home)`) or not
     /// here (`None`): retry once when the peer's call taught this region a hand-over
     /// it missed, else the home to send it to (a client's request asks the peers about
@@ -353,7 +376,7 @@ impl Gateway {
         };
         let local = self.sessions.get(session_id).await.ok();
         let local_epoch = local.as_ref().map(|l| l.epoch);
-        if !caller.is_edge() && local_epoch.is_none_or(|e| e <= caller.known_epoch()) {
+        if !caller.is_edge() && !self.proves_owner(session_id, local.as_deref(), home, caller) {
             return Err(GatewayError::Misdirected { home: home.clone() });
         }
         let known = local.map(|l| Known {

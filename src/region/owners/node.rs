@@ -61,6 +61,9 @@ pub struct Taken {
     pub seq: u64,
 }
 
+/// The sequence of a pending takeover record: no applied position reaches it.
+pub const PENDING: u64 = u64::MAX;
+
 /// What this instance last saw of the cluster (for `synckairos region status`).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct View {
@@ -182,6 +185,7 @@ impl Owners {
         let voted: redis::RedisResult<i64> = scripts::owner_vote()
             .key(keys::owner_granted(target))
             .key(keys::owner_voted(target))
+            .key(keys::owner_taken(target))
             .arg(self.cfg.vote_hold_ms)
             .arg(by.as_str())
             .invoke_async(&mut c)
@@ -189,14 +193,43 @@ impl Owners {
         matches!(voted, Ok(1))
     }
 
-    /// Records another region's finished takeover.
+    /// Records a region's finished takeover (`seq` > 0: where the successor's log
+    /// holds it), or clears the pending one its successor gave up (`seq` 0).
     pub async fn taken(&self, t: &Taken) {
         let mut c = self.conn.clone();
+        let key = keys::owner_taken(&t.of);
+        if t.seq == 0 {
+            let cur: Option<String> = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut c)
+                .await
+                .unwrap_or(None);
+            if cur.is_some_and(|v| v == format!("{}:{PENDING}", t.by)) {
+                let _: redis::RedisResult<()> =
+                    redis::cmd("DEL").arg(&key).query_async(&mut c).await;
+            }
+            return;
+        }
         let _: redis::RedisResult<()> = redis::cmd("SET")
-            .arg(keys::owner_taken(&t.of))
+            .arg(&key)
             .arg(format!("{}:{}", t.by, t.seq))
             .query_async(&mut c)
             .await;
         tracing::warn!(of = %t.of, by = %t.by, seq = t.seq, "a region's sessions were taken over");
+    }
+
+    /// This region's own record of a finished takeover of `of` (`Some(seq)`), if any.
+    pub(super) async fn own_takeover(&self, of: &RegionId) -> Option<u64> {
+        let mut c = self.conn.clone();
+        let cur: Option<String> = redis::cmd("GET")
+            .arg(keys::owner_taken(of))
+            .query_async(&mut c)
+            .await
+            .unwrap_or(None);
+        let (by, seq) = cur?
+            .split_once(':')
+            .map(|(b, s)| (b.to_owned(), s.to_owned()))?;
+        let seq: u64 = seq.parse().ok()?;
+        (by == self.cluster.region.as_str() && seq != PENDING && seq > 0).then_some(seq)
     }
 }

@@ -56,9 +56,6 @@ async fn watch(o: &Owners, home: &RegionId) -> redis::RedisResult<()> {
         return Ok(()); // still vouched for by this region
     }
     let ids = sessions_of(o, home).await?;
-    if ids.is_empty() {
-        return Ok(()); // nothing to take over (again)
-    }
     let mut c = o.conn.clone();
     let hold = o.cfg.vote_hold_ms;
     let locked: Option<String> = redis::cmd("SET")
@@ -70,12 +67,30 @@ async fn watch(o: &Owners, home: &RegionId) -> redis::RedisResult<()> {
         .query_async(&mut c)
         .await?;
     if locked.is_none() {
-        return Ok(()); // another instance of this region is on it
+        return Ok(()); // another instance of this region is on it, or did it lately
+    }
+    if ids.is_empty() {
+        // Nothing (left) to take over: tell the regions again where a finished
+        // takeover is (a notice may have been lost), once per hold.
+        if let Some(seq) = o.own_takeover(home).await {
+            let here = o.cluster.region.clone();
+            tell(
+                o,
+                home,
+                &Taken {
+                    of: home.clone(),
+                    by: here,
+                    seq,
+                },
+            )
+            .await;
+        }
+        return Ok(());
     }
     let voted_at = Instant::now();
     let here = o.cluster.region.clone();
     if !o.vote(home, &here).await {
-        release(o, home, false).await;
+        release(o, home).await; // a grant still runs here after all
         return Ok(());
     }
     let ask = wire::encode(&VoteAsk {
@@ -95,7 +110,15 @@ async fn watch(o: &Owners, home: &RegionId) -> redis::RedisResult<()> {
     let votes = 1 + join_all(asks).await.into_iter().filter(|v| *v).count();
     if votes < o.majority() {
         tracing::info!(%home, votes, "no majority for a takeover (the region is heard elsewhere)");
-        release(o, home, true).await;
+        // Give up: this region's vote, and the pending record wherever a vote left one.
+        let off = Taken {
+            of: home.clone(),
+            by: here.clone(),
+            seq: 0,
+        };
+        o.taken(&off).await;
+        tell(o, home, &off).await;
+        release(o, home).await;
         return Ok(());
     }
     // Commits end well within the votes' hold (minus the margin for clock rates).
@@ -134,7 +157,15 @@ async fn watch(o: &Owners, home: &RegionId) -> redis::RedisResult<()> {
         seq: seq.unwrap_or(0),
     };
     o.taken(&taken).await;
-    let body = wire::encode(&taken);
+    tell(o, home, &taken).await;
+    tracing::warn!(%home, moved, seq = taken.seq, ms = voted_at.elapsed().as_millis() as u64, "takeover done");
+    Ok(())
+}
+
+/// Tells every region but the lost one about a takeover (finished, or given up).
+async fn tell(o: &Owners, home: &RegionId, t: &Taken) {
+    let body = wire::encode(t);
+    let timeout = Duration::from_millis(o.lease_ms() / 2);
     let tells = o.cluster.others().filter(|r| *r != home).map(|r| {
         let body = body.clone();
         async move {
@@ -148,19 +179,17 @@ async fn watch(o: &Owners, home: &RegionId) -> redis::RedisResult<()> {
         }
     });
     join_all(tells).await;
-    tracing::warn!(%home, moved, seq = taken.seq, ms = voted_at.elapsed().as_millis() as u64, "takeover done");
-    Ok(())
 }
 
-/// Gives up an attempt: the lock, and this region's own vote when no takeover ran.
-async fn release(o: &Owners, home: &RegionId, vote: bool) {
+/// Gives up an attempt that ran no takeover: the lock and this region's own vote (only
+/// this region's successor role ever votes on `home` here).
+async fn release(o: &Owners, home: &RegionId) {
     let mut c = o.conn.clone();
-    let mut cmd = redis::cmd("DEL");
-    cmd.arg(keys::owner_takeover_lock(home));
-    if vote {
-        cmd.arg(keys::owner_voted(home));
-    }
-    let _: redis::RedisResult<()> = cmd.query_async(&mut c).await;
+    let _: redis::RedisResult<()> = redis::cmd("DEL")
+        .arg(keys::owner_takeover_lock(home))
+        .arg(keys::owner_voted(home))
+        .query_async(&mut c)
+        .await;
 }
 
 /// The sessions homed in `home` that this region holds copies of (its index of them).
