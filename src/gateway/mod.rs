@@ -214,7 +214,7 @@ impl Gateway {
                 .sessions
                 .write_with(session_id, op, &caller.origin, caller.actor(), here)
                 .await;
-            let home = match written {
+            let e = match written {
                 Ok(out) => {
                     if let Some(a) = self.remote.as_ref().and_then(|r| r.affinity.as_ref()) {
                         a.wrote(session_id, &self.region, &caller.origin);
@@ -225,14 +225,9 @@ impl Gateway {
                         expired_participant_id: out.expired_participant_id,
                     });
                 }
-                Err(ServiceError::RemoteHome(home)) => Some(home),
-                Err(ServiceError::NotFound(_)) => None,
-                Err(e) => return Err(e.into()),
+                Err(e) => e,
             };
-            match self
-                .elsewhere(session_id, caller, home, &mut learned)
-                .await?
-            {
+            match self.elsewhere(session_id, caller, e, &mut learned).await? {
                 Next::Retry => continue,
                 Next::Home(home) => break home,
             }
@@ -323,17 +318,22 @@ impl Gateway {
         })
     }
 
-    /// After a local attempt found the session homed elsewhere (`Some(home)`) or not
-    /// here (`None`): retry once when the peer's call taught this region a hand-over
-    /// it missed, else the home to send it to (a client's request asks the peers about
-    /// a session unknown here).
+    /// After a local attempt failed with `e`: homed elsewhere (`RemoteHome`) or not here
+    /// (`NotFound`) → retry once when the peer's call taught this region a hand-over it
+    /// missed, else the home to send it to (a client's request asks the peers about a
+    /// session unknown here); any other error is the answer.
     async fn elsewhere(
         &self,
         session_id: &SessionId,
         caller: &Caller,
-        home: Option<RegionId>,
+        e: ServiceError,
         learned: &mut bool,
     ) -> Result<Next, GatewayError> {
+        let home = match e {
+            ServiceError::RemoteHome(home) => Some(home),
+            ServiceError::NotFound(_) => None,
+            e => return Err(e.into()),
+        };
         if !*learned && self.learn(session_id, caller).await {
             *learned = true;
             return Ok(Next::Retry);

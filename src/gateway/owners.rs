@@ -48,21 +48,16 @@ impl Gateway {
                 .sessions
                 .move_home(session_id, to, Move::Rehome, &caller.origin, caller.actor())
                 .await;
-            let home = match moved {
+            let e = match moved {
                 Ok(out) => {
                     metrics::ownership_moved("rehome");
                     let s = Arc::new(out.session);
                     self.hand_over(&s).await;
                     return Ok(s);
                 }
-                Err(ServiceError::RemoteHome(home)) => Some(home),
-                Err(ServiceError::NotFound(_)) => None,
-                Err(e) => return Err(e.into()),
+                Err(e) => e,
             };
-            match self
-                .elsewhere(session_id, caller, home, &mut learned)
-                .await?
-            {
+            match self.elsewhere(session_id, caller, e, &mut learned).await? {
                 Next::Retry => continue,
                 Next::Home(home) => break home,
             }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::durability::{kill_home_mid_load, lose_home_mid_load, Loss};
+use super::durability::{lose_home_mid_load, Loss};
 use super::{everywhere, rehome, switch};
 use crate::support::regions::{Setup, World};
 use crate::support::server::session_body_with;
@@ -158,16 +158,19 @@ async fn measure_owners_zero_loss_cost() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "measurement: scripts/bench.sh"]
-async fn measure_owners_kill_home() {
-    for (zero_loss, via) in [(false, "iad"), (true, "iad"), (false, "nrt"), (true, "nrt")] {
+/// Loses `iad` under load three times per durability mode; one line per run.
+async fn losses(how: Loss, modes: &[(bool, &str)]) {
+    for (zero_loss, via) in modes {
         for run in 0..3 {
-            let r = kill_home_mid_load(zero_loss, via, Duration::from_millis(3000)).await;
+            let r = lose_home_mid_load(how, *zero_loss, via, Duration::from_millis(3000)).await;
             println!(
-                "kill -9 of iad (instance + Redis) under load via {via}, {} run {run}: acknowledged before {}, lost {}, \
-                 successor behind by {} versions, relay lag before the kill {:.0} ms, writes served again {:.2} s after the kill, switch p50 {:.1} ms",
-                if zero_loss { "zero-loss" } else { "default (local)" },
+                "iad lost ({how:?}: {}) under load via {via}, {} run {run}: acknowledged by iad {}, lost {}, \
+                 successor behind by {} versions, relay lag before {:.0} ms, writes served again {:.2} s after, switch p50 {:.1} ms",
+                match how {
+                    Loss::Kill => "kill -9 of its instance and Redis",
+                    Loss::Cut => "cut off from every region, acknowledging until it fenced itself",
+                },
+                if *zero_loss { "zero-loss" } else { "default (local)" },
                 r.acked_before,
                 r.lost,
                 r.behind,
@@ -181,22 +184,13 @@ async fn measure_owners_kill_home() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "measurement: scripts/bench.sh"]
+async fn measure_owners_kill_home() {
+    let modes = [(false, "iad"), (true, "iad"), (false, "nrt"), (true, "nrt")];
+    losses(Loss::Kill, &modes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement: scripts/bench.sh"]
 async fn measure_owners_cut_home() {
-    for zero_loss in [false, true] {
-        for run in 0..3 {
-            let r =
-                lose_home_mid_load(Loss::Cut, zero_loss, "iad", Duration::from_millis(3000)).await;
-            println!(
-                "iad cut off from every region under load via iad, {} run {run}: acknowledged before fencing {}, lost {}, \
-                 successor behind by {} versions, relay lag before the cut {:.0} ms, writes served again {:.2} s after the cut, switch p50 {:.1} ms",
-                if zero_loss { "zero-loss" } else { "default (local)" },
-                r.acked_before,
-                r.lost,
-                r.behind,
-                r.relay_lag_ms,
-                r.served_after.as_secs_f64(),
-                r.switch_p50_ms
-            );
-        }
-    }
+    losses(Loss::Cut, &[(false, "iad"), (true, "iad")]).await;
 }
