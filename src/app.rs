@@ -147,6 +147,14 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
             zero_loss: cfg.owners.zero_loss,
         }),
     );
+    let drained = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Some(r) = &relay {
+        bg.spawn(watch_drained(
+            r.conn.clone(),
+            drained.clone(),
+            background.clone(),
+        ));
+    }
     let (proposals, mut proposed) = tokio::sync::mpsc::channel(1024);
     let affinity = cfg.owners.auto_rehome.then(|| {
         crate::gateway::affinity::Affinity::new(
@@ -170,6 +178,7 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
             .successor(&cfg.region, &cfg.cluster.regions)
             .map(RegionId::from),
         affinity,
+        drained: drained.clone(),
     });
     let gateway = Arc::new(Gateway::new(
         &region,
@@ -336,6 +345,29 @@ async fn authoritative_time(
         stop.clone(),
     ));
     Ok(time)
+}
+
+/// Keeps `drained` equal to whether this region's Redis says it is drained (every
+/// 500 ms: a drain takes effect for creates within that).
+async fn watch_drained(
+    conn: redis::aio::ConnectionManager,
+    drained: Arc<std::sync::atomic::AtomicBool>,
+    stop: CancellationToken,
+) {
+    loop {
+        let mut c = conn.clone();
+        let on: redis::RedisResult<bool> = redis::cmd("EXISTS")
+            .arg(crate::store::keys::OWNER_DRAINED)
+            .query_async(&mut c)
+            .await;
+        if let Ok(on) = on {
+            drained.store(on, std::sync::atomic::Ordering::Relaxed);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = stop.cancelled() => return,
+        }
+    }
 }
 
 async fn housekeeping(store: Arc<dyn Store>, stop: CancellationToken) {

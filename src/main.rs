@@ -37,9 +37,12 @@ enum RegionCommand {
     /// Each region's view: lease, grants, relay links, sessions per home, takeovers
     /// (one `--url` per region gives the whole matrix).
     Status(OperatorArgs),
-    /// Re-home every session homed in `region` to its successor (planned maintenance).
+    /// Drain `region` for maintenance: its new sessions are homed at its successor and
+    /// every session homed in it moves there; `--undo` returns it to service.
     Drain {
         region: String,
+        #[arg(long)]
+        undo: bool,
         #[command(flatten)]
         op: OperatorArgs,
     },
@@ -120,10 +123,11 @@ fn region_command(cmd: RegionCommand) -> anyhow::Result<()> {
                     }
                 }
             }
-            RegionCommand::Drain { region, op } => {
+            RegionCommand::Drain { region, undo, op } => {
                 let url = format!("{}/v1/regions/{region}/drain", base(&op.url[0]));
-                let j =
-                    operator_call(hyper::Method::POST, &url, op.token().as_deref(), None).await?;
+                let body = serde_json::json!({ "undo": undo });
+                let j = operator_call(hyper::Method::POST, &url, op.token().as_deref(), Some(body))
+                    .await?;
                 println!("{}", serde_json::to_string_pretty(&j["data"])?);
             }
             RegionCommand::Rehome {

@@ -196,7 +196,10 @@ async fn limited_route(
             operator::rehome(ctx, id, &json, &who.caller).await
         }
         Route::RegionStatus => operator::status(ctx, &who.caller).await,
-        Route::RegionDrain(region) => operator::drain(ctx, region, &who.caller).await,
+        Route::RegionDrain(region) => {
+            let json = json_body(ctx, req).await?;
+            operator::drain(ctx, region, &json, &who.caller).await
+        }
         _ => Ok(http::error(&ApiError::internal())),
     }
 }

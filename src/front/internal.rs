@@ -232,7 +232,8 @@ fn bad_sync_request() -> Response<InternalBody> {
 /// Serves a peer's lease ask, takeover vote or takeover notice (`region::owners`).
 async fn owners(ctx: &Ctx, req: Request<Incoming>) -> Response<InternalBody> {
     use crate::region::owners::{
-        LeaseAsk, Taken, VoteAsk, VoteReply, LEASE_PATH, TAKEN_PATH, VOTE_PATH,
+        DrainAsk, LeaseAsk, Taken, VoteAsk, VoteReply, DRAIN_PATH, LEASE_PATH, TAKEN_PATH,
+        VOTE_PATH,
     };
     let Some(o) = ctx.owners.clone() else {
         return bad_sync_request();
@@ -252,6 +253,14 @@ async fn owners(ctx: &Ctx, req: Request<Incoming>) -> Response<InternalBody> {
             Ok(ask) => wire::encode(&VoteReply {
                 granted: o.vote(&ask.target, &ask.by).await,
             }),
+            Err(_) => return bad_sync_request(),
+        },
+        DRAIN_PATH => match wire::decode::<DrainAsk>(&body) {
+            Ok(ask) => {
+                let here = ctx.gateway.region().clone();
+                let done = o.set_drained(&here, ask.on).await.is_ok();
+                wire::encode(&VoteReply { granted: done })
+            }
             Err(_) => return bad_sync_request(),
         },
         TAKEN_PATH => match wire::decode::<Taken>(&body) {

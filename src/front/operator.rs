@@ -85,9 +85,16 @@ pub async fn status(ctx: &Ctx, caller: &Caller) -> Result<Resp, ApiError> {
     ))
 }
 
-/// `POST /v1/regions/:region/drain`: re-homes every session homed in `region` (as this
-/// region's index knows them) to its successor; each move is committed at the home.
-pub async fn drain(ctx: &Ctx, region: &str, caller: &Caller) -> Result<Resp, ApiError> {
+/// `POST /v1/regions/:region/drain`: marks `region` drained (its new sessions are homed
+/// at its successor), then re-homes every session homed in it (as this region's index
+/// knows them) to its successor, each move committed at the home. `{"undo": true}`
+/// returns it to service (sessions stay where they are).
+pub async fn drain(
+    ctx: &Ctx,
+    region: &str,
+    body: &Value,
+    caller: &Caller,
+) -> Result<Resp, ApiError> {
     operator(caller)?;
     let (Some(owners), Some(relay)) = (&ctx.owners, &ctx.relay) else {
         return Err(ApiError::validation(vec![crate::domain::FieldIssue::new(
@@ -110,6 +117,16 @@ pub async fn drain(ctx: &Ctx, region: &str, caller: &Caller) -> Result<Resp, Api
             format!("No region {region} (or no successor of it) in this cluster"),
         )]));
     };
+    let on = body.get("undo").and_then(Value::as_bool) != Some(true);
+    owners.set_drained(&region, on).await.map_err(|e| {
+        ApiError::unavailable(format!("Region {region} could not be marked: {e}"), 1)
+    })?;
+    if !on {
+        return Ok(http::data(
+            StatusCode::OK,
+            json!({"region": region, "drained": false}),
+        ));
+    }
     let ids = crate::store::index::ids_of(&relay.conn, &region)
         .await
         .map_err(|e| ApiError::unavailable("Cannot list the region's sessions", 1).caused_by(e))?;
@@ -122,6 +139,6 @@ pub async fn drain(ctx: &Ctx, region: &str, caller: &Caller) -> Result<Resp, Api
     }
     Ok(http::data(
         StatusCode::OK,
-        json!({"region": region, "to": to, "sessions": ids.len(), "moved": moved, "failed": failed_ids}),
+        json!({"region": region, "drained": true, "to": to, "sessions": ids.len(), "moved": moved, "failed": failed_ids}),
     ))
 }

@@ -53,6 +53,9 @@ pub struct Remote {
     pub successor: Option<RegionId>,
     /// Automatic re-homing (`owners.auto_rehome`), when on.
     pub affinity: Option<affinity::Affinity>,
+    /// This region is drained (`synckairos region drain`): new sessions are homed at
+    /// its successor. Kept up to date from its Redis by the app (`own:drained`).
+    pub drained: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A state for a client read.
@@ -121,6 +124,14 @@ impl Gateway {
         caller: &Caller,
     ) -> Result<Arc<Session>, GatewayError> {
         access::may_create(caller.actor(), &req.session_id).map_err(forbidden)?;
+        // A drained region (maintenance) homes its clients' new sessions at its
+        // successor; a peer's create is served here as asked (no second hop).
+        let drained_to = self.remote.as_ref().and_then(|r| {
+            let local = home.is_none_or(|h| *h == self.region);
+            let drained = r.drained.load(std::sync::atomic::Ordering::Relaxed);
+            (drained && local && caller.is_edge()).then_some(r.successor.as_ref())?
+        });
+        let home = drained_to.or(home);
         if let (Some(home), Some(r)) = (home.filter(|h| **h != self.region), &self.remote) {
             let id = req.session_id.clone();
             let call = PeerCall::Create {

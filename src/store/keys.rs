@@ -100,6 +100,10 @@ pub fn owner_taken(region: &str) -> String {
     format!("own:t:{region}")
 }
 
+/// Present while this region is drained (maintenance): its new sessions are homed at
+/// its successor.
+pub const OWNER_DRAINED: &str = "own:drained";
+
 /// One instance of the successor at a time runs a takeover of `region`.
 pub fn owner_takeover_lock(region: &str) -> String {
     format!("own:l:{region}")

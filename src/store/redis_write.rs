@@ -176,6 +176,7 @@ impl RedisStore {
             .key(keys::digest(&self.home_region))
             .key(keys::OUTBOX_META)
             .key(keys::RELAY_LOG_META)
+            .key(keys::OWNER_LEASE)
             .arg(session_id.as_str())
             .arg(keys::fanout_channel(shard))
             .arg(body)
@@ -189,6 +190,7 @@ impl RedisStore {
             .arg(ob_bytes)
             .arg(bucket)
             .arg(actor.unwrap_or(""))
+            .arg(if self.fencing { "1" } else { "0" })
             .invoke_async(&mut conn)
             .await
             .map_err(StoreError::unavailable("delete"))?;
@@ -199,6 +201,7 @@ impl RedisStore {
                 Ok(*existed == 1)
             }
             Some(v) if as_str(v) == Some(b"BROKEN") => Err(broken("delete", reply.get(1))),
+            Some(v) if as_str(v) == Some(b"FENCED") => Err(StoreError::Fenced),
             _ => Err(StoreError::Unavailable {
                 op: "delete",
                 source: format!("unexpected reply {reply:?}").into(),

@@ -41,8 +41,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use node::{
-    LeaseAsk, LeaseReply, Owners, Taken, View, VoteAsk, VoteReply, LEASE_PATH, TAKEN_PATH,
-    VOTE_PATH,
+    DrainAsk, LeaseAsk, LeaseReply, Owners, Taken, View, VoteAsk, VoteReply, DRAIN_PATH,
+    LEASE_PATH, TAKEN_PATH, VOTE_PATH,
 };
 
 /// Starts the lease loop and the successor's watch (failover on only).

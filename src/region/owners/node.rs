@@ -23,6 +23,14 @@ pub const LEASE_PATH: &str = "/internal/v1/owners/lease";
 pub const VOTE_PATH: &str = "/internal/v1/owners/vote";
 /// POST `Taken` → `VoteReply` (acknowledged).
 pub const TAKEN_PATH: &str = "/internal/v1/owners/taken";
+/// POST `DrainAsk` → `VoteReply` (acknowledged).
+pub const DRAIN_PATH: &str = "/internal/v1/owners/drain";
+
+/// Drain (`on`) or return to service the receiving region.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrainAsk {
+    pub on: bool,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeaseAsk {
@@ -191,6 +199,33 @@ impl Owners {
             .invoke_async(&mut c)
             .await;
         matches!(voted, Ok(1))
+    }
+
+    /// Marks `region` drained (its new sessions are homed at its successor) or back in
+    /// service: here, or by asking it.
+    pub async fn set_drained(&self, region: &RegionId, on: bool) -> Result<(), String> {
+        if *region != self.cluster.region {
+            let ask = crate::region::wire::encode(&DrainAsk { on });
+            return self
+                .cluster
+                .sync::<VoteReply>(region, DRAIN_PATH, Some(ask), self.cluster.timeout)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+        }
+        let mut c = self.conn.clone();
+        let mut cmd = if on {
+            redis::cmd("SET")
+        } else {
+            redis::cmd("DEL")
+        };
+        cmd.arg(keys::OWNER_DRAINED);
+        if on {
+            cmd.arg("1");
+        }
+        cmd.query_async::<()>(&mut c)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Records a region's finished takeover (`seq` > 0: where the successor's log

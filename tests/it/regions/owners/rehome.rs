@@ -8,6 +8,9 @@
 //!   are one chain (epoch 0 by `iad`, then the hand-over, then `nrt`);
 //! - the operator route refuses a token that is not an operator's (403) and an
 //!   unknown region (400);
+//! - `synckairos region drain lhr` (sent to iad) moves every session of lhr to its
+//!   successor nrt and homes lhr's new sessions there until `--undo`; `region status`
+//!   and `region rehome` work against instances;
 //! - with `owners.auto_rehome` on, a session created in `iad` and switched only from
 //!   `nrt` moves to `nrt` by itself, after which `nrt`'s switches commit locally.
 
