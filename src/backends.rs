@@ -208,6 +208,7 @@ pub fn regional(
             store.shards(),
             cfg.sessions.ttl_secs,
             &RegionId::from(&cfg.region),
+            cfg.audit.database_url.is_some(),
         )),
         conn: conn.clone(),
         redis_url: cfg.redis.url.clone().unwrap_or_default(),

@@ -141,6 +141,17 @@ fn facts(e: &Event) -> Facts<'_> {
             None,
             json!({"from": from, "to": to, "epoch": epoch}),
         ),
+        Event::WritesSuperseded {
+            from_version,
+            to_version,
+            by,
+            epoch,
+        } => f(
+            None,
+            None,
+            None,
+            json!({"from_version": from_version, "to_version": to_version, "by": by, "epoch": epoch}),
+        ),
     }
 }
 

@@ -66,6 +66,15 @@ pub enum Event {
         to: RegionId,
         epoch: u32,
     },
+    /// Recorded by an old home that gave a session up: the versions `from_version..=
+    /// to_version` it had committed (and acknowledged) at its epoch were never seen by
+    /// `by`, which took the session over at `epoch`; they are not merged.
+    WritesSuperseded {
+        from_version: u64,
+        to_version: u64,
+        by: RegionId,
+        epoch: u32,
+    },
 }
 
 impl Event {
@@ -84,6 +93,7 @@ impl Event {
             Event::LagCredited { .. } => "lag_credited",
             Event::Rehomed { .. } => "session_rehomed",
             Event::TakenOver { .. } => "session_taken_over",
+            Event::WritesSuperseded { .. } => "writes_superseded",
         }
     }
 }

@@ -36,6 +36,8 @@ pub struct Copies {
     ttl_ms: u64,
     /// This region: states homed here get their deadlines indexed.
     here: RegionId,
+    /// The audit trail is on (superseded writes are recorded in the outbox).
+    audit: bool,
 }
 
 /// What a bulk repair did.
@@ -53,11 +55,20 @@ struct Decision<'a> {
     seen: Option<Vec<u8>>,
     local_home: Option<RegionId>,
     take: bool,
+    /// This region gives the session up, and these versions of it were superseded.
+    superseded: Option<(u64, u64)>,
 }
 
 impl Copies {
-    pub fn new(conn: ConnectionManager, shards: u32, ttl_secs: u64, here: &RegionId) -> Self {
+    pub fn new(
+        conn: ConnectionManager,
+        shards: u32,
+        ttl_secs: u64,
+        here: &RegionId,
+        audit: bool,
+    ) -> Self {
         Copies {
+            audit,
             conn,
             script: scripts::relay_apply(),
             loaded: AtomicBool::new(false),
@@ -94,11 +105,14 @@ impl Copies {
                 .as_ref()
                 .is_none_or(|l| deletion_applies(&body.home, l)),
         };
-        if let (Some(s), Some(l), true) = (incoming, &local, take) {
-            if l.home_region == self.here && s.home_region != self.here {
-                gave_up(s, l);
+        let superseded = match (incoming, &local, take) {
+            (Some(s), Some(l), true)
+                if l.home_region == self.here && s.home_region != self.here =>
+            {
+                super::superseded::found(s, l)
             }
-        }
+            _ => None,
+        };
         if let (Some(s), Some(l)) = (incoming, &local) {
             if s.home_region != l.home_region && s.created_at != l.created_at {
                 let (won, lost) = if take { (s, l) } else { (l, s) };
@@ -116,6 +130,18 @@ impl Copies {
             local_home: local.map(|l| l.home_region),
             seen,
             take,
+            superseded,
+        }
+    }
+
+    /// Records the superseded writes of a decision that was applied (audit on).
+    async fn report(&self, d: &Decision<'_>) {
+        let (Some(range), Some(s), true) = (d.superseded, d.incoming, self.audit) else {
+            return;
+        };
+        let state = &d.envelope.body.state;
+        if let Err(e) = super::superseded::record(&self.conn, &self.here, s, state, range).await {
+            tracing::warn!(session = %s.session_id, error = %crate::cause::chain(&e), "could not record superseded writes in the audit trail");
         }
     }
 
@@ -204,6 +230,9 @@ impl Copies {
                 .await
                 .map_err(StoreError::unavailable("apply a copy"))?;
             if outcome >= 0 {
+                if outcome > 0 {
+                    self.report(&d).await;
+                }
                 return Ok(outcome > 0);
             }
         }
@@ -347,32 +376,15 @@ impl Copies {
             let d = &decisions[i];
             changed[i] = match outcome {
                 -1 => self.offer_with(d.envelope, d.wire, authority).await?,
-                n => n > 0,
+                n => {
+                    if n > 0 {
+                        self.report(d).await;
+                    }
+                    n > 0
+                }
             };
         }
         Ok(changed)
-    }
-}
-
-/// This region (the old home) gives a session up to a higher-epoch owner: the writes
-/// it committed at its epoch from the first version of the next one on were never
-/// seen by the new owner. They are superseded: reported (log, metric), never merged.
-fn gave_up(new: &Session, old: &Session) {
-    let next = new.epoch == old.epoch + 1;
-    if next && old.version >= new.epoch_since && new.epoch_since > 0 {
-        let n = old.version - new.epoch_since + 1;
-        metrics::superseded(n);
-        tracing::error!(
-            session = %new.session_id, new_home = %new.home_region, epoch = new.epoch,
-            superseded_from = new.epoch_since, superseded_to = old.version, count = n,
-            "writes committed here were superseded by a takeover (never relayed before this region was cut off); they are not merged"
-        );
-    } else {
-        tracing::warn!(
-            session = %new.session_id, new_home = %new.home_region, epoch = new.epoch,
-            local_version = old.version, since = new.epoch_since,
-            "ownership given up to a higher epoch"
-        );
     }
 }
 

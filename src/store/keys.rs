@@ -104,6 +104,10 @@ pub fn owner_taken(region: &str) -> String {
 /// its successor.
 pub const OWNER_DRAINED: &str = "own:drained";
 
+/// Numbers the audit records of superseded writes (`relay::superseded`): small
+/// numbers, apart from the commit sequence (which starts at epoch ms × 1000).
+pub const SUPERSEDED_SEQ: &str = "own:sq";
+
 /// One instance of the successor at a time runs a takeover of `region`.
 pub fn owner_takeover_lock(region: &str) -> String {
     format!("own:l:{region}")
