@@ -236,29 +236,23 @@ impl Sessions {
         unreachable!("the loop returns on its last attempt")
     }
 
-    /// Moves a session homed here to `to` at the next ownership epoch (`how`: planned
-    /// or a takeover of a lost home's session from the copy here). The commit moves
-    /// its index entry and leaves its deadlines to the new home; `RemoteHome` when it
-    /// is not homed here (a takeover moves a copy homed in `from`).
+    /// Moves a session homed in `from` to `to` at the next ownership epoch (`how`:
+    /// planned, by its home (`from` = this region), or a takeover of a lost home's
+    /// session from the copy here). The commit moves its index entry and leaves its
+    /// deadlines to the new home; `RemoteHome` when the state here does not name `from`.
     pub async fn move_home(
         &self,
         session_id: &SessionId,
+        from: &RegionId,
         to: &RegionId,
         how: domain::Move,
-        origin: &RegionId,
         actor: Option<&Actor>,
     ) -> Result<Outcome, ServiceError> {
         let current = self.get(session_id).await?;
-        let owner = match how {
-            domain::Move::Rehome => &self.region,
-            domain::Move::TakeOver => to,
-        };
-        if current.home_region == *to && how == domain::Move::TakeOver {
+        if current.home_region != *from {
             return Err(ServiceError::RemoteHome(current.home_region.clone()));
         }
-        if how == domain::Move::Rehome && current.home_region != *owner {
-            return Err(ServiceError::RemoteHome(current.home_region.clone()));
-        }
+        let origin = &self.region;
         let now = self.time.now("write")?;
         let out = domain::move_home(&current, to, how, now)?;
         let label = actor.map(Actor::label);

@@ -46,7 +46,7 @@ impl Gateway {
         let home = loop {
             let moved = self
                 .sessions
-                .move_home(session_id, to, Move::Rehome, &caller.origin, caller.actor())
+                .move_home(session_id, &self.region, to, Move::Rehome, caller.actor())
                 .await;
             let e = match moved {
                 Ok(out) => {

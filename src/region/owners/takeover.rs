@@ -132,7 +132,7 @@ async fn watch(o: &Owners, home: &RegionId) -> redis::RedisResult<()> {
         }
         match o
             .sessions
-            .move_home(id, &here, Move::TakeOver, &here, None)
+            .move_home(id, home, &here, Move::TakeOver, None)
             .await
         {
             Ok(_) => {
