@@ -321,13 +321,15 @@ fi
 # (regions::measure), the relay at scale (regions::scale_measure: catch-up rate of a
 # flushed region at 20,000 and 100,000 sessions, idle check cost at 100,000 sessions,
 # relay latency under load), the long chaos run (regions::chaos: 280 s), what the
-# dashboard's history and page refresh cost (dashboard::measure), and the long fuzz
+# dashboard's history and page refresh cost (dashboard::measure), ownership that moves
+# (regions::owners::measure: re-home pause, automatic re-homing, zero-loss cost, kill -9
+# of a home in each durability mode), and the long fuzz
 # run (fuzz::long_run: over 1,000,000 generated HTTP requests, JSON bodies and
 # WebSocket frame sequences; its counts are in fuzz_long_run.txt). One module per run,
 # its tests one after the other; the output file keeps the old name.
 if [[ $QUICK == 0 && $TIMING_ONLY == 0 ]]; then
-    for t in redis::measure audit::bench regions::measure regions::scale_measure regions::chaos dashboard::measure fuzz::long_run; do
-        file="${t/::/_}"
+    for t in redis::measure audit::bench regions::measure regions::scale_measure regions::chaos regions::owners::measure dashboard::measure fuzz::long_run; do
+        file="${t//::/_}"
         cmd="cargo test --release --test it -- --ignored --nocapture --test-threads=1 $t::"
         log "$cmd"
         if $cmd >"$OUT/$file.txt" 2>&1; then

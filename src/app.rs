@@ -144,8 +144,28 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         .with_limits(SessionLimits {
             max_participants_x_thresholds: cfg.quotas.max_participants_x_thresholds,
             max_unattended_writes: cfg.quotas.max_unattended_writes,
+            zero_loss: cfg.owners.zero_loss,
         }),
     );
+    let drained = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Some(r) = &relay {
+        bg.spawn(watch_drained(
+            r.conn.clone(),
+            drained.clone(),
+            background.clone(),
+        ));
+    }
+    let (proposals, mut proposed) = tokio::sync::mpsc::channel(1024);
+    let affinity = cfg.owners.auto_rehome.then(|| {
+        crate::gateway::affinity::Affinity::new(
+            crate::gateway::affinity::Thresholds {
+                window: cfg.owners.auto_window,
+                share: cfg.owners.auto_share,
+                min_writes: cfg.owners.auto_min_writes,
+            },
+            proposals,
+        )
+    });
     let remote = relay.as_ref().map(|r| Remote {
         cluster: r.cluster.clone(),
         copies: r.copies.clone(),
@@ -153,6 +173,12 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
             cfg.cluster.negative_cache_ms,
             cfg.cluster.negative_cache_entries,
         ),
+        successor: cfg
+            .owners
+            .successor(&cfg.region, &cfg.cluster.regions)
+            .map(RegionId::from),
+        affinity,
+        drained: drained.clone(),
     });
     let gateway = Arc::new(Gateway::new(
         &region,
@@ -172,6 +198,14 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         &cfg.dashboard,
         redis.as_ref().map(|(_, conn)| conn.clone()),
     ));
+    let owners = relay.as_ref().map(|r| {
+        crate::region::owners::Owners::new(
+            &cfg.owners,
+            r.cluster.clone(),
+            r.conn.clone(),
+            sessions.clone(),
+        )
+    });
     let draining = CancellationToken::new();
     let ctx = Arc::new(Ctx {
         cfg: cfg.clone(),
@@ -191,6 +225,7 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         audit,
         relay: relay.clone(),
         trends: trends.clone(),
+        owners: owners.clone(),
     });
     bg.spawn(scheduler::run(
         sessions,
@@ -203,6 +238,21 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         background.clone(),
     ));
     bg.spawn(housekeeping(store, background.clone()));
+    // Automatic re-homing: the moves the gateway proposes, one at a time.
+    let (gw, stop) = (ctx.gateway.clone(), background.clone());
+    bg.spawn(async move {
+        loop {
+            let (id, to) = tokio::select! {
+                p = proposed.recv() => match p { Some(p) => p, None => return },
+                _ = stop.cancelled() => return,
+            };
+            let caller = crate::gateway::caller::Caller::peer(gw.region(), None);
+            match gw.rehome(&id, &to, &caller).await {
+                Ok(s) => tracing::info!(session = %id, %to, epoch = s.epoch, "re-homed automatically: its writes come from there"),
+                Err(e) => tracing::warn!(session = %id, %to, error = %crate::cause::chain(&e), "automatic re-homing failed"),
+            }
+        }
+    });
     bg.spawn(metrics::upkeep(handle, background.clone()));
     bg.spawn(sampler::run(trends, hub.clone(), background.clone()));
     let http_tasks = TaskTracker::new();
@@ -213,6 +263,9 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
         tokio::spawn(front::serve_internal(l, ctx.clone(), http_tasks.clone()));
         // Followers stop as soon as draining starts, so another instance takes the lease.
         follower::start_all(r, &bg, &draining);
+        if let Some(o) = &owners {
+            crate::region::owners::start(o, &bg, &background);
+        }
         bg.spawn(crate::region::clock::run(
             r.cluster.clone(),
             time.clone(),
@@ -292,6 +345,29 @@ async fn authoritative_time(
         stop.clone(),
     ));
     Ok(time)
+}
+
+/// Keeps `drained` equal to whether this region's Redis says it is drained (every
+/// 500 ms: a drain takes effect for creates within that).
+async fn watch_drained(
+    conn: redis::aio::ConnectionManager,
+    drained: Arc<std::sync::atomic::AtomicBool>,
+    stop: CancellationToken,
+) {
+    loop {
+        let mut c = conn.clone();
+        let on: redis::RedisResult<bool> = redis::cmd("EXISTS")
+            .arg(crate::store::keys::OWNER_DRAINED)
+            .query_async(&mut c)
+            .await;
+        if let Ok(on) = on {
+            drained.store(on, std::sync::atomic::Ordering::Relaxed);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = stop.cancelled() => return,
+        }
+    }
 }
 
 async fn housekeeping(store: Arc<dyn Store>, stop: CancellationToken) {

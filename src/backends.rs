@@ -103,14 +103,17 @@ pub fn backends(
         max_len: cfg.audit.outbox_max,
         max_bytes: cfg.audit.outbox_max_bytes,
     });
-    let redis = Arc::new(RedisStore::new(
-        primary.clone(),
-        replica,
-        &RegionId::from(&cfg.region),
-        cfg.redis.fanout_shards,
-        outbox_cap,
-        relay_log,
-    ));
+    let redis = Arc::new(
+        RedisStore::new(
+            primary.clone(),
+            replica,
+            &RegionId::from(&cfg.region),
+            cfg.redis.fanout_shards,
+            outbox_cap,
+            relay_log,
+        )
+        .with_fencing(cfg.owners.failover && cfg.multi_region()),
+    );
     let store: Arc<dyn Store> = redis.clone();
     let feed = redis_fanout::start(
         url,
@@ -204,6 +207,8 @@ pub fn regional(
             conn.clone(),
             store.shards(),
             cfg.sessions.ttl_secs,
+            &RegionId::from(&cfg.region),
+            cfg.audit.database_url.is_some(),
         )),
         conn: conn.clone(),
         redis_url: cfg.redis.url.clone().unwrap_or_default(),

@@ -260,6 +260,12 @@ impl From<StoreError> for ApiError {
                 ApiError::unavailable("Session storage is unavailable, please retry", 1)
                     .caused_by(e)
             }
+            StoreError::Fenced => ApiError::unavailable(
+                "This region cannot vouch for its sessions now (fenced: it does not hear \
+                 from a majority of regions); please retry",
+                1,
+            )
+            .caused_by(e),
         }
     }
 }

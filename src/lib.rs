@@ -22,7 +22,8 @@
 //! 5. `service` (load → transition → compare-and-set: where a request becomes a
 //!    stored change), `scheduler` (deadlines, fired once at the deadline).
 //! 6. `region` (the cluster: peers, the authenticated peer client, the typed
-//!    internal call, link health, which state of a session wins).
+//!    internal call, link health, which state of a session wins; `owners`: leases,
+//!    fencing and takeover when a home is lost).
 //! 7. `relay` (following other homes' logs, keeping copies, reconciliation).
 //! 8. `error` (the contract's error envelope and the mapping of module errors).
 //! 9. `gateway`: the one place that knows where a session lives: here, at its home

@@ -42,7 +42,7 @@ impl Mailbox {
         Mailbox {
             inner: Mutex::new(Inner {
                 queue: VecDeque::new(),
-                last_state: (i64::MIN, 0),
+                last_state: (i64::MIN, 0, 0),
                 closing: false,
             }),
             notify: Notify::new(),
@@ -164,18 +164,18 @@ mod tests {
     #[test]
     fn newer_state_replaces_unsent_older_and_stale_is_dropped() {
         let m = Mailbox::new(8);
-        assert!(m.push_state((10, 2), Bytes::from_static(b"v2")));
+        assert!(m.push_state((10, 0, 2), Bytes::from_static(b"v2")));
         assert!(m.push(Bytes::from_static(b"evt")));
-        assert!(m.push_state((10, 3), Bytes::from_static(b"v3")));
-        assert!(m.push_state((10, 3), Bytes::from_static(b"dup")));
-        assert!(m.push_state((10, 1), Bytes::from_static(b"old")));
+        assert!(m.push_state((10, 0, 3), Bytes::from_static(b"v3")));
+        assert!(m.push_state((10, 0, 3), Bytes::from_static(b"dup")));
+        assert!(m.push_state((10, 0, 1), Bytes::from_static(b"old")));
         let got = drain(&m);
         assert_eq!(
             got,
             vec![
                 Queued::Message(Bytes::from_static(b"evt")),
                 Queued::State {
-                    stamp: (10, 3),
+                    stamp: (10, 0, 3),
                     frame: Bytes::from_static(b"v3")
                 },
             ]
@@ -185,18 +185,18 @@ mod tests {
     #[test]
     fn a_new_incarnation_outranks_every_version_of_the_old_one() {
         let m = Mailbox::new(8);
-        assert!(m.push_state((10, 71), Bytes::from_static(b"old v71")));
+        assert!(m.push_state((10, 0, 71), Bytes::from_static(b"old v71")));
         drain(&m);
-        assert!(m.push_state((20, 1), Bytes::from_static(b"new v1")));
+        assert!(m.push_state((20, 0, 1), Bytes::from_static(b"new v1")));
         assert_eq!(drain(&m).len(), 1);
     }
 
     #[test]
     fn a_sync_counts_as_sent_state() {
         let m = Mailbox::new(8);
-        assert!(m.push_state((10, 2), Bytes::from_static(b"v2")));
-        assert!(m.push_sync((10, 3), Bytes::from_static(b"sync v3")));
-        assert!(m.push_state((10, 3), Bytes::from_static(b"v3")));
+        assert!(m.push_state((10, 0, 2), Bytes::from_static(b"v2")));
+        assert!(m.push_sync((10, 0, 3), Bytes::from_static(b"sync v3")));
+        assert!(m.push_state((10, 0, 3), Bytes::from_static(b"v3")));
         assert_eq!(
             drain(&m),
             vec![Queued::Message(Bytes::from_static(b"sync v3"))]

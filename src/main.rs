@@ -27,6 +27,123 @@ enum Command {
     Migrate,
     /// Issue a signed token (JWT) with one of the configured `[auth.keys]` and print it.
     Token(TokenArgs),
+    /// Operate the regions (issue 11): status, drain, re-home a session.
+    #[command(subcommand)]
+    Region(RegionCommand),
+}
+
+#[derive(Subcommand)]
+enum RegionCommand {
+    /// Each region's view: lease, grants, relay links, sessions per home, takeovers
+    /// (one `--url` per region gives the whole matrix).
+    Status(OperatorArgs),
+    /// Drain `region` for maintenance: its new sessions are homed at its successor and
+    /// every session homed in it moves there; `--undo` returns it to service.
+    Drain {
+        region: String,
+        #[arg(long)]
+        undo: bool,
+        #[command(flatten)]
+        op: OperatorArgs,
+    },
+    /// Move one session's home to `region`.
+    Rehome {
+        session: String,
+        region: String,
+        #[command(flatten)]
+        op: OperatorArgs,
+    },
+}
+
+#[derive(clap::Args)]
+struct OperatorArgs {
+    /// Public base URL of an instance (repeat for `status`).
+    #[arg(long, required = true)]
+    url: Vec<String>,
+    /// An operator's service token (no tenant, no session); also `SYNCKAIROS_TOKEN`.
+    #[arg(long)]
+    token: Option<String>,
+}
+
+/// One operator request; prints the answer's JSON and fails on a non-2xx status.
+async fn operator_call(
+    method: hyper::Method,
+    url: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> anyhow::Result<serde_json::Value> {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let mut req = hyper::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("content-type", "application/json");
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let resp = client
+        .request(req.body(Full::new(bytes::Bytes::from(body)))?)
+        .await
+        .with_context(|| format!("requesting {url}"))?;
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await?.to_bytes();
+    let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    if !status.is_success() {
+        anyhow::bail!("{url}: {status} {json}");
+    }
+    Ok(json)
+}
+
+impl OperatorArgs {
+    fn token(&self) -> Option<String> {
+        self.token
+            .clone()
+            .or_else(|| std::env::var("SYNCKAIROS_TOKEN").ok())
+    }
+}
+
+fn region_command(cmd: RegionCommand) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let base = |u: &str| u.trim_end_matches('/').to_owned();
+        match cmd {
+            RegionCommand::Status(op) => {
+                for u in &op.url {
+                    let url = format!("{}/v1/regions/status", base(u));
+                    let j =
+                        operator_call(hyper::Method::GET, &url, op.token().as_deref(), None).await;
+                    match j {
+                        Ok(j) => println!("{}", serde_json::to_string_pretty(&j["data"])?),
+                        Err(e) => println!("{{\"url\": {:?}, \"error\": {:?}}}", u, e.to_string()),
+                    }
+                }
+            }
+            RegionCommand::Drain { region, undo, op } => {
+                let url = format!("{}/v1/regions/{region}/drain", base(&op.url[0]));
+                let body = serde_json::json!({ "undo": undo });
+                let j = operator_call(hyper::Method::POST, &url, op.token().as_deref(), Some(body))
+                    .await?;
+                println!("{}", serde_json::to_string_pretty(&j["data"])?);
+            }
+            RegionCommand::Rehome {
+                session,
+                region,
+                op,
+            } => {
+                let url = format!("{}/v1/sessions/{session}/rehome", base(&op.url[0]));
+                let body = serde_json::json!({ "region": region });
+                let j = operator_call(hyper::Method::POST, &url, op.token().as_deref(), Some(body))
+                    .await?;
+                println!("{}", serde_json::to_string_pretty(&j["data"])?);
+            }
+        }
+        anyhow::Ok(())
+    })
 }
 
 #[derive(clap::Args)]
@@ -147,6 +264,7 @@ fn main() -> anyhow::Result<()> {
                 anyhow::Ok(())
             })
         }
+        Command::Region(cmd) => region_command(cmd),
         Command::Token(args) => {
             println!("{}", issue_token(&cfg, &args)?);
             Ok(())

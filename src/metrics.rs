@@ -66,6 +66,14 @@ pub const WS_ABUSE_CLOSED: &str = "synckairos_websocket_abuse_closes_total";
 pub const PEER_LOOKUPS: &str = "synckairos_peer_lookups_total";
 pub const WS_RTT: &str = "synckairos_websocket_rtt_ms";
 pub const FORWARD_DURATION: &str = "synckairos_forward_duration_ms";
+pub const OWNERSHIP_MOVES: &str = "synckairos_ownership_moves_total";
+pub const OWNERSHIP_LEARNED: &str = "synckairos_ownership_learned_total";
+pub const HANDOVER_DURATION: &str = "synckairos_handover_duration_ms";
+pub const FENCED: &str = "synckairos_fenced";
+pub const FENCINGS: &str = "synckairos_fencings_total";
+pub const TAKEOVERS: &str = "synckairos_takeovers_total";
+pub const SUPERSEDED: &str = "synckairos_superseded_writes_total";
+pub const NOT_DURABLE: &str = "synckairos_not_durable_total";
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -338,6 +346,46 @@ const HELP: &[(&str, Kind, &str)] = &[
         Histogram,
         "Writes sent to their home region: call out to the home's reply in, in milliseconds, by home",
     ),
+    (
+        OWNERSHIP_MOVES,
+        Counter,
+        "Sessions whose home this region moved, by how (rehome: planned or automatic; takeover: from a lost home)",
+    ),
+    (
+        OWNERSHIP_LEARNED,
+        Counter,
+        "Hand-overs this region learned from a forwarded call instead of the hand-over itself",
+    ),
+    (
+        HANDOVER_DURATION,
+        Histogram,
+        "Milliseconds from a re-home's commit to the new home having installed it",
+    ),
+    (
+        FENCED,
+        Gauge,
+        "1 while this region is fenced (no majority of regions vouches for it: it commits nothing)",
+    ),
+    (
+        FENCINGS,
+        Counter,
+        "Times this region fenced itself (lost its ownership lease)",
+    ),
+    (
+        TAKEOVERS,
+        Counter,
+        "Takeovers of a lost home's sessions by this region (one per home lost)",
+    ),
+    (
+        SUPERSEDED,
+        Counter,
+        "Writes this region committed as a home that were superseded by a takeover (never relayed; reported, not merged)",
+    ),
+    (
+        NOT_DURABLE,
+        Counter,
+        "Zero-loss writes answered 503 because the successor region did not confirm them",
+    ),
 ];
 
 /// Counters that start at 0 when the recorder is installed, so that rates and alerts
@@ -543,6 +591,44 @@ pub fn relay_latency(home: &str, ms: f64) {
 /// A write forwarded to its home region (`how`: `forward` or `fly-replay`).
 pub fn forwarded(home: &str, how: &'static str) {
     counter!(FORWARDED, "home" => home.to_owned(), "how" => how).increment(1);
+}
+
+/// This region moved a session's home (`how`: `rehome` or `takeover`).
+pub fn ownership_moved(how: &'static str) {
+    counter!(OWNERSHIP_MOVES, "how" => how).increment(1);
+}
+
+/// A hand-over installed from a forwarded call.
+pub fn ownership_learned() {
+    counter!(OWNERSHIP_LEARNED).increment(1);
+}
+
+/// A re-home's hand-over completed after `ms`.
+pub fn handover_duration(ms: f64) {
+    histogram!(HANDOVER_DURATION).record(ms);
+}
+
+/// Whether this region is fenced now; `newly`: it just lost its lease.
+pub fn fenced(on: bool, newly: bool) {
+    gauge!(FENCED).set(if on { 1.0 } else { 0.0 });
+    if newly {
+        counter!(FENCINGS).increment(1);
+    }
+}
+
+/// This region took over `home`'s sessions.
+pub fn takeover(home: &str) {
+    counter!(TAKEOVERS, "home" => home.to_owned()).increment(1);
+}
+
+/// Writes committed here that a takeover superseded.
+pub fn superseded(n: u64) {
+    counter!(SUPERSEDED).increment(n);
+}
+
+/// A zero-loss write the successor did not confirm.
+pub fn not_durable() {
+    counter!(NOT_DURABLE).increment(1);
 }
 
 /// A session id found created in two regions (the later incarnation is dropped).

@@ -55,6 +55,8 @@ pub struct SessionLimits {
     pub max_participants_x_thresholds: u64,
     /// Deadline writes without a client operation before a session ends by itself.
     pub max_unattended_writes: u64,
+    /// Sessions created without a durability are zero-loss (`owners.zero_loss`).
+    pub zero_loss: bool,
 }
 
 /// Retries of a client write that lost only to deadline writes.
@@ -116,10 +118,14 @@ impl Sessions {
         Commit {
             session: s,
             events,
-            deadline: domain::next_deadline(s),
+            // A session handed to another home has its deadlines armed there.
+            deadline: (s.home_region == self.region || !self.guard_home)
+                .then(|| domain::next_deadline(s))
+                .flatten(),
             keep_until: lifetime::keep_until(s, self.ttl_ms),
             origin,
             actor,
+            moved_from: None,
         }
     }
 
@@ -135,7 +141,9 @@ impl Sessions {
         quota::check_size(&req, self.limits.max_participants_x_thresholds)
             .map_err(ServiceError::Quota)?;
         let policy = req.pause_policy;
+        let zero_loss = req.zero_loss.unwrap_or(self.limits.zero_loss);
         let mut s = domain::create_session(req, &self.region, self.time.now("write")?)?;
+        s.zero_loss = zero_loss;
         s.access = access::access_for(actor, policy);
         let label = actor.map(Actor::label);
         self.store
@@ -205,8 +213,13 @@ impl Sessions {
                 Err(StoreError::Conflict { actual, .. }) => {
                     let fresh = self.get(session_id).await?;
                     // Another incarnation (deleted and created again) is never retried on.
+                    if self.guard_home && fresh.home_region != self.region {
+                        // Moved meanwhile (re-homed, taken over): its new home decides.
+                        return Err(ServiceError::RemoteHome(fresh.home_region.clone()));
+                    }
                     if fresh.client_version != first.1
                         || fresh.created_at != current.created_at
+                        || fresh.epoch != current.epoch
                         || attempt == TICK_RETRIES
                     {
                         return Err(StoreError::Conflict {
@@ -221,6 +234,34 @@ impl Sessions {
             }
         }
         unreachable!("the loop returns on its last attempt")
+    }
+
+    /// Moves a session homed in `from` to `to` at the next ownership epoch (`how`:
+    /// planned, by its home (`from` = this region), or a takeover of a lost home's
+    /// session from the copy here). The commit moves its index entry and leaves its
+    /// deadlines to the new home; `RemoteHome` when the state here does not name `from`.
+    pub async fn move_home(
+        &self,
+        session_id: &SessionId,
+        from: &RegionId,
+        to: &RegionId,
+        how: domain::Move,
+        actor: Option<&Actor>,
+    ) -> Result<Outcome, ServiceError> {
+        let current = self.get(session_id).await?;
+        if current.home_region != *from {
+            return Err(ServiceError::RemoteHome(current.home_region.clone()));
+        }
+        let origin = &self.region;
+        let now = self.time.now("write")?;
+        let out = domain::move_home(&current, to, how, now)?;
+        let label = actor.map(Actor::label);
+        let mut commit = self.commit_of(&out.session, &out.events, origin, label.as_deref());
+        commit.moved_from = Some(&current.home_region);
+        let deadline = commit.deadline;
+        self.store.commit(Expected::of(&current), commit).await?;
+        self.wakeup.hint(deadline);
+        Ok(out)
     }
 
     /// Deletes a session; `actor` must be allowed to (a tenant-limited token: judged

@@ -135,6 +135,23 @@ fn facts(e: &Event) -> Facts<'_> {
             None,
             json!({"credit_ms": credit_ms, "lag_ms": lag_ms}),
         ),
+        Event::Rehomed { from, to, epoch } | Event::TakenOver { from, to, epoch } => f(
+            None,
+            None,
+            None,
+            json!({"from": from, "to": to, "epoch": epoch}),
+        ),
+        Event::WritesSuperseded {
+            from_version,
+            to_version,
+            by,
+            epoch,
+        } => f(
+            None,
+            None,
+            None,
+            json!({"from_version": from_version, "to_version": to_version, "by": by, "epoch": epoch}),
+        ),
     }
 }
 

@@ -9,11 +9,13 @@
 mod auth;
 mod clock;
 mod dashboard;
+mod owners;
 mod sections;
 
 pub use auth::{AuthConfig, KeyConfig, QuotaConfig};
 pub use clock::ClockConfig;
 pub use dashboard::DashboardConfig;
+pub use owners::OwnersConfig;
 pub use sections::{
     AuditConfig, ClusterConfig, LogConfig, RateLimitConfig, RedisConfig, RelayConfig, ServerConfig,
     SessionConfig, WsConfig,
@@ -62,6 +64,7 @@ pub struct Config {
     pub clock: ClockConfig,
     pub auth: AuthConfig,
     pub quotas: QuotaConfig,
+    pub owners: OwnersConfig,
 }
 
 impl Default for Config {
@@ -83,6 +86,7 @@ impl Default for Config {
             clock: ClockConfig::default(),
             auth: AuthConfig::default(),
             quotas: QuotaConfig::default(),
+            owners: OwnersConfig::default(),
         }
     }
 }
@@ -231,6 +235,29 @@ impl Config {
         }
         if self.sessions.ttl_secs == 0 {
             return bad("sessions.ttl_secs", "must be > 0");
+        }
+        let o = &self.owners;
+        if o.lease_ms < 100 || o.vote_hold_ms < o.lease_ms + 4 * o.margin_ms {
+            return bad(
+                "owners.lease_ms / owners.vote_hold_ms",
+                "lease must be >= 100 ms and the vote hold at least the lease plus 4 margins",
+            );
+        }
+        if !(o.auto_share > 0.5 && o.auto_share <= 1.0) || o.auto_window == 0 {
+            return bad(
+                "owners.auto_share / owners.auto_window",
+                "share must be in (0.5, 1] and the window > 0",
+            );
+        }
+        if let Some((r, _)) = o
+            .successors
+            .iter()
+            .find(|(r, s)| !is_region_name(r) || s.iter().any(|x| !is_region_name(x) || x == *r))
+        {
+            return bad(
+                "owners.successors",
+                &format!("{r:?}: region names, never the region itself"),
+            );
         }
         if !matches!(self.clock.source.as_str(), "redis" | "system") {
             return bad("clock.source", "must be \"redis\" or \"system\"");

@@ -82,6 +82,20 @@ pub fn may_delete(actor: Option<&Actor>, session_id: &str, s: Option<&Session>) 
     }
 }
 
+/// Operating the cluster (moving a session's home, draining a region, its status):
+/// a service token limited to no tenant and no session (an operator's).
+pub fn may_operate(actor: Option<&Actor>) -> Rule {
+    let Some(a) = actor else { return Ok(()) };
+    role(a, &[Role::Service], "operate the cluster")?;
+    if a.session.is_some() {
+        return Err(Denied::OtherSession);
+    }
+    if a.tenant.is_some() {
+        return Err(Denied::OtherTenant);
+    }
+    Ok(())
+}
+
 /// Whether `may_delete` needs the session's state (a tenant-limited token).
 pub fn needs_state_to_delete(actor: Option<&Actor>) -> bool {
     actor.is_some_and(|a| a.tenant.is_some())
@@ -152,5 +166,29 @@ pub fn may_perform(actor: Option<&Actor>, s: &Session, op: &Op, now: Millis) -> 
             role: a.role,
             action: action_name(op),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, tenant: Option<&str>, session: Option<&str>) -> Actor {
+        Actor {
+            subject: "ops".into(),
+            role,
+            tenant: tenant.map(Into::into),
+            session: session.map(Into::into),
+            participant: None,
+        }
+    }
+
+    #[test]
+    fn only_an_unscoped_service_token_operates_the_cluster() {
+        assert!(may_operate(None).is_ok());
+        assert!(may_operate(Some(&actor(Role::Service, None, None))).is_ok());
+        assert!(may_operate(Some(&actor(Role::Service, Some("t"), None))).is_err());
+        assert!(may_operate(Some(&actor(Role::Service, None, Some("s")))).is_err());
+        assert!(may_operate(Some(&actor(Role::Watcher, None, None))).is_err());
     }
 }

@@ -56,6 +56,10 @@ pub struct NewSession {
     /// Who besides service tokens may pause and resume (extension).
     #[serde(default)]
     pub pause_policy: PausePolicy,
+    /// Durability (issue 11): `Some(true)` zero-loss, `Some(false)` local, `None` the
+    /// configured default (`owners.zero_loss`).
+    #[serde(default)]
+    pub zero_loss: Option<bool>,
 }
 
 impl LagPolicy {
@@ -190,6 +194,9 @@ pub fn create_session(
         action_on_timeout: req.action_on_timeout,
         warning_thresholds_ms: thresholds,
         home_region: home_region.clone(),
+        epoch: 0,
+        zero_loss: req.zero_loss.unwrap_or(false),
+        epoch_since: 0,
         warned_through: None,
         client_version: 1,
         lag_compensation: req.lag_compensation,

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ids::ParticipantId;
+use super::ids::{ParticipantId, RegionId};
 use super::model::{Millis, TimeoutAction};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +53,28 @@ pub enum Event {
         credit_ms: u64,
         lag_ms: u64,
     },
+    /// Ownership moved by plan (operator, drain, automatic re-homing): `to` commits
+    /// the session's writes from ownership epoch `epoch` on.
+    Rehomed {
+        from: RegionId,
+        to: RegionId,
+        epoch: u32,
+    },
+    /// Ownership taken over by `to`, a successor of the lost home `from`.
+    TakenOver {
+        from: RegionId,
+        to: RegionId,
+        epoch: u32,
+    },
+    /// Recorded by an old home that gave a session up: the versions `from_version..=
+    /// to_version` it had committed (and acknowledged) at its epoch were never seen by
+    /// `by`, which took the session over at `epoch`; they are not merged.
+    WritesSuperseded {
+        from_version: u64,
+        to_version: u64,
+        by: RegionId,
+        epoch: u32,
+    },
 }
 
 impl Event {
@@ -69,6 +91,9 @@ impl Event {
             Event::SessionExpired { .. } => "session_expired",
             Event::TimeWarning { .. } => "time_warning",
             Event::LagCredited { .. } => "lag_credited",
+            Event::Rehomed { .. } => "session_rehomed",
+            Event::TakenOver { .. } => "session_taken_over",
+            Event::WritesSuperseded { .. } => "writes_superseded",
         }
     }
 }

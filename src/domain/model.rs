@@ -237,6 +237,21 @@ pub struct Session {
     pub warning_thresholds_ms: Vec<u64>,
     /// The region whose primary alone commits writes for this session.
     pub home_region: RegionId,
+    /// Ownership epoch: 0 at creation, +1 each time the home moves (a planned re-home
+    /// or a takeover). Orders owners: a region commits only at the highest epoch it
+    /// knows. Not in the MessagePack: the stored header carries it
+    /// (`store::codec`), so positions in the stored array stay as they were.
+    #[serde(skip)]
+    pub epoch: u32,
+    /// Zero-loss durability (issue 11): the home acknowledges a write only once its
+    /// successor region holds it. In the stored header too (`store::codec`).
+    #[serde(skip)]
+    pub zero_loss: bool,
+    /// The first version of the current ownership epoch (0 at epoch 0): versions an
+    /// old home committed from there on at an older epoch were superseded. In the
+    /// stored header too.
+    #[serde(skip)]
+    pub epoch_since: u64,
     /// Deadline events (warnings) of the current cycle have been emitted up to here.
     pub warned_through: Option<Millis>,
     /// `version` of the last client-initiated write; server deadline writes leave it.
@@ -257,12 +272,13 @@ pub struct Session {
 }
 
 /// Orders states of a session id: a newer incarnation (created later, after a delete
-/// or an expiry) outranks every version of an older one.
-pub type Stamp = (Millis, u64);
+/// or an expiry) outranks every state of an older one; within an incarnation a higher
+/// ownership epoch outranks every version of a lower one, then the version.
+pub type Stamp = (Millis, u32, u64);
 
 impl Session {
     pub fn stamp(&self) -> Stamp {
-        (self.created_at, self.version)
+        (self.created_at, self.epoch, self.version)
     }
 
     /// Array position of the active participant, if any.

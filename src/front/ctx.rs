@@ -41,6 +41,8 @@ pub struct Ctx {
     pub relay: Option<Arc<RelayContext>>,
     /// The dashboard's history of this instance and region.
     pub trends: Arc<Trends>,
+    /// Multi-region: leases, fencing and takeovers (issue 11).
+    pub owners: Option<Arc<crate::region::owners::Owners>>,
 }
 
 pub struct AuditHandle {

@@ -21,7 +21,7 @@ use super::http::{self, Resp};
 use super::limits::{self, RateHeaders};
 use super::rest::Asker;
 use super::routes::{self, Matched, Route};
-use super::{auth, body, history, ops, rest, ws};
+use super::{auth, body, history, operator, ops, rest, ws};
 use crate::error::{ApiError, Blame};
 use crate::gateway::caller::Caller;
 use crate::metrics;
@@ -190,6 +190,15 @@ async fn limited_route(
         Route::Op(id, op) => {
             let json = json_body(ctx, req).await?;
             rest::operation(ctx, id, op, &json, &who, rate).await
+        }
+        Route::Rehome(id) => {
+            let json = json_body(ctx, req).await?;
+            operator::rehome(ctx, id, &json, &who.caller).await
+        }
+        Route::RegionStatus => operator::status(ctx, &who.caller).await,
+        Route::RegionDrain(region) => {
+            let json = json_body(ctx, req).await?;
+            operator::drain(ctx, region, &json, &who.caller).await
         }
         _ => Ok(http::error(&ApiError::internal())),
     }

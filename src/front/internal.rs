@@ -122,6 +122,7 @@ pub async fn handle(
             relay_stream(&ctx, &relay, num("since"), num("fp"))
         }
         ["internal", "v1", "time"] if get => time_reply(&ctx),
+        ["internal", "v1", "owners", _] if req.method() == Method::POST => owners(&ctx, req).await,
         ["internal", "sync", _] => sync(&ctx, &relay, &cluster, req).await,
         _ => not_found(),
     })
@@ -228,6 +229,52 @@ fn bad_sync_request() -> Response<InternalBody> {
     )))
 }
 
+/// Serves a peer's lease ask, takeover vote or takeover notice (`region::owners`).
+async fn owners(ctx: &Ctx, req: Request<Incoming>) -> Response<InternalBody> {
+    use crate::region::owners::{
+        DrainAsk, LeaseAsk, Taken, VoteAsk, VoteReply, DRAIN_PATH, LEASE_PATH, TAKEN_PATH,
+        VOTE_PATH,
+    };
+    let Some(o) = ctx.owners.clone() else {
+        return bad_sync_request();
+    };
+    let path = req.uri().path().to_owned();
+    let deadline = Duration::from_millis(ctx.cfg.cluster.forward_timeout_ms);
+    let body = match super::body::read(req, ctx.cfg.server.body_limit_bytes, deadline).await {
+        Ok((_, b)) => b,
+        Err(e) => return boxed(http::error(&e)),
+    };
+    let answer = match path.as_str() {
+        LEASE_PATH => match wire::decode::<LeaseAsk>(&body) {
+            Ok(ask) => wire::encode(&o.grant(&ask).await),
+            Err(_) => return bad_sync_request(),
+        },
+        VOTE_PATH => match wire::decode::<VoteAsk>(&body) {
+            Ok(ask) => wire::encode(&VoteReply {
+                granted: o.vote(&ask.target, &ask.by).await,
+            }),
+            Err(_) => return bad_sync_request(),
+        },
+        DRAIN_PATH => match wire::decode::<DrainAsk>(&body) {
+            Ok(ask) => {
+                let here = ctx.gateway.region().clone();
+                let done = o.set_drained(&here, ask.on).await.is_ok();
+                wire::encode(&VoteReply { granted: done })
+            }
+            Err(_) => return bad_sync_request(),
+        },
+        TAKEN_PATH => match wire::decode::<Taken>(&body) {
+            Ok(t) => {
+                o.taken(&t).await;
+                wire::encode(&VoteReply { granted: true })
+            }
+            Err(_) => return bad_sync_request(),
+        },
+        _ => return bad_sync_request(),
+    };
+    bytes(StatusCode::OK, MSGPACK, answer)
+}
+
 /// Serves a peer's typed call at this (home) region.
 async fn call(ctx: &Ctx, cluster: &Cluster, req: Request<Incoming>) -> Response<InternalBody> {
     let deadline = Duration::from_millis(ctx.cfg.cluster.forward_timeout_ms);
@@ -251,7 +298,8 @@ async fn call(ctx: &Ctx, cluster: &Cluster, req: Request<Incoming>) -> Response<
     let caller = Caller::peer(
         origin.unwrap_or(ctx.gateway.region()),
         call.actor().cloned(),
-    );
+    )
+    .knowing(call.known().cloned());
     let reply = match serve_call(ctx, call, &caller).await {
         Ok(r) => r,
         Err(e) => {
@@ -300,6 +348,20 @@ async fn serve_call(ctx: &Ctx, call: PeerCall, caller: &Caller) -> Result<PeerRe
         }
         PeerCall::Delete { session_id, .. } => Ok(PeerReply::Deleted {
             existed: gw.delete(&session_id, caller).await?,
+        }),
+        PeerCall::Rehome { session_id, to, .. } => {
+            let s = gw.rehome(&session_id, &to, caller).await?;
+            Ok(PeerReply::Applied {
+                state: encode_state(&s),
+                expired_participant_id: None,
+            })
+        }
+        PeerCall::Install {
+            origin,
+            session_id,
+            state,
+        } => Ok(PeerReply::Installed {
+            changed: gw.install(&origin, &session_id, &state).await?,
         }),
     }
 }

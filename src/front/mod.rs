@@ -15,6 +15,7 @@ pub mod http;
 pub mod internal;
 mod limits;
 pub mod listener;
+mod operator;
 pub mod ops;
 pub mod rest;
 pub mod routes;

@@ -32,7 +32,7 @@ pub struct Asker<'a> {
 }
 
 /// A gateway error as a response: `fly-replay` when the gateway chose it.
-fn failed(e: GatewayError) -> Result<Resp, ApiError> {
+pub fn failed(e: GatewayError) -> Result<Resp, ApiError> {
     match e {
         GatewayError::Replay { home } => Ok(http::fly_replay(&home)),
         e => Err(e.into()),

@@ -38,6 +38,12 @@ pub enum Route<'a> {
     /// The audit history of a session (extension).
     Events(&'a str),
     Op(&'a str, SessionOp),
+    /// Move a session's home (operators; issue 11).
+    Rehome(&'a str),
+    /// The cluster as this region sees it (operators).
+    RegionStatus,
+    /// Re-home every session of a region to its successors (operators).
+    RegionDrain(&'a str),
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -65,6 +71,9 @@ impl Route<'_> {
             Route::CreateSession => "/v1/sessions",
             Route::GetSession(_) | Route::DeleteSession(_) => "/v1/sessions/:id",
             Route::Events(_) => "/v1/sessions/:id/events",
+            Route::Rehome(_) => "/v1/sessions/:id/rehome",
+            Route::RegionStatus => "/v1/regions/status",
+            Route::RegionDrain(_) => "/v1/regions/:region/drain",
             Route::Op(_, op) => match op {
                 SessionOp::Start => "/v1/sessions/:id/start",
                 SessionOp::Switch => "/v1/sessions/:id/switch",
@@ -136,6 +145,15 @@ pub fn route<'a>(method: &Method, path: &'a str) -> Matched<'a> {
         }
         [v, s, id, e] if eq(v, "v1") && eq(s, "sessions") && eq(e, "events") => {
             pick(get, Route::Events(id))
+        }
+        [v, s, id, r] if eq(v, "v1") && eq(s, "sessions") && eq(r, "rehome") => {
+            pick(post, Route::Rehome(id))
+        }
+        [v, r, s] if eq(v, "v1") && eq(r, "regions") && eq(s, "status") => {
+            pick(get, Route::RegionStatus)
+        }
+        [v, r, region, d] if eq(v, "v1") && eq(r, "regions") && eq(d, "drain") => {
+            pick(post, Route::RegionDrain(region))
         }
         [v, s, id, op] if eq(v, "v1") && eq(s, "sessions") => {
             let op = match op.to_ascii_lowercase().as_str() {

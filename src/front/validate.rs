@@ -301,6 +301,21 @@ pub fn create_session(body: &Value) -> Result<NewSession, Issues> {
             p
         },
     );
+    let durability = present(o, "durability", "durability", false, "string", &mut out).map(|v| {
+        let d = match v.as_str() {
+            Some("zero_loss") => Some(true),
+            Some("local") => Some(false),
+            _ => None,
+        };
+        if d.is_none() {
+            out.push(FieldIssue::new(
+                "durability",
+                "invalid_value",
+                "Invalid durability. Must be one of: local, zero_loss",
+            ));
+        }
+        d
+    });
     let thresholds = present(
         o,
         "warning_thresholds_ms",
@@ -337,6 +352,7 @@ pub fn create_session(body: &Value) -> Result<NewSession, Issues> {
         // The timing extensions: `validate_timing`.
         lag_compensation: None,
         start_at: None,
+        zero_loss: durability.flatten(),
     })
 }
 

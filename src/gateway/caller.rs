@@ -5,9 +5,15 @@
 //! a peer's typed call (it never sends it further: one hop at most). A forwarded call
 //! carries the actor, so the home judges and records the client's own identity.
 //!
+//! A peer's call also carries what the sending region knew of the session (`known`:
+//! its state and ownership epoch), so a home that missed a hand-over installs it, and
+//! an old home forwards once more only to an owner of a higher epoch than the sender
+//! knew (each hop raises the epoch: no loops).
+//!
 //! Must not: carry transport details beyond the one fly-replay permission.
 
 use crate::domain::{Actor, RegionId};
+use crate::region::wire::Known;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Hop {
@@ -25,6 +31,8 @@ pub struct Caller {
     pub hop: Hop,
     /// The identity the request acts with (`None`: open mode, everything allowed).
     pub actor: Option<Actor>,
+    /// A peer's call: the sending region's state of the session, if it sent one.
+    pub known: Option<Known>,
 }
 
 impl Caller {
@@ -34,6 +42,7 @@ impl Caller {
             origin: region.clone(),
             hop: Hop::Edge { replay: true },
             actor,
+            known: None,
         }
     }
 
@@ -43,6 +52,7 @@ impl Caller {
             origin: region.clone(),
             hop: Hop::Edge { replay: false },
             actor,
+            known: None,
         }
     }
 
@@ -52,7 +62,19 @@ impl Caller {
             origin: origin.clone(),
             hop: Hop::FromPeer,
             actor,
+            known: None,
         }
+    }
+
+    /// With what the sending region knew of the session.
+    pub fn knowing(mut self, known: Option<Known>) -> Caller {
+        self.known = known;
+        self
+    }
+
+    /// The ownership epoch the sender knew (0: nothing sent).
+    pub fn known_epoch(&self) -> u32 {
+        self.known.as_ref().map_or(0, |k| k.epoch)
     }
 
     pub fn is_edge(&self) -> bool {

@@ -43,6 +43,15 @@ pub enum GatewayError {
     /// A REST edge on Fly: let Fly's proxy replay the request in `home`.
     #[error("replay in region {home}")]
     Replay { home: RegionId },
+    /// A zero-loss write was committed here but its successor region did not confirm
+    /// holding it: not acknowledged (503); it stays committed (version `version`).
+    #[error("zero-loss write {version} not confirmed by the successor region {successor}")]
+    NotDurable {
+        successor: RegionId,
+        version: u64,
+        #[source]
+        source: Option<PeerError>,
+    },
     /// The home refused the call; the client sees the home's error.
     #[error("the home region refused: {} {}", .0.status, .0.code)]
     Refused(WireError),
@@ -71,6 +80,15 @@ impl From<GatewayError> for ApiError {
             // Fronts answer `Replay` themselves; reaching here is a bug, not a client's.
             GatewayError::Replay { .. } => ApiError::internal().caused_by(e),
             GatewayError::Refused(w) => from_wire(w),
+            GatewayError::NotDurable { version, .. } => {
+                let mut a = ApiError::unavailable(
+                    "The write was committed but its successor region did not confirm it (zero-loss durability); read the session before retrying",
+                    1,
+                );
+                a.code = Cow::Borrowed("NOT_DURABLE");
+                a.with_details(serde_json::json!({ "committed_version": version }))
+                    .caused_by(e)
+            }
         }
     }
 }

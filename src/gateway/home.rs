@@ -1,10 +1,10 @@
 //! Sending a write to the session's home region as a typed call, and turning the
 //! home's reply into what this region's caller gets: the committed state (decoded from
 //! the home's exact bytes), the deletion result, or the home's refusal as the client
-//! should see it. One hop at most; a home that cannot be reached is a 503, never a
-//! second writer.
+//! should see it. A home that cannot be reached is a 503, never a second writer.
 //!
-//! Must not: forward calls that arrived from a peer (`Caller::is_edge` says).
+//! Must not: decide whether a call may be sent on (the gateway does: one hop, or a
+//! second one only towards an owner of a higher epoch than the sender knew).
 
 use std::sync::Arc;
 
@@ -34,9 +34,6 @@ pub async fn send(
     call: PeerCall,
     caller: &Caller,
 ) -> Result<Answer, GatewayError> {
-    if !caller.is_edge() {
-        return Err(GatewayError::Misdirected { home: home.clone() });
-    }
     if caller.may_replay() && cluster.fly_replay {
         metrics::forwarded(home, "fly-replay");
         return Err(GatewayError::Replay { home: home.clone() });
@@ -70,6 +67,13 @@ pub async fn send(
             expired_participant_id,
         } => committed(state, expired_participant_id),
         PeerReply::Deleted { existed } => Ok(Answer::Deleted(existed)),
+        PeerReply::Installed { .. } => Err(GatewayError::HomeUnreachable {
+            home: home.clone(),
+            source: crate::region::client::PeerError::Status {
+                region: home.clone(),
+                status: hyper::StatusCode::BAD_GATEWAY,
+            },
+        }),
         PeerReply::Refused(w) => Err(GatewayError::Refused(w)),
     }
 }

@@ -15,11 +15,13 @@
 //! input, render responses, or apply rate limits (fronts do), nor commit anything
 //! itself (the service does, at the home only).
 
+pub mod affinity;
 pub mod caller;
 pub mod error;
 mod fresh;
 mod home;
 pub mod locate;
+mod owners;
 pub mod transit;
 
 use std::sync::Arc;
@@ -30,7 +32,7 @@ use crate::domain::{
 use crate::hub::Hub;
 use crate::metrics;
 use crate::region::cluster::Cluster;
-use crate::region::wire::PeerCall;
+use crate::region::wire::{Known, PeerCall};
 use crate::relay::copies::Copies;
 use crate::service::{ServiceError, Sessions};
 use crate::store::StoreError;
@@ -46,6 +48,14 @@ pub struct Remote {
     pub cluster: Arc<Cluster>,
     pub copies: Arc<Copies>,
     pub unknown: locate::Unknown,
+    /// The region that holds this region's zero-loss writes before they are
+    /// acknowledged (and takes its sessions over when it is lost).
+    pub successor: Option<RegionId>,
+    /// Automatic re-homing (`owners.auto_rehome`), when on.
+    pub affinity: Option<affinity::Affinity>,
+    /// This region is drained (`synckairos region drain`): new sessions are homed at
+    /// its successor. Kept up to date from its Redis by the app (`own:drained`).
+    pub drained: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A state for a client read.
@@ -114,6 +124,14 @@ impl Gateway {
         caller: &Caller,
     ) -> Result<Arc<Session>, GatewayError> {
         access::may_create(caller.actor(), &req.session_id).map_err(forbidden)?;
+        // A drained region (maintenance) homes its clients' new sessions at its
+        // successor; a peer's create is served here as asked (no second hop).
+        let drained_to = self.remote.as_ref().and_then(|r| {
+            let local = home.is_none_or(|h| *h == self.region);
+            let drained = r.drained.load(std::sync::atomic::Ordering::Relaxed);
+            (drained && local && caller.is_edge()).then_some(r.successor.as_ref())?
+        });
+        let home = drained_to.or(home);
         if let (Some(home), Some(r)) = (home.filter(|h| **h != self.region), &self.remote) {
             let id = req.session_id.clone();
             let call = PeerCall::Create {
@@ -134,6 +152,7 @@ impl Gateway {
             r.unknown.forget(&s.session_id);
         }
         metrics::session_created();
+        self.durable(&s).await?;
         Ok(Arc::new(s))
     }
 
@@ -200,26 +219,29 @@ impl Gateway {
     ) -> Result<Applied, GatewayError> {
         access::may_attempt(caller.actor(), session_id, op).map_err(forbidden)?;
         let here = measured.transit(self.time(), &self.region);
-        let written = self
-            .sessions
-            .write_with(session_id, op, &caller.origin, caller.actor(), here)
-            .await;
-        let home = match written {
-            Ok(out) => {
-                return Ok(Applied {
-                    session: Arc::new(out.session),
-                    expired_participant_id: out.expired_participant_id,
-                })
-            }
-            Err(ServiceError::RemoteHome(home)) => home,
-            Err(ServiceError::NotFound(_)) if self.remote.is_some() && caller.is_edge() => {
-                let s = self.ask_peers(session_id).await?;
-                if s.home_region == self.region {
-                    return Err(GatewayError::NotFound(session_id.clone()));
+        let mut learned = false;
+        let home = loop {
+            let written = self
+                .sessions
+                .write_with(session_id, op, &caller.origin, caller.actor(), here)
+                .await;
+            let e = match written {
+                Ok(out) => {
+                    if let Some(a) = self.remote.as_ref().and_then(|r| r.affinity.as_ref()) {
+                        a.wrote(session_id, &self.region, &caller.origin);
+                    }
+                    self.durable(&out.session).await?;
+                    return Ok(Applied {
+                        session: Arc::new(out.session),
+                        expired_participant_id: out.expired_participant_id,
+                    });
                 }
-                s.home_region
+                Err(e) => e,
+            };
+            match self.elsewhere(session_id, caller, e, &mut learned).await? {
+                Next::Retry => continue,
+                Next::Home(home) => break home,
             }
-            Err(e) => return Err(e.into()),
         };
         let call = PeerCall::Apply {
             origin: caller.origin.clone(),
@@ -227,6 +249,7 @@ impl Gateway {
             op: op.clone(),
             actor: caller.actor.clone(),
             moved_at: measured.moved_at(self.time(), &home),
+            known: None,
         };
         match self.send_home(&home, session_id, call, caller).await? {
             Answer::Committed {
@@ -265,6 +288,7 @@ impl Gateway {
                     origin: caller.origin.clone(),
                     session_id: session_id.clone(),
                     actor: caller.actor.clone(),
+                    known: None,
                 };
                 return match self.send_home(&home, session_id, call, caller).await? {
                     Answer::Deleted(existed) => Ok(existed),
@@ -282,6 +306,62 @@ impl Gateway {
         Ok(existed)
     }
 
+    /// Whether a peer's call may go on to `home`: this region's state names `home` at a
+    /// higher epoch than the sender knew, or at the same epoch when the sender's own
+    /// state names `home` too (it read the move only after choosing where to send).
+    /// Each hop either raises the epoch or reaches the owner its sender named: no loops.
+    fn proves_owner(
+        &self,
+        session_id: &SessionId,
+        local: Option<&Session>,
+        home: &RegionId,
+        caller: &Caller,
+    ) -> bool {
+        let Some(l) = local.filter(|l| l.home_region == *home) else {
+            return false;
+        };
+        let known = caller.known_epoch();
+        if l.epoch != known {
+            return l.epoch > known;
+        }
+        caller.known.as_ref().is_some_and(|k| {
+            crate::store::decode_state(session_id, &k.state).is_ok_and(|s| s.home_region == *home)
+        })
+    }
+
+    /// After a local attempt failed with `e`: homed elsewhere (`RemoteHome`) or not here
+    /// (`NotFound`) → retry once when the peer's call taught this region a hand-over it
+    /// missed, else the home to send it to (a client's request asks the peers about a
+    /// session unknown here); any other error is the answer.
+    async fn elsewhere(
+        &self,
+        session_id: &SessionId,
+        caller: &Caller,
+        e: ServiceError,
+        learned: &mut bool,
+    ) -> Result<Next, GatewayError> {
+        let home = match e {
+            ServiceError::RemoteHome(home) => Some(home),
+            ServiceError::NotFound(_) => None,
+            e => return Err(e.into()),
+        };
+        if !*learned && self.learn(session_id, caller).await {
+            *learned = true;
+            return Ok(Next::Retry);
+        }
+        match home {
+            Some(home) => Ok(Next::Home(home)),
+            None if self.remote.is_some() && caller.is_edge() => {
+                let s = self.ask_peers(session_id).await?;
+                if s.home_region == self.region {
+                    return Err(GatewayError::NotFound(session_id.clone()));
+                }
+                Ok(Next::Home(s.home_region))
+            }
+            None => Err(GatewayError::NotFound(session_id.clone())),
+        }
+    }
+
     async fn ask_peers(&self, session_id: &SessionId) -> Result<Session, GatewayError> {
         match &self.remote {
             Some(r) => locate::from_peers(&r.cluster, &r.copies, &r.unknown, session_id).await,
@@ -289,6 +369,11 @@ impl Gateway {
         }
     }
 
+    /// Sends a call for a session homed elsewhere to `home`, with this region's state of
+    /// it attached. A client's request goes once; a peer's call goes on only when this
+    /// region's state proves a higher-epoch owner than the sender knew (an old home
+    /// forwarding after a move). A committed answer newer than the state here is kept
+    /// as this region's copy (routing follows the highest epoch seen).
     async fn send_home(
         &self,
         home: &RegionId,
@@ -296,12 +381,34 @@ impl Gateway {
         call: PeerCall,
         caller: &Caller,
     ) -> Result<Answer, GatewayError> {
-        match &self.remote {
-            Some(r) => home::send(&r.cluster, home, session_id, call, caller).await,
-            // A session homed elsewhere in a single-region instance: nowhere to send it.
-            None => Err(GatewayError::Misdirected { home: home.clone() }),
+        // A session homed elsewhere in a single-region instance: nowhere to send it.
+        let Some(r) = &self.remote else {
+            return Err(GatewayError::Misdirected { home: home.clone() });
+        };
+        let local = self.sessions.get(session_id).await.ok();
+        let local_epoch = local.as_ref().map(|l| l.epoch);
+        if !caller.is_edge() && !self.proves_owner(session_id, local.as_deref(), home, caller) {
+            return Err(GatewayError::Misdirected { home: home.clone() });
         }
+        let known = local.map(|l| Known {
+            epoch: l.epoch,
+            state: crate::store::codec::encode_state(&l),
+        });
+        let answer =
+            home::send(&r.cluster, home, session_id, call.with_known(known), caller).await?;
+        if let Answer::Committed { session, .. } = &answer {
+            if session.home_region != *home || local_epoch.is_some_and(|e| session.epoch > e) {
+                self.keep_copy(session).await;
+            }
+        }
+        Ok(answer)
     }
+}
+
+/// Where a write goes after a local attempt (`Gateway::elsewhere`).
+enum Next {
+    Retry,
+    Home(RegionId),
 }
 
 fn forbidden(d: crate::domain::Denied) -> GatewayError {

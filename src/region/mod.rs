@@ -13,6 +13,7 @@ pub mod client;
 pub mod clock;
 pub mod cluster;
 pub mod health;
+pub mod owners;
 pub mod peers;
 pub mod precedence;
 pub mod sync_wire;

@@ -1,20 +1,23 @@
 //! Which of two states of one session id a region keeps: the rule every region applies
 //! the same way, so copies converge and never swap.
 //!
-//! - Same home: the newer state wins (a later incarnation, then a higher version).
-//! - Different homes (the same id was created in two regions that could not see each
-//!   other): the incarnation created first wins, ties broken by home region name. The
-//!   other one is discarded everywhere, including in its own home; creates stay
-//!   available during a partition at this (documented) price.
+//! - Same incarnation (equal `created_at`), whatever the homes: the higher ownership
+//!   epoch wins, then the higher version (a re-home or a takeover moved the home and
+//!   raised the epoch: every region routes by the highest epoch it has seen).
+//! - Same home: the newer state wins (a later incarnation, then a higher epoch and
+//!   version).
+//! - Different homes and incarnations (the same id was created in two regions that
+//!   could not see each other): the incarnation created first wins, ties broken by
+//!   home region name. The other one is discarded everywhere, including in its own
+//!   home; creates stay available during a partition at this (documented) price.
 //! - A deletion removes a copy only when it comes from that copy's home.
 //! - After a home's log went back (restored from an older copy), versions repeat with
 //!   other contents: the home's current state then wins over any copy of its own
 //!   sessions, newer-looking or not (`Authority::Home`, only while the follower has
 //!   stopped applying that home's log).
 //!
-//! Ranks are `Session::stamp` (incarnation, then version); index entries carry the same
-//! rank (`store::index::Entry`). An ownership epoch would rank first, here (and as one
-//! more field of an entry).
+//! Ranks are `Session::stamp` (incarnation, ownership epoch, version); index entries
+//! carry the same rank (`store::index::Entry`).
 //!
 //! Pure: no IO.
 
@@ -34,17 +37,25 @@ pub enum Authority {
 /// Whether `incoming` should replace `local` (absent = no local copy).
 pub fn replaces(incoming: &Session, local: Option<&Session>) -> bool {
     let Some(local) = local else { return true };
-    if incoming.home_region == local.home_region {
+    let same_incarnation =
+        incoming.created_at == local.created_at && incoming.stamp() != local.stamp();
+    if incoming.home_region == local.home_region || same_incarnation {
         return incoming.stamp() > local.stamp();
     }
     (incoming.created_at, incoming.home_region.as_str())
         < (local.created_at, local.home_region.as_str())
 }
 
-/// Whether `incoming` (the current state at its home) should replace `local`.
+/// Whether `incoming` (the current state at its home) should replace `local`. A home's
+/// authority covers only the sessions it owns: a state it holds of a session homed
+/// elsewhere now (re-homed, taken over) is judged like any copy.
 pub fn replaces_with(incoming: &Session, local: Option<&Session>, authority: Authority) -> bool {
     match (authority, local) {
-        (Authority::Home, Some(l)) if l.home_region == incoming.home_region => l != incoming,
+        (Authority::Home, Some(l))
+            if l.home_region == incoming.home_region && l.epoch == incoming.epoch =>
+        {
+            l != incoming
+        }
         _ => replaces(incoming, local),
     }
 }
@@ -67,33 +78,9 @@ pub fn deletion_applies(home: &RegionId, local: &Session) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{create_session, NewParticipant, NewSession, SyncMode, TimeoutAction};
 
     fn s(home: &str, created_at: i64, version: u64) -> Session {
-        let mut s = create_session(
-            NewSession {
-                session_id: "6f1c0000-0000-4000-8000-000000000001".into(),
-                sync_mode: SyncMode::PerParticipant,
-                participants: vec![NewParticipant {
-                    participant_id: "223e4567-e89b-12d3-a456-426614174001".into(),
-                    participant_index: 0,
-                    total_time_ms: 60_000,
-                    group_id: None,
-                }],
-                total_time_ms: 60_000,
-                time_per_cycle_ms: None,
-                increment_ms: 0,
-                max_time_ms: None,
-                action_on_timeout: TimeoutAction::Continue,
-                warning_thresholds_ms: vec![],
-                lag_compensation: None,
-                start_at: None,
-                pause_policy: Default::default(),
-            },
-            &home.into(),
-            created_at,
-        )
-        .unwrap();
+        let mut s = crate::domain::ownership::sample(home, created_at);
         s.version = version;
         s
     }
@@ -129,6 +116,7 @@ mod tests {
             version,
             created_at: 10,
             content,
+            epoch: 0,
         };
         assert!(copy_behind(&e(3, 0), None, Authority::Newer));
         assert!(copy_behind(&e(3, 0), Some(&e(2, 0)), Authority::Newer));
@@ -137,6 +125,24 @@ mod tests {
         assert!(copy_behind(&e(3, 0), Some(&e(5, 0)), Authority::Home));
         assert!(copy_behind(&e(3, 0), Some(&e(3, 1)), Authority::Home));
         assert!(!copy_behind(&e(3, 0), Some(&e(3, 0)), Authority::Home));
+    }
+
+    #[test]
+    fn a_higher_epoch_wins_across_homes_within_an_incarnation() {
+        let old = s("iad", 10, 7);
+        let mut moved = s("nrt", 10, 6);
+        moved.epoch = 1;
+        assert!(replaces(&moved, Some(&old)));
+        assert!(!replaces(&old, Some(&moved)));
+        let mut later = moved.clone();
+        later.version = 9;
+        assert!(replaces(&later, Some(&moved)));
+        // The old home's authority does not reach a session homed elsewhere now.
+        assert!(!replaces_with(&old, Some(&moved), Authority::Home));
+        // Another incarnation of the id created elsewhere still loses to the first.
+        let mut other = s("lhr", 12, 1);
+        other.epoch = 4;
+        assert!(!replaces(&other, Some(&moved)));
     }
 
     #[test]

@@ -42,11 +42,11 @@ pub struct EntriesRequest {
     pub buckets: Vec<u32>,
 }
 
-/// `(session id, version, created_at, content hash)` of every session in the requested
-/// buckets (`store::index::Entry`).
+/// `(session id, version, created_at, content hash, epoch)` of every session in the
+/// requested buckets (`store::index::Entry`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entries {
-    pub entries: Vec<(SessionId, u64, Millis, u32)>,
+    pub entries: Vec<(SessionId, u64, Millis, u32, u32)>,
 }
 
 /// Stored states wanted: every session of `buckets`, and `ids`.

@@ -64,13 +64,47 @@ pub enum PeerCall {
         /// receiving region measured it (absent from older senders).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         moved_at: Option<Millis>,
+        /// What the sender knows of the session (ownership moved: the state naming the
+        /// receiver its home), so a home that missed the hand-over installs it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        known: Option<Known>,
     },
     Delete {
         origin: RegionId,
         session_id: SessionId,
         #[serde(default)]
         actor: Option<Actor>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        known: Option<Known>,
     },
+    /// Move the session's home to `to` (an operator, a drain, automatic re-homing):
+    /// served by its current home.
+    Rehome {
+        origin: RegionId,
+        session_id: SessionId,
+        to: RegionId,
+        #[serde(default)]
+        actor: Option<Actor>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        known: Option<Known>,
+    },
+    /// The hand-over: `state` (stored bytes, committed by `origin`) names the receiver
+    /// the session's home at a higher ownership epoch; the receiver installs it and
+    /// commits the session's writes from then on.
+    Install {
+        origin: RegionId,
+        session_id: SessionId,
+        #[serde(with = "serde_bytes")]
+        state: Vec<u8>,
+    },
+}
+
+/// A sender's state of a session, with its ownership epoch (`Session::epoch`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Known {
+    pub epoch: u32,
+    #[serde(with = "serde_bytes")]
+    pub state: Vec<u8>,
 }
 
 impl PeerCall {
@@ -78,7 +112,9 @@ impl PeerCall {
         match self {
             PeerCall::Create { origin, .. }
             | PeerCall::Apply { origin, .. }
-            | PeerCall::Delete { origin, .. } => origin,
+            | PeerCall::Delete { origin, .. }
+            | PeerCall::Rehome { origin, .. }
+            | PeerCall::Install { origin, .. } => origin,
         }
     }
 
@@ -86,8 +122,31 @@ impl PeerCall {
         match self {
             PeerCall::Create { actor, .. }
             | PeerCall::Apply { actor, .. }
-            | PeerCall::Delete { actor, .. } => actor.as_ref(),
+            | PeerCall::Delete { actor, .. }
+            | PeerCall::Rehome { actor, .. } => actor.as_ref(),
+            PeerCall::Install { .. } => None,
         }
+    }
+
+    /// What the sender knew of the session (forwarded calls of a moved session).
+    pub fn known(&self) -> Option<&Known> {
+        match self {
+            PeerCall::Apply { known, .. }
+            | PeerCall::Delete { known, .. }
+            | PeerCall::Rehome { known, .. } => known.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Attaches what the sender knows (a no-op for creates and installs).
+    pub fn with_known(mut self, k: Option<Known>) -> Self {
+        match &mut self {
+            PeerCall::Apply { known, .. }
+            | PeerCall::Delete { known, .. }
+            | PeerCall::Rehome { known, .. } => *known = k,
+            _ => {}
+        }
+        self
     }
 }
 
@@ -105,6 +164,10 @@ pub enum PeerReply {
     },
     Deleted {
         existed: bool,
+    },
+    /// An `Install`: whether the state replaced what the receiver had.
+    Installed {
+        changed: bool,
     },
     /// The home refused the call with this client-facing error.
     Refused(WireError),
@@ -148,6 +211,10 @@ mod tests {
                 current: None,
             },
             moved_at: Some(1_700_000_000_123),
+            known: Some(Known {
+                epoch: 2,
+                state: vec![2, 0, 1],
+            }),
             actor: Some(crate::domain::Actor {
                 subject: "alice".into(),
                 role: crate::domain::Role::Participant,

@@ -6,14 +6,18 @@
 //! is republished on the local fan-out channel so local WebSocket clients see it.
 //! Bulk repairs decide a whole page from one `MGET` and apply it in one pipeline.
 //!
-//! Must not: touch sessions homed in this region (their home's commit does).
+//! Ownership (issue 11): a copy is indexed under the home its state names, and a state
+//! of a higher ownership epoch replaces even a session homed here (the old home gives
+//! ownership up); one that hands the session to this region arms its deadline here.
+//!
+//! Must not: commit sessions homed in this region (their home's commit does).
 
 use redis::aio::ConnectionManager;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use redis::{ErrorKind, Script, ScriptInvocation, ServerErrorKind};
 
-use crate::domain::{lifetime, RegionId, Session, SessionId};
+use crate::domain::{lifetime, next_deadline, RegionId, Session, SessionId};
 use crate::metrics;
 use crate::region::precedence::{deletion_applies, replaces_with, Authority};
 use crate::store::envelope::{Envelope, EnvelopeBody};
@@ -30,6 +34,10 @@ pub struct Copies {
     loaded: AtomicBool,
     shards: u32,
     ttl_ms: u64,
+    /// This region: states homed here get their deadlines indexed.
+    here: RegionId,
+    /// The audit trail is on (superseded writes are recorded in the outbox).
+    audit: bool,
 }
 
 /// What a bulk repair did.
@@ -47,16 +55,26 @@ struct Decision<'a> {
     seen: Option<Vec<u8>>,
     local_home: Option<RegionId>,
     take: bool,
+    /// This region gives the session up, and these versions of it were superseded.
+    superseded: Option<(u64, u64)>,
 }
 
 impl Copies {
-    pub fn new(conn: ConnectionManager, shards: u32, ttl_secs: u64) -> Self {
+    pub fn new(
+        conn: ConnectionManager,
+        shards: u32,
+        ttl_secs: u64,
+        here: &RegionId,
+        audit: bool,
+    ) -> Self {
         Copies {
+            audit,
             conn,
             script: scripts::relay_apply(),
             loaded: AtomicBool::new(false),
             shards,
             ttl_ms: ttl_secs.saturating_mul(1000),
+            here: here.clone(),
         }
     }
 
@@ -75,6 +93,11 @@ impl Copies {
         let local = seen
             .as_deref()
             .and_then(|b| decode_state(&body.session_id, b).ok());
+        // A home's authority covers the sessions it owns, not its copies of others'.
+        let authority = match incoming {
+            Some(s) if s.home_region != body.home => Authority::Newer,
+            _ => authority,
+        };
         let take = match incoming {
             Some(s) => replaces_with(s, local.as_ref(), authority),
             // No copy here: still take it, to clear a stale index entry.
@@ -82,8 +105,16 @@ impl Copies {
                 .as_ref()
                 .is_none_or(|l| deletion_applies(&body.home, l)),
         };
+        let superseded = match (incoming, &local, take) {
+            (Some(s), Some(l), true)
+                if l.home_region == self.here && s.home_region != self.here =>
+            {
+                super::superseded::found(s, l)
+            }
+            _ => None,
+        };
         if let (Some(s), Some(l)) = (incoming, &local) {
-            if s.home_region != l.home_region {
+            if s.home_region != l.home_region && s.created_at != l.created_at {
                 let (won, lost) = if take { (s, l) } else { (l, s) };
                 metrics::relay_conflict();
                 tracing::warn!(
@@ -99,6 +130,18 @@ impl Copies {
             local_home: local.map(|l| l.home_region),
             seen,
             take,
+            superseded,
+        }
+    }
+
+    /// Records the superseded writes of a decision that was applied (audit on).
+    async fn report(&self, d: &Decision<'_>) {
+        let (Some(range), Some(s), true) = (d.superseded, d.incoming, self.audit) else {
+            return;
+        };
+        let state = &d.envelope.body.state;
+        if let Err(e) = super::superseded::record(&self.conn, &self.here, s, state, range).await {
+            tracing::warn!(session = %s.session_id, error = %crate::cause::chain(&e), "could not record superseded writes in the audit trail");
         }
     }
 
@@ -107,7 +150,17 @@ impl Copies {
         let body = &d.envelope.body;
         let id = &body.session_id;
         let bucket = keys::index_bucket(id);
-        let old_home = d.local_home.as_ref().unwrap_or(&body.home);
+        let new_home = d.incoming.map_or(&body.home, |s| &s.home_region);
+        let old_home = d.local_home.as_ref().unwrap_or(new_home);
+        // Deadlines: armed when the state hands the session to this region, removed
+        // when this region gives it up (or it is deleted).
+        let deadline = match d.incoming {
+            Some(s) if s.home_region == self.here => {
+                next_deadline(s).map_or("-".to_owned(), |t| t.to_string())
+            }
+            _ if d.local_home.as_ref() == Some(&self.here) => "-".to_owned(),
+            _ => String::new(),
+        };
         let keep_until = d
             .incoming
             .map_or(0, |s| lifetime::keep_until(s, self.ttl_ms));
@@ -118,10 +171,11 @@ impl Copies {
         let mut inv = self.script.key(keys::session(id));
         inv.key(keys::relay_applied(&body.home))
             .key(keys::relay_fingerprint(&body.home))
-            .key(keys::index(&body.home, bucket))
-            .key(keys::digest(&body.home))
+            .key(keys::index(new_home, bucket))
+            .key(keys::digest(new_home))
             .key(keys::index(old_home, bucket))
             .key(keys::digest(old_home))
+            .key(keys::DEADLINES)
             .arg(&body.state[..])
             .arg(keep_until)
             .arg(keys::fanout_channel(keys::fanout_shard(id, self.shards)))
@@ -136,7 +190,9 @@ impl Copies {
                 d.incoming
                     .map(|s| Entry::of(s, &body.state).encode())
                     .unwrap_or_default(),
-            );
+            )
+            .arg(deadline)
+            .arg(keys::DEADLINE_WAKE);
         inv
     }
 
@@ -174,6 +230,9 @@ impl Copies {
                 .await
                 .map_err(StoreError::unavailable("apply a copy"))?;
             if outcome >= 0 {
+                if outcome > 0 {
+                    self.report(&d).await;
+                }
                 return Ok(outcome > 0);
             }
         }
@@ -317,7 +376,12 @@ impl Copies {
             let d = &decisions[i];
             changed[i] = match outcome {
                 -1 => self.offer_with(d.envelope, d.wire, authority).await?,
-                n => n > 0,
+                n => {
+                    if n > 0 {
+                        self.report(d).await;
+                    }
+                    n > 0
+                }
             };
         }
         Ok(changed)

@@ -24,3 +24,4 @@ pub mod reconcile;
 pub mod serve;
 pub mod source;
 pub mod state;
+pub mod superseded;

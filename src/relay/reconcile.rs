@@ -213,12 +213,13 @@ async fn differing_ids(
         .flat_map(|(_, es)| es)
         .collect();
     let mut compared = 0;
-    for (id, version, created_at, content) in theirs.entries {
+    for (id, version, created_at, content, epoch) in theirs.entries {
         compared += 1;
         let theirs = Entry {
             version,
             created_at,
             content,
+            epoch,
         };
         if copy_behind(&theirs, ours.remove(&id).as_ref(), authority) {
             wanted.push(id);

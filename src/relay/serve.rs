@@ -57,7 +57,7 @@ pub async fn entries(
         entries: found
             .into_iter()
             .flat_map(|(_, es)| es)
-            .map(|(id, e)| (id, e.version, e.created_at, e.content))
+            .map(|(id, e)| (id, e.version, e.created_at, e.content, e.epoch))
             .collect(),
     })
 }

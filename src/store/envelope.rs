@@ -17,7 +17,8 @@ use crate::domain::{Event, RegionId, SessionId};
 /// A change to one session, as its home committed it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnvelopeBody {
-    /// The session's home region (the writer).
+    /// The region that committed the change (the session's home; for a re-home, the
+    /// home it leaves): whose log and sequence numbers it belongs to.
     pub home: RegionId,
     pub session_id: SessionId,
     pub version: u64,
@@ -29,13 +30,13 @@ pub struct EnvelopeBody {
 }
 
 impl EnvelopeBody {
-    /// The body of a commit, with the commit's encoded state (returned too: the store
-    /// writes it as the session's value).
-    pub fn of_commit(c: &Commit<'_>) -> (Vec<u8>, EnvelopeBody) {
+    /// The body of a commit by `writer`, with the commit's encoded state (returned
+    /// too: the store writes it as the session's value).
+    pub fn of_commit(c: &Commit<'_>, writer: &RegionId) -> (Vec<u8>, EnvelopeBody) {
         let s = c.session;
         let state = encode_state(s);
         let body = EnvelopeBody {
-            home: s.home_region.clone(),
+            home: writer.clone(),
             session_id: s.session_id.clone(),
             version: s.version,
             state: state.clone(),

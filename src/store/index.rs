@@ -6,10 +6,11 @@
 //! bucket (a digest first, entries only for buckets that differ) without scanning
 //! anything.
 //!
-//! An entry is `"<version>:<created_at>:<content>"`: a state's rank among states of
-//! its home (see `region::precedence`) and a hash of its stored bytes, so that equal
-//! digests mean byte-identical copies. An ownership epoch would be one more field,
-//! here and in the precedence rule.
+//! An entry is `"<version>:<created_at>:<content>"`, plus `":<epoch>"` once the
+//! session's ownership moved: a state's rank (see `region::precedence`) and a hash of
+//! its stored bytes, so that equal digests mean byte-identical copies. A session is
+//! indexed under the home its stored state names (a re-home moves its entry from the
+//! old home's index to the new one's, in every region alike).
 //!
 //! Must not: decide which state wins (`region::precedence`) or talk to other regions.
 
@@ -28,6 +29,8 @@ pub struct Entry {
     pub created_at: Millis,
     /// FNV-1a (32 bits) of the stored bytes.
     pub content: u32,
+    /// Ownership epoch (`Session::epoch`).
+    pub epoch: u32,
 }
 
 impl Entry {
@@ -42,25 +45,34 @@ impl Entry {
             version: s.version,
             created_at: s.created_at,
             content: h,
+            epoch: s.epoch,
         }
     }
 
     /// The stored form (hashed into the digest: both regions must build it alike).
     pub fn encode(&self) -> String {
-        format!("{}:{}:{:08x}", self.version, self.created_at, self.content)
+        let (v, c, h) = (self.version, self.created_at, self.content);
+        match self.epoch {
+            0 => format!("{v}:{c}:{h:08x}"),
+            e => format!("{v}:{c}:{h:08x}:{e}"),
+        }
     }
 
     pub fn parse(s: &str) -> Option<Entry> {
-        let mut parts = s.splitn(3, ':');
+        let mut parts = s.splitn(4, ':');
         Some(Entry {
             version: parts.next()?.parse().ok()?,
             created_at: parts.next()?.parse().ok()?,
             content: u32::from_str_radix(parts.next()?, 16).ok()?,
+            epoch: match parts.next() {
+                Some(e) => e.parse().ok()?,
+                None => 0,
+            },
         })
     }
 
     pub fn stamp(&self) -> Stamp {
-        (self.created_at, self.version)
+        (self.created_at, self.epoch, self.version)
     }
 }
 
@@ -148,6 +160,18 @@ pub async fn entries(
             (*b, parsed)
         })
         .collect())
+}
+
+/// Every session id in `home`'s index here (the non-empty buckets, 128 per round trip).
+pub async fn ids_of(conn: &ConnectionManager, home: &str) -> RedisResult<Vec<SessionId>> {
+    let buckets: Vec<u32> = bucket_digests(conn, home).await?.into_keys().collect();
+    let mut ids = Vec::new();
+    for chunk in buckets.chunks(128) {
+        for (_, es) in entries(conn, home, chunk).await? {
+            ids.extend(es.into_iter().map(|(id, _)| id));
+        }
+    }
+    Ok(ids)
 }
 
 /// The stored bytes of `ids` (one `MGET`), in order.
@@ -238,8 +262,13 @@ mod tests {
             version: 12,
             created_at: 1_730_196_000_123,
             content: 0xab,
+            epoch: 0,
         };
         assert_eq!(e.encode(), "12:1730196000123:000000ab");
+        let moved = Entry { epoch: 2, ..e };
+        assert_eq!(moved.encode(), "12:1730196000123:000000ab:2");
+        assert_eq!(Entry::parse(&moved.encode()), Some(moved));
+        assert!(moved.stamp() > e.stamp());
         assert_eq!(Entry::parse(&e.encode()), Some(e));
         assert_eq!(Entry::parse("x:1:0"), None);
         assert_eq!(Entry::parse("12:1"), None);
@@ -247,6 +276,7 @@ mod tests {
             version: 1,
             created_at: 2_000_000_000_000,
             content: 0,
+            epoch: 0,
         };
         assert!(later.stamp() > e.stamp());
     }

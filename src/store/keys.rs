@@ -78,6 +78,41 @@ pub fn digest(home: &str) -> String {
 /// stored by versions without the index get their entries then).
 pub const INDEX_BUILT: &str = "ixb";
 
+/// This region's ownership lease (issue 11): present (with a millisecond expiry) while
+/// a majority of regions vouches for it; the commit script refuses to commit without
+/// it when fencing is on (`region::owners`).
+pub const OWNER_LEASE: &str = "own:lease";
+
+/// A lease this region granted `region` (issue 11): present until the grant and its
+/// margin ran out; no takeover vote for `region` meanwhile.
+pub fn owner_granted(region: &str) -> String {
+    format!("own:g:{region}")
+}
+
+/// This region's vote for a takeover of `region`: no lease grants to it meanwhile.
+pub fn owner_voted(region: &str) -> String {
+    format!("own:v:{region}")
+}
+
+/// `"<successor>:<seq>"`: `region`'s sessions were taken over by `successor`, whose log
+/// holds the takeover up to `seq`; `region` gets no lease until it applied that far.
+pub fn owner_taken(region: &str) -> String {
+    format!("own:t:{region}")
+}
+
+/// Present while this region is drained (maintenance): its new sessions are homed at
+/// its successor.
+pub const OWNER_DRAINED: &str = "own:drained";
+
+/// Numbers the audit records of superseded writes (`relay::superseded`): small
+/// numbers, apart from the commit sequence (which starts at epoch ms × 1000).
+pub const SUPERSEDED_SEQ: &str = "own:sq";
+
+/// One instance of the successor at a time runs a takeover of `region`.
+pub fn owner_takeover_lock(region: &str) -> String {
+    format!("own:l:{region}")
+}
+
 /// In a receiving region: when a frame from `home` last arrived (epoch ms).
 pub fn relay_health(home: &str) -> String {
     format!("rh:{home}")

@@ -74,7 +74,7 @@ impl MemoryStore {
 
     fn publish(&self, commit: &Commit<'_>, session: &Arc<Session>) {
         if let Some(outbox) = &self.outbox {
-            let (_, body) = EnvelopeBody::of_commit(commit);
+            let (_, body) = EnvelopeBody::of_commit(commit, &session.home_region);
             outbox.record(
                 body.encode(),
                 commit.origin,

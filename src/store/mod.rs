@@ -41,6 +41,10 @@ pub enum StoreError {
         #[source]
         source: CodecError,
     },
+    /// This region does not hold its ownership lease (a majority of regions has not
+    /// vouched for it lately): it commits nothing it could not vouch for.
+    #[error("this region is fenced: no majority of regions vouches for it")]
+    Fenced,
     /// The backend failed or could not be reached during `op`; retrying may succeed.
     #[error("storage unavailable during {op}")]
     Unavailable {
@@ -72,13 +76,15 @@ pub fn decode_state(session_id: &SessionId, bytes: &[u8]) -> Result<Session, Sto
     })
 }
 
-/// What a compare-and-set expects to find stored: the version and the incarnation
-/// (`created_at`) the change was computed from. A session deleted and created again
-/// meanwhile is another incarnation, whatever its version.
+/// What a compare-and-set expects to find stored: the version, the incarnation
+/// (`created_at`) and the ownership epoch the change was computed from. A session
+/// deleted and created again meanwhile is another incarnation, whatever its version;
+/// one taken over meanwhile has another epoch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expected {
     pub version: u64,
     pub created_at: Millis,
+    pub epoch: u32,
 }
 
 impl Expected {
@@ -86,6 +92,7 @@ impl Expected {
         Expected {
             version: s.version,
             created_at: s.created_at,
+            epoch: s.epoch,
         }
     }
 }
@@ -103,6 +110,9 @@ pub struct Commit<'a> {
     /// Who asked (`role:subject` of the request's token), for the audit trail; `None`
     /// for the server's own deadline writes and for the open mode.
     pub actor: Option<&'a str>,
+    /// The home the replaced state named when this commit moves the session's home (a
+    /// re-home or a takeover: its index entry moves too); `None` otherwise.
+    pub moved_from: Option<&'a RegionId>,
 }
 
 /// What fan-out delivers to the instances watching a session.

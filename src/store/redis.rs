@@ -31,6 +31,8 @@ pub struct RedisStore {
     /// The relay log's cap when multi-region (commits append their envelope and keep
     /// the index of this home's sessions), else `None`.
     pub(super) relay_log: Option<StreamCap>,
+    /// Commits need this region's ownership lease (`keys::OWNER_LEASE`): fencing on.
+    pub(super) fencing: bool,
     pub(super) commit: Script,
     pub(super) delete: Script,
     claim: Script,
@@ -121,12 +123,19 @@ impl RedisStore {
             home_region: home_region.clone(),
             audit,
             relay_log,
+            fencing: false,
             commit: scripts::commit(),
             delete: scripts::delete(),
             claim: scripts::claim(),
             reschedule: scripts::reschedule(),
             recent: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Commits only while this region holds its ownership lease (issue 11).
+    pub fn with_fencing(mut self, on: bool) -> Self {
+        self.fencing = on;
+        self
     }
 
     pub fn shards(&self) -> u32 {

@@ -75,13 +75,16 @@ impl RedisStore {
         c: &Commit<'_>,
     ) -> Result<(), StoreError> {
         let s = c.session;
-        let (state, body) = EnvelopeBody::of_commit(c);
+        let (state, body) = EnvelopeBody::of_commit(c, &self.home_region);
         let entry = Entry::of(s, &state).encode();
         let deadline = c.deadline.map(|d| d.to_string()).unwrap_or_default();
         let shard = keys::fanout_shard(&s.session_id, self.shards);
         let bucket = keys::index_bucket(&s.session_id);
         let (audit, ob_len, ob_bytes) = cap_args(self.audit);
         let (relay, rl_len, rl_bytes) = cap_args(self.relay_log);
+        // Ownership (issue 11): the index of the home the state names, and of the one
+        // the replaced state named.
+        let was = c.moved_from.unwrap_or(&s.home_region);
         let mut conn = self.primary.clone();
         let reply: Vec<Value> = self
             .commit
@@ -90,10 +93,13 @@ impl RedisStore {
             .key(keys::SEQUENCE)
             .key(keys::OUTBOX)
             .key(keys::RELAY_LOG)
-            .key(keys::index(&self.home_region, bucket))
-            .key(keys::digest(&self.home_region))
+            .key(keys::index(&s.home_region, bucket))
+            .key(keys::digest(&s.home_region))
             .key(keys::OUTBOX_META)
             .key(keys::RELAY_LOG_META)
+            .key(keys::index(was, bucket))
+            .key(keys::digest(was))
+            .key(keys::OWNER_LEASE)
             .arg(expected.map_or(0, |e| e.version))
             .arg(
                 expected
@@ -118,6 +124,8 @@ impl RedisStore {
             .arg(bucket)
             .arg(entry)
             .arg(c.actor.unwrap_or(""))
+            .arg(expected.map(|e| e.epoch.to_string()).unwrap_or_default())
+            .arg(if self.fencing { "1" } else { "0" })
             .invoke_async(&mut conn)
             .await
             .map_err(StoreError::unavailable("commit"))?;
@@ -136,6 +144,7 @@ impl RedisStore {
                 actual: as_u64(actual).unwrap_or(0),
             }),
             (Some(b"BROKEN"), why) => Err(broken("commit", why)),
+            (Some(b"FENCED"), _) => Err(StoreError::Fenced),
             _ => Err(StoreError::Unavailable {
                 op: "commit",
                 source: format!("unexpected reply {reply:?}").into(),
@@ -167,6 +176,7 @@ impl RedisStore {
             .key(keys::digest(&self.home_region))
             .key(keys::OUTBOX_META)
             .key(keys::RELAY_LOG_META)
+            .key(keys::OWNER_LEASE)
             .arg(session_id.as_str())
             .arg(keys::fanout_channel(shard))
             .arg(body)
@@ -180,6 +190,7 @@ impl RedisStore {
             .arg(ob_bytes)
             .arg(bucket)
             .arg(actor.unwrap_or(""))
+            .arg(if self.fencing { "1" } else { "0" })
             .invoke_async(&mut conn)
             .await
             .map_err(StoreError::unavailable("delete"))?;
@@ -190,6 +201,7 @@ impl RedisStore {
                 Ok(*existed == 1)
             }
             Some(v) if as_str(v) == Some(b"BROKEN") => Err(broken("delete", reply.get(1))),
+            Some(v) if as_str(v) == Some(b"FENCED") => Err(StoreError::Fenced),
             _ => Err(StoreError::Unavailable {
                 op: "delete",
                 source: format!("unexpected reply {reply:?}").into(),

@@ -67,3 +67,13 @@ pub fn live_sessions() -> Script {
 pub fn rate_limit() -> Script {
     Script::new(include_str!("lua/rate_limit.lua"))
 }
+
+/// Grant a region its ownership lease (issue 11).
+pub fn owner_grant() -> Script {
+    Script::new(include_str!("lua/owner_grant.lua"))
+}
+
+/// Vote for a takeover of a region whose lease ran out (issue 11).
+pub fn owner_vote() -> Script {
+    Script::new(include_str!("lua/owner_vote.lua"))
+}

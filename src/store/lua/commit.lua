@@ -7,6 +7,10 @@
 -- KEYS[1] session key, KEYS[2] deadline zset, KEYS[3] sequence key, KEYS[4] audit outbox
 -- stream, KEYS[5] relay log stream, KEYS[6] index bucket, KEYS[7] index digest,
 -- KEYS[8] outbox size estimate, KEYS[9] relay log size estimate
+-- (ownership, issue 11) KEYS[6]/KEYS[7] are the index of the home the new state names;
+-- KEYS[10] index bucket, KEYS[11] index digest of the home the replaced state named
+-- (the same as 6 and 7 unless this commit moves the home), KEYS[12] this region's
+-- ownership lease (present while a majority of regions vouch for it)
 -- ARGV[1] expected version (0 = the session must not exist)
 -- ARGV[2] expected incarnation (created_at; '' when creating)
 -- ARGV[3] encoded state (format byte, u64 BE version, msgpack)
@@ -25,8 +29,11 @@
 -- ARGV[18] index bucket, ARGV[19] index entry
 -- ARGV[20] who asked (`role:subject`, '' for the server or the open mode), for the audit
 --          record
+-- ARGV[21] expected ownership epoch ('' when creating)
+-- ARGV[22] '1' when commits need the ownership lease KEYS[12] (fencing), else '0'
 -- Returns {'OK', seq, outbox entries trimmed, relay entries trimmed} | {'EXISTS'} |
--- {'NOTFOUND'} | {'CONFLICT', actual_version} | {'BROKEN', why}
+-- {'NOTFOUND'} | {'CONFLICT', actual_version} | {'BROKEN', why} | {'FENCED'}
+if ARGV[22] == '1' and redis.call('EXISTS', KEYS[12]) == 0 then return {'FENCED'} end
 local cur = redis.call('GET', KEYS[1])
 local expected = tonumber(ARGV[1])
 if expected == 0 then
@@ -37,6 +44,8 @@ else
   if actual ~= expected then return {'CONFLICT', actual} end
   -- The same version of another incarnation (deleted and created again meanwhile).
   if state_created(cur) ~= tonumber(ARGV[2]) then return {'CONFLICT', actual} end
+  -- The same version at another ownership epoch (a takeover replaced it meanwhile).
+  if state_epoch(cur) ~= (tonumber(ARGV[21]) or 0) then return {'CONFLICT', actual} end
 end
 local audit, relay = ARGV[10] == '1', ARGV[13] == '1'
 local checks = {{KEYS[1], 'string'}, {KEYS[2], 'zset'}, {KEYS[3], 'string'}}
@@ -49,6 +58,8 @@ if relay then
   table.insert(checks, {KEYS[6], 'hash'})
   table.insert(checks, {KEYS[7], 'hash'})
   table.insert(checks, {KEYS[9], 'hash'})
+  table.insert(checks, {KEYS[10], 'hash'})
+  table.insert(checks, {KEYS[11], 'hash'})
 end
 local wrong = wrong_type(checks)
 if wrong then return {'BROKEN', 'wrong type at ' .. wrong} end
@@ -56,7 +67,10 @@ local seq = next_seq(KEYS[3], relay and KEYS[5] or nil, ARGV[12])
 if not seq then return {'BROKEN', 'the sequence is not a number'} end
 -- Writes only from here on.
 redis.call('SET', KEYS[1], ARGV[3], 'PXAT', ARGV[4])
-if relay then index_put(KEYS[6], KEYS[7], ARGV[18], ARGV[6], ARGV[19]) end
+if relay then
+  if KEYS[10] ~= KEYS[6] then index_put(KEYS[10], KEYS[11], ARGV[18], ARGV[6], '') end
+  index_put(KEYS[6], KEYS[7], ARGV[18], ARGV[6], ARGV[19])
+end
 if ARGV[5] == '' then
   redis.call('ZREM', KEYS[2], ARGV[6])
 else

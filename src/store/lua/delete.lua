@@ -11,8 +11,11 @@
 -- ARGV[7] '1' when multi-region (relay log and index), ARGV[8] relay log cap (entries),
 -- ARGV[9] relay log cap (bytes), ARGV[10] outbox cap (entries), ARGV[11] outbox cap
 -- (bytes), ARGV[12] index bucket, ARGV[13] who asked (audit)
+-- (ownership, issue 11) KEYS[10] this region's ownership lease, ARGV[14] '1' when
+-- deletions need it (fencing)
 -- Returns {1 if the session existed else 0, outbox trimmed, relay trimmed} |
--- {'BROKEN', why}
+-- {'BROKEN', why} | {'FENCED'}
+if ARGV[14] == '1' and redis.call('EXISTS', KEYS[10]) == 0 then return {'FENCED'} end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('ZREM', KEYS[2], ARGV[1])
   redis.call('PUBLISH', ARGV[2], envelope(0, ARGV[3]))

@@ -2,6 +2,7 @@
 -- sessions or a capped stream: prepended to each of them when it is loaded
 -- (`store::scripts`), so these are the only Lua copies.
 -- Mirrors: `state_version` ↔ `store::codec::stored_version`,
+--          `state_epoch` ↔ `store::codec::stored_epoch`,
 --          `state_created` ↔ `store::codec::stored_created_at`,
 --          `envelope` ↔ `store::envelope::Envelope::encode`,
 --          `index_put` ↔ `store::index` (entries are built there, digests read there).
@@ -11,10 +12,22 @@ local function state_version(value)
   return struct.unpack('>I8', string.sub(value, 2, 9))
 end
 
+-- The ownership epoch of a stored session value: format 2 carries it after the
+-- version ([2][version u64 BE][epoch u32 BE][flags u32 BE][since u64 BE]...); format 1
+-- is epoch 0.
+local function state_epoch(value)
+  if string.byte(value, 1) == 2 then
+    return struct.unpack('>I4', string.sub(value, 10, 13))
+  end
+  return 0
+end
+
 -- The incarnation (`created_at`) of a stored session value: element 13 of the
 -- MessagePack array after the header (the field order of `domain::Session`).
 local function state_created(value)
-  local ok, s = pcall(cmsgpack.unpack, string.sub(value, 10))
+  local from = 10
+  if string.byte(value, 1) == 2 then from = 26 end
+  local ok, s = pcall(cmsgpack.unpack, string.sub(value, from))
   if ok and type(s) == 'table' then return s[13] end
   return nil
 end

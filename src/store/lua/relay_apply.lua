@@ -14,6 +14,10 @@
 -- ARGV[7] the local bytes the decision was made on ('' = no copy)
 -- ARGV[8] 'skip' to only record the sequence number, else 'take'
 -- ARGV[9] session id, ARGV[10] index bucket, ARGV[11] index entry of the new state
+-- (ownership, issue 11) KEYS[8] this region's deadline zset, ARGV[12] the session's
+-- deadline here when the copy changes: epoch ms (the new state is homed here: a
+-- re-home or a takeover handed it to this region), '-' none, '' leave the index alone
+-- ARGV[13] the deadline wake channel
 -- Returns 1 if the copy changed, 2 if only its index entry did (a stale entry, or one
 -- missing), 0 if nothing changed, -1 if the copy changed meanwhile (decide again).
 if ARGV[5] ~= '' then
@@ -36,6 +40,12 @@ if ARGV[1] == '' then
 else
   if cur == ARGV[1] then return unchanged end
   redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+end
+if ARGV[12] == '-' then
+  redis.call('ZREM', KEYS[8], ARGV[9])
+elseif ARGV[12] ~= '' then
+  redis.call('ZADD', KEYS[8], tonumber(ARGV[12]), ARGV[9])
+  redis.call('PUBLISH', ARGV[13], ARGV[12])
 end
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1

@@ -37,6 +37,7 @@ fn request(lag: Option<LagPolicy>, start_at: Option<i64>, action: TimeoutAction)
         lag_compensation: lag,
         start_at,
         pause_policy: Default::default(),
+        zero_loss: None,
     }
 }
 

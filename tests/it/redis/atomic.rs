@@ -56,6 +56,7 @@ fn commit<'a>(s: &'a Session, origin: &'a RegionId) -> Commit<'a> {
         keep_until: lifetime::keep_until(s, 3_600_000),
         origin,
         actor: None,
+        moved_from: None,
     }
 }
 

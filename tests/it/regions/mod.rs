@@ -7,6 +7,7 @@ mod client_timing;
 mod clocks;
 mod lag;
 mod measure;
+mod owners;
 mod partition;
 mod reconcile;
 mod routing;

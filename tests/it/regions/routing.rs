@@ -166,6 +166,7 @@ async fn internal_api_needs_the_secret_and_is_not_on_the_public_port() {
         op: Op::Start,
         moved_at: None,
         actor: None,
+        known: None,
     };
     let r = lhr_internal
         .send(

@@ -9,6 +9,7 @@
 //!   and PostgreSQL processes;
 //! - [`redis`]: N instances on one Redis, and message collectors;
 //! - [`regions`]: the 3-region world of `synckairos-cluster` with clients;
+//! - [`owners`]: the one-chain-per-session checker over every region's relay log;
 //! - [`relay`]: seeding a home through its store, digests, byte comparisons, log
 //!   surgery and labelled metrics for the relay-at-scale tests;
 //! - [`audit`]: Redis + PostgreSQL stacks, tallies and the exactly-once checks;
@@ -23,6 +24,7 @@ pub mod clock;
 pub mod deploy;
 pub mod domain;
 pub mod http;
+pub mod owners;
 pub mod procs;
 pub mod redis;
 pub mod regions;

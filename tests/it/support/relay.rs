@@ -49,9 +49,10 @@ pub fn new_session(id: &str, home: &str) -> synckairos::domain::Session {
             max_time_ms: None,
             action_on_timeout: TimeoutAction::Continue,
             warning_thresholds_ms: vec![],
-            pause_policy: Default::default(),
             lag_compensation: None,
             start_at: None,
+            pause_policy: Default::default(),
+            zero_loss: None,
         },
         &home.into(),
         now_ms(),
@@ -89,6 +90,7 @@ pub async fn seed(url: &str, home: &str, n: usize, concurrency: usize) -> Vec<St
                     keep_until: lifetime::keep_until(&s, 3_600_000),
                     origin: &origin,
                     actor: None,
+                    moved_from: None,
                 };
                 store.insert(commit).await.expect("seeding a session");
             }

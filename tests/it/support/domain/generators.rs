@@ -123,6 +123,7 @@ pub fn build_request(
         lag_compensation: None,
         start_at: None,
         pause_policy: Default::default(),
+        zero_loss: None,
     }
 }
 

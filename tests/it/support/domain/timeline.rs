@@ -35,6 +35,7 @@ pub fn request(mode: SyncMode, action: TimeoutAction, budgets: &[u64]) -> NewSes
         lag_compensation: None,
         start_at: None,
         pause_policy: Default::default(),
+        zero_loss: None,
     }
 }
 
