@@ -14,7 +14,8 @@
 -- ARGV[5] deadline epoch ms, or '' for none
 -- ARGV[6] session id
 -- ARGV[7] fan-out channel
--- ARGV[8] envelope body (msgpack)
+-- ARGV[8] envelope body up to the state (msgpack: the body is ARGV[8] .. ARGV[3] ..
+--         ARGV[21], so the state travels once)
 -- ARGV[9] deadline wake channel
 -- ARGV[10] '1' to append the audit record to the outbox (same atomic step), else '0'
 -- ARGV[11] the region that handled the request, ARGV[12] commit time epoch ms
@@ -25,8 +26,11 @@
 -- ARGV[18] index bucket, ARGV[19] index entry
 -- ARGV[20] who asked (`role:subject`, '' for the server or the open mode), for the audit
 --          record
+-- ARGV[21] envelope body after the state
 -- Returns {'OK', seq, outbox entries trimmed, relay entries trimmed} | {'EXISTS'} |
--- {'NOTFOUND'} | {'CONFLICT', actual_version} | {'BROKEN', why}
+-- {'NOTFOUND'} | {'CONFLICT', actual_version, current state} | {'BROKEN', why}
+-- (a conflict carries the stored value, so a writer that started from a stale copy
+-- retries without reading it again)
 local cur = redis.call('GET', KEYS[1])
 local expected = tonumber(ARGV[1])
 if expected == 0 then
@@ -34,9 +38,9 @@ if expected == 0 then
 else
   if not cur then return {'NOTFOUND'} end
   local actual = state_version(cur)
-  if actual ~= expected then return {'CONFLICT', actual} end
+  if actual ~= expected then return {'CONFLICT', actual, cur} end
   -- The same version of another incarnation (deleted and created again meanwhile).
-  if state_created(cur) ~= tonumber(ARGV[2]) then return {'CONFLICT', actual} end
+  if state_created(cur) ~= tonumber(ARGV[2]) then return {'CONFLICT', actual, cur} end
 end
 local audit, relay = ARGV[10] == '1', ARGV[13] == '1'
 local checks = {{KEYS[1], 'string'}, {KEYS[2], 'zset'}, {KEYS[3], 'string'}}
@@ -68,12 +72,13 @@ else
   end
 end
 redis.call('SET', KEYS[3], string.format('%d', seq))
-local env = envelope(seq, ARGV[8])
+local body = ARGV[8] .. ARGV[3] .. ARGV[21]
+local env = envelope(seq, body)
 redis.call('PUBLISH', ARGV[7], env)
 local ob_trimmed, rl_trimmed = 0, 0
 if audit then
   ob_trimmed = capped_xadd(KEYS[4], KEYS[8], '*',
-    {'q', string.format('%d', seq), 'b', ARGV[8], 'o', ARGV[11], 't', ARGV[12], 'a', ARGV[20]},
+    {'q', string.format('%d', seq), 'b', body, 'o', ARGV[11], 't', ARGV[12], 'a', ARGV[20]},
     ARGV[16], ARGV[17])
 end
 if relay then

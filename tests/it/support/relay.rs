@@ -50,6 +50,8 @@ pub fn new_session(id: &str, home: &str) -> synckairos::domain::Session {
             action_on_timeout: TimeoutAction::Continue,
             warning_thresholds_ms: vec![],
             pause_policy: Default::default(),
+            lag_compensation: None,
+            start_at: None,
         },
         &home.into(),
         now_ms(),

@@ -1,0 +1,156 @@
+//! The last state this instance committed, loaded or was told about by a conflict
+//! answer, per session it recently served: what a write starts from without a round
+//! trip to Redis (issue 15). It may be stale (another instance committed since): the
+//! compare-and-set then fails with a conflict that carries the current state, which
+//! replaces the entry, so staleness costs one extra trip, never a wrong answer.
+//!
+//! Bounded by two generations: entries live in `young` until it holds `cap`, then
+//! `young` becomes `old` (the previous `old` is dropped). A hit in `old` moves the entry
+//! back to `young`, so the sessions served in the last generation stay (an LRU's
+//! effect at the cost of one map swap per `cap` insertions).
+//!
+//! Must not: do IO, or decide whether a state is authoritative (callers know where it
+//! came from).
+
+use std::collections::HashMap;
+use std::mem;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::domain::{Session, SessionId};
+
+/// Entries per generation: at most twice this many states are held.
+pub const RECENT_CAP: usize = 32_768;
+
+#[derive(Default)]
+struct Generations {
+    young: HashMap<SessionId, Arc<Session>>,
+    old: HashMap<SessionId, Arc<Session>>,
+}
+
+pub struct Recent {
+    cap: usize,
+    maps: Mutex<Generations>,
+}
+
+impl Default for Recent {
+    fn default() -> Self {
+        Recent::new(RECENT_CAP)
+    }
+}
+
+impl Recent {
+    pub fn new(cap: usize) -> Recent {
+        Recent {
+            cap: cap.max(1),
+            maps: Mutex::new(Generations::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Generations> {
+        self.maps.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The state held for `id`, if any.
+    pub fn get(&self, id: &SessionId) -> Option<Arc<Session>> {
+        let mut g = self.lock();
+        if let Some(s) = g.young.get(id) {
+            return Some(s.clone());
+        }
+        let s = g.old.remove(id)?;
+        self.insert(&mut g, id.clone(), s.clone());
+        Some(s)
+    }
+
+    /// The version held for `id` (0 when none): reads from a replica must not be older.
+    pub fn version(&self, id: &SessionId) -> u64 {
+        let g = self.lock();
+        g.young
+            .get(id)
+            .or_else(|| g.old.get(id))
+            .map_or(0, |s| s.version)
+    }
+
+    /// Keeps `s`, the state the primary just answered with (loaded, committed, or
+    /// carried by a conflict), whatever the entry held: the primary's latest answer
+    /// wins even when its version is lower (a Redis restored from an older snapshot
+    /// goes back in versions). Two answers landing out of order leave the older one:
+    /// that costs the next write one extra trip, never a wrong answer.
+    pub fn put(&self, s: Arc<Session>) {
+        let mut g = self.lock();
+        g.old.remove(&s.session_id);
+        let id = s.session_id.clone();
+        self.insert(&mut g, id, s);
+    }
+
+    /// Forgets `id` (deleted, or found missing).
+    pub fn forget(&self, id: &SessionId) {
+        let mut g = self.lock();
+        g.young.remove(id);
+        g.old.remove(id);
+    }
+
+    fn insert(&self, g: &mut Generations, id: SessionId, s: Arc<Session>) {
+        if g.young.len() >= self.cap && !g.young.contains_key(&id) {
+            g.old = mem::take(&mut g.young);
+        }
+        g.young.insert(id, s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{create_session, NewParticipant, NewSession, SyncMode, TimeoutAction};
+
+    fn s(id: &str, created_at: i64, version: u64) -> Arc<Session> {
+        let p = |i: u32| NewParticipant {
+            participant_id: format!("p{i}").into(),
+            participant_index: i,
+            total_time_ms: 1_000,
+            group_id: None,
+        };
+        let req = NewSession {
+            session_id: id.into(),
+            sync_mode: SyncMode::PerParticipant,
+            participants: vec![p(1), p(2)],
+            total_time_ms: 2_000,
+            time_per_cycle_ms: None,
+            increment_ms: 0,
+            max_time_ms: None,
+            action_on_timeout: TimeoutAction::Continue,
+            warning_thresholds_ms: vec![],
+            lag_compensation: None,
+            start_at: None,
+            pause_policy: Default::default(),
+        };
+        let mut s = create_session(req, &"iad".into(), created_at).unwrap();
+        s.created_at = created_at;
+        s.version = version;
+        Arc::new(s)
+    }
+
+    #[test]
+    fn keeps_the_primarys_latest_answer_whatever_its_version() {
+        let r = Recent::new(4);
+        r.put(s("a", 1, 5));
+        r.put(s("a", 1, 4)); // restored from an older snapshot
+        assert_eq!(r.version(&"a".into()), 4);
+        r.put(s("a", 2, 1));
+        assert_eq!(r.get(&"a".into()).unwrap().created_at, 2);
+        r.forget(&"a".into());
+        assert!(r.get(&"a".into()).is_none());
+    }
+
+    #[test]
+    fn holds_at_most_two_generations_and_keeps_what_was_used() {
+        let r = Recent::new(2);
+        r.put(s("a", 1, 1));
+        r.put(s("b", 1, 1));
+        r.put(s("c", 1, 1)); // a, b → old
+        assert!(r.get(&"a".into()).is_some()); // back to young: [c, a]
+        r.put(s("d", 1, 1)); // [c, a] → old, b dropped
+        assert!(r.get(&"b".into()).is_none());
+        assert!(r.get(&"a".into()).is_some());
+        assert!(r.get(&"c".into()).is_some());
+    }
+}
