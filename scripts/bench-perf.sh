@@ -11,6 +11,8 @@
 
 PARTS=${PERF_PARTS:-"earlier switch fanout idle idle100k scale memory"}
 want() { [[ " $PARTS " == *" $1 "* ]]; }
+# A failed scenario is noted, and the other parts still run.
+PB() { B "$@" || note "FAILED: synckairos-bench $*"; }
 HAVE_BASE=0
 if [[ -x "$BASE_BIN" ]]; then
     HAVE_BASE=1
@@ -54,10 +56,10 @@ if want earlier && [[ $HAVE_BASE == 1 ]]; then
     MPORT=$(free_port)
     if start_bin base-memory "$BASE_BIN" "$MPORT"; then
         BASE_MEM_URL="http://127.0.0.1:$MPORT"; BASE_MEM_PID=$LAST_PID
-        B switch --mode closed --name earlier-switch-closed-memory --url "$BASE_MEM_URL" --pid "$BASE_MEM_PID" \
+        PB switch --mode closed --name earlier-switch-closed-memory --url "$BASE_MEM_URL" --pid "$BASE_MEM_PID" \
             --compare "$SRV_URL" --compare-pid "$SRV_PID" --connections "$CONNS" --sessions "$SESS" \
             --duration "$DUR" --warmup "$WARM" "${COMMON[@]}"
-        B switch --mode open --rate 15000 --name earlier-switch-open-goal-memory --url "$BASE_MEM_URL" \
+        PB switch --mode open --rate 15000 --name earlier-switch-open-goal-memory --url "$BASE_MEM_URL" \
             --pid "$BASE_MEM_PID" --compare "$SRV_URL" --compare-pid "$SRV_PID" --connections "$((CONNS * 2))" \
             --sessions "$SESS" --duration "$DUR" --warmup "$WARM" "${COMMON[@]}"
         stop "$BASE_MEM_PID"
@@ -68,10 +70,10 @@ if want earlier && [[ $HAVE_BASE == 1 ]]; then
         BU=("${REGION_URLS[@]}"); BP=("${REGION_PIDS[@]}"); BR=$REGION_REDIS_PID
         if region new "$SERVER_BIN" 3; then
             NU=("${REGION_URLS[@]}")
-            B fanout --name earlier-fanout-redis --url "${BU[0]}" --ws-url "${BU[0]}" --ws-url "${BU[1]}" \
+            PB fanout --name earlier-fanout-redis --url "${BU[0]}" --ws-url "${BU[0]}" --ws-url "${BU[1]}" \
                 --ws-url "${BU[2]}" --compare "${NU[0]}" --compare-ws-url "${NU[0]}" --compare-ws-url "${NU[1]}" \
                 --compare-ws-url "${NU[2]}" --sessions 20 --watchers 50 --duration "$DUR" "${COMMON[@]}"
-            B deadline --name earlier-deadline-redis --url "${BU[1]}" --compare "${NU[1]}" --sessions 400 \
+            PB deadline --name earlier-deadline-redis --url "${BU[1]}" --compare "${NU[1]}" --sessions 400 \
                 --grace 5 "${COMMON[@]}"
         fi
         region_down
@@ -91,10 +93,10 @@ if want switch; then
         --compare-pid "${SP[new]}" --compare-store-pid "${SR[new]}")
     [[ $HAVE_BASE == 0 ]] && cmp=(--url "${SU[new]}" --pid "${SP[new]}" --store-pid "${SR[new]}")
     for conns in 32 64; do
-        B switch --mode closed --name "switch-closed-redis-$conns" "${cmp[@]}" --connections "$conns" \
+        PB switch --mode closed --name "switch-closed-redis-$conns" "${cmp[@]}" --connections "$conns" \
             --sessions "$SESS" --duration "$DUR" --warmup "$WARM" "${COMMON[@]}"
     done
-    B switch --mode open --rate 15000 --name switch-open-goal-redis "${cmp[@]}" --connections "$((CONNS * 2))" \
+    PB switch --mode open --rate 15000 --name switch-open-goal-redis "${cmp[@]}" --connections "$((CONNS * 2))" \
         --sessions "$SESS" --duration "$DUR" --warmup "$WARM" "${COMMON[@]}"
     for b in $(builds); do stop "${SP[$b]}"; stop "${SR[$b]}"; done
 fi
@@ -104,7 +106,7 @@ if want fanout; then
     for b in $(builds); do
         region "$b-fanout" "$(bin_of "$b")" 3 || { note "fanout: $b did not start"; region_down; continue; }
         U=("${REGION_URLS[@]}")
-        B fanout --name "fanout-10k-$b" --url "${U[0]}" --ws-url "${U[0]}" --ws-url "${U[1]}" --ws-url "${U[2]}" \
+        PB fanout --name "fanout-10k-$b" --url "${U[0]}" --ws-url "${U[0]}" --ws-url "${U[1]}" --ws-url "${U[2]}" \
             --sessions 1 --watchers 10000 --interval-ms 250 --duration "$DUR" "${COMMON[@]}"
         region_down
     done
@@ -116,7 +118,7 @@ if want idle; then
         IPORT=$(free_port)
         start_bin "$b-idle" "$(bin_of "$b")" "$IPORT" || { note "idle: $b did not start"; continue; }
         IPID=$LAST_PID
-        B idle --name "idle-18k-$b" --url "http://127.0.0.1:$IPORT" --pid "$IPID" --connections 18000 \
+        PB idle --name "idle-18k-$b" --url "http://127.0.0.1:$IPORT" --pid "$IPID" --connections 18000 \
             --hold 12 "${COMMON[@]}"
         stop "$IPID"
     done
@@ -136,7 +138,7 @@ if want idle100k; then
     done
     for i in "${!IU[@]}"; do
         start "idle100k-harness-$i" "$BENCH" idle --name "idle-100k-$((i + 1))" --url "${IU[$i]}" \
-            --pid "${IPIDS[$i]}" --connections "$per" --hold 40 --parallel 64 "${COMMON[@]}"
+            --pid "${IPIDS[$i]}" --connections "$per" --hold 60 --parallel 64 "${COMMON[@]}"
         HPIDS+=("$LAST_PID")
     done
     log "idle100k: ${#HPIDS[@]} harness processes x $per sockets; sampling the gauges"
@@ -158,7 +160,7 @@ if want idle100k; then
         echo "# idle sockets over six instances"
         echo
         echo "Six instances of \`$SERVER_BIN\` (memory store) and six harness processes started at once,"
-        echo "each \`synckairos-bench idle --connections $per --hold 40 --parallel 64\` against one instance"
+        echo "each \`synckairos-bench idle --connections $per --hold 60 --parallel 64\` against one instance"
         echo "(results: idle-100k-1..6.json, with each instance's memory per connection)."
         echo
         echo "Most connections open at the same time (sum of \`synckairos_websocket_connections\` over"
@@ -177,7 +179,7 @@ if want scale; then
     for b in $(builds); do
         region "$b-scale" "$(bin_of "$b")" 3 || { note "scale: $b did not start"; region_down; continue; }
         U=("${REGION_URLS[@]}")
-        B deadline --name "scale-$b" --url "${U[0]}" --sessions 1000 --min-ms 20000 --max-ms 21000 \
+        PB deadline --name "scale-$b" --url "${U[0]}" --sessions 1000 --min-ms 20000 --max-ms 21000 \
             --background "$BG" --switch-rate "$RATE" --grace 5 "${COMMON[@]}"
         redis-cli -p "$RPORT" INFO memory | grep -E '^used_memory:' >"$OUT/scale-$b-redis.txt" || true
         region_down
