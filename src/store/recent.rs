@@ -57,7 +57,9 @@ impl Recent {
             return Some(s.clone());
         }
         let s = g.old.remove(id)?;
-        self.insert(&mut g, id.clone(), s.clone());
+        let dropped = self.insert(&mut g, id.clone(), s.clone());
+        drop(g);
+        drop(dropped);
         Some(s)
     }
 
@@ -79,7 +81,9 @@ impl Recent {
         let mut g = self.lock();
         g.old.remove(&s.session_id);
         let id = s.session_id.clone();
-        self.insert(&mut g, id, s);
+        let dropped = self.insert(&mut g, id, s);
+        drop(g);
+        drop(dropped);
     }
 
     /// Forgets `id` (deleted, or found missing).
@@ -89,11 +93,22 @@ impl Recent {
         g.old.remove(id);
     }
 
-    fn insert(&self, g: &mut Generations, id: SessionId, s: Arc<Session>) {
+    /// Inserts into `young`, turning a full `young` into `old` first; returns the
+    /// generation that falls out, for the caller to drop after unlocking (freeing tens
+    /// of thousands of states must not stall every writer of the instance).
+    fn insert(
+        &self,
+        g: &mut Generations,
+        id: SessionId,
+        s: Arc<Session>,
+    ) -> Option<HashMap<SessionId, Arc<Session>>> {
+        let mut dropped = None;
         if g.young.len() >= self.cap && !g.young.contains_key(&id) {
-            g.old = mem::take(&mut g.young);
+            let young = mem::replace(&mut g.young, HashMap::with_capacity(self.cap));
+            dropped = Some(mem::replace(&mut g.old, young));
         }
         g.young.insert(id, s);
+        dropped
     }
 }
 
