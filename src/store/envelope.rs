@@ -32,17 +32,20 @@ impl EnvelopeBody {
     /// The body of a commit, with the commit's encoded state (returned too: the store
     /// writes it as the session's value).
     pub fn of_commit(c: &Commit<'_>) -> (Vec<u8>, EnvelopeBody) {
+        let state = encode_state(c.session);
+        (state.clone(), EnvelopeBody::commit(c, state))
+    }
+
+    fn commit(c: &Commit<'_>, state: Vec<u8>) -> EnvelopeBody {
         let s = c.session;
-        let state = encode_state(s);
-        let body = EnvelopeBody {
+        EnvelopeBody {
             home: s.home_region.clone(),
             session_id: s.session_id.clone(),
             version: s.version,
-            state: state.clone(),
+            state,
             deleted: false,
             events: c.events.to_vec(),
-        };
-        (state, body)
+        }
     }
 
     /// A commit's encoded state and its body split around it (`CommitBytes`): the
@@ -50,14 +53,7 @@ impl EnvelopeBody {
     pub fn split_commit(c: &Commit<'_>) -> CommitBytes {
         let s = c.session;
         let state = encode_state(s);
-        let body = EnvelopeBody {
-            home: s.home_region.clone(),
-            session_id: s.session_id.clone(),
-            version: s.version,
-            state: Vec::new(),
-            deleted: false,
-            events: c.events.to_vec(),
-        };
+        let body = EnvelopeBody::commit(c, Vec::new());
         let empty = body.encode();
         // [array of 6][home][session id][version][bin 0: c4 00][deleted][events]
         let at =

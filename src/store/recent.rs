@@ -9,6 +9,12 @@
 //! back to `young`, so the sessions served in the last generation stay (an LRU's
 //! effect at the cost of one map swap per `cap` insertions).
 //!
+//! Each state is held with the stored bytes it was read or written as, so that a
+//! commit can show the script the exact value it started from (`stored_at`): the
+//! compare-and-set is then on the whole value (cheaper than decoding it for the
+//! incarnation, and it also refuses a different state at the same version, which a
+//! Redis gone back to an older snapshot and written again can hold).
+//!
 //! Must not: do IO, or decide whether a state is authoritative (callers know where it
 //! came from).
 
@@ -16,15 +22,20 @@ use std::collections::HashMap;
 use std::mem;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use bytes::Bytes;
+
 use crate::domain::{Session, SessionId};
 
 /// Entries per generation: at most twice this many states are held.
 pub const RECENT_CAP: usize = 32_768;
 
+/// A state and the stored bytes it is (`codec::encode_state` of it, or what was read).
+type Held = (Arc<Session>, Bytes);
+
 #[derive(Default)]
 struct Generations {
-    young: HashMap<SessionId, Arc<Session>>,
-    old: HashMap<SessionId, Arc<Session>>,
+    young: HashMap<SessionId, Held>,
+    old: HashMap<SessionId, Held>,
 }
 
 pub struct Recent {
@@ -52,15 +63,26 @@ impl Recent {
 
     /// The state held for `id`, if any.
     pub fn get(&self, id: &SessionId) -> Option<Arc<Session>> {
+        self.held(id).map(|(s, _)| s)
+    }
+
+    fn held(&self, id: &SessionId) -> Option<Held> {
         let mut g = self.lock();
-        if let Some(s) = g.young.get(id) {
-            return Some(s.clone());
+        if let Some(h) = g.young.get(id) {
+            return Some(h.clone());
         }
-        let s = g.old.remove(id)?;
-        let dropped = self.insert(&mut g, id.clone(), s.clone());
+        let h = g.old.remove(id)?;
+        let dropped = self.insert(&mut g, id.clone(), h.clone());
         drop(g);
         drop(dropped);
-        Some(s)
+        Some(h)
+    }
+
+    /// The stored bytes held for `id` when they are of `version` and incarnation
+    /// `created_at` (what a compare-and-set expects), else `None`.
+    pub fn stored_at(&self, id: &SessionId, version: u64, created_at: i64) -> Option<Bytes> {
+        let (s, b) = self.held(id)?;
+        (s.version == version && s.created_at == created_at).then_some(b)
     }
 
     /// The version held for `id` (0 when none): reads from a replica must not be older.
@@ -69,7 +91,7 @@ impl Recent {
         g.young
             .get(id)
             .or_else(|| g.old.get(id))
-            .map_or(0, |s| s.version)
+            .map_or(0, |(s, _)| s.version)
     }
 
     /// Keeps `s`, the state the primary just answered with (loaded, committed, or
@@ -77,11 +99,11 @@ impl Recent {
     /// wins even when its version is lower (a Redis restored from an older snapshot
     /// goes back in versions). Two answers landing out of order leave the older one:
     /// that costs the next write one extra trip, never a wrong answer.
-    pub fn put(&self, s: Arc<Session>) {
+    pub fn put(&self, s: Arc<Session>, stored: Bytes) {
         let mut g = self.lock();
         g.old.remove(&s.session_id);
         let id = s.session_id.clone();
-        let dropped = self.insert(&mut g, id, s);
+        let dropped = self.insert(&mut g, id, (s, stored));
         drop(g);
         drop(dropped);
     }
@@ -100,14 +122,14 @@ impl Recent {
         &self,
         g: &mut Generations,
         id: SessionId,
-        s: Arc<Session>,
-    ) -> Option<HashMap<SessionId, Arc<Session>>> {
+        h: Held,
+    ) -> Option<HashMap<SessionId, Held>> {
         let mut dropped = None;
         if g.young.len() >= self.cap && !g.young.contains_key(&id) {
             let young = mem::replace(&mut g.young, HashMap::with_capacity(self.cap));
             dropped = Some(mem::replace(&mut g.old, young));
         }
-        g.young.insert(id, s);
+        g.young.insert(id, h);
         dropped
     }
 }
@@ -115,30 +137,9 @@ impl Recent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{create_session, NewParticipant, NewSession, SyncMode, TimeoutAction};
 
     fn s(id: &str, created_at: i64, version: u64) -> Arc<Session> {
-        let p = |i: u32| NewParticipant {
-            participant_id: format!("p{i}").into(),
-            participant_index: i,
-            total_time_ms: 1_000,
-            group_id: None,
-        };
-        let req = NewSession {
-            session_id: id.into(),
-            sync_mode: SyncMode::PerParticipant,
-            participants: vec![p(1), p(2)],
-            total_time_ms: 2_000,
-            time_per_cycle_ms: None,
-            increment_ms: 0,
-            max_time_ms: None,
-            action_on_timeout: TimeoutAction::Continue,
-            warning_thresholds_ms: vec![],
-            lag_compensation: None,
-            start_at: None,
-            pause_policy: Default::default(),
-        };
-        let mut s = create_session(req, &"iad".into(), created_at).unwrap();
+        let mut s = crate::store::sample::session(id, created_at);
         s.created_at = created_at;
         s.version = version;
         Arc::new(s)
@@ -147,10 +148,13 @@ mod tests {
     #[test]
     fn keeps_the_primarys_latest_answer_whatever_its_version() {
         let r = Recent::new(4);
-        r.put(s("a", 1, 5));
-        r.put(s("a", 1, 4)); // restored from an older snapshot
+        r.put(s("a", 1, 5), Bytes::from_static(b"v5"));
+        r.put(s("a", 1, 4), Bytes::from_static(b"v4")); // restored from an older snapshot
         assert_eq!(r.version(&"a".into()), 4);
-        r.put(s("a", 2, 1));
+        assert_eq!(r.stored_at(&"a".into(), 4, 1).as_deref(), Some(&b"v4"[..]));
+        assert_eq!(r.stored_at(&"a".into(), 5, 1), None);
+        assert_eq!(r.stored_at(&"a".into(), 4, 2), None);
+        r.put(s("a", 2, 1), Bytes::new());
         assert_eq!(r.get(&"a".into()).unwrap().created_at, 2);
         r.forget(&"a".into());
         assert!(r.get(&"a".into()).is_none());
@@ -159,11 +163,11 @@ mod tests {
     #[test]
     fn holds_at_most_two_generations_and_keeps_what_was_used() {
         let r = Recent::new(2);
-        r.put(s("a", 1, 1));
-        r.put(s("b", 1, 1));
-        r.put(s("c", 1, 1)); // a, b → old
+        r.put(s("a", 1, 1), Bytes::new());
+        r.put(s("b", 1, 1), Bytes::new());
+        r.put(s("c", 1, 1), Bytes::new()); // a, b → old
         assert!(r.get(&"a".into()).is_some()); // back to young: [c, a]
-        r.put(s("d", 1, 1)); // [c, a] → old, b dropped
+        r.put(s("d", 1, 1), Bytes::new()); // [c, a] → old, b dropped
         assert!(r.get(&"b".into()).is_none());
         assert!(r.get(&"a".into()).is_some());
         assert!(r.get(&"c".into()).is_some());

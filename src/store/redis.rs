@@ -149,13 +149,14 @@ impl RedisStore {
         &self,
         mut conn: ConnectionManager,
         session_id: &SessionId,
-    ) -> Result<Option<Session>, StoreError> {
+    ) -> Result<Option<(Session, Vec<u8>)>, StoreError> {
         let raw: Option<Vec<u8>> = redis::cmd("GET")
             .arg(keys::session(session_id))
             .query_async(&mut conn)
             .await
             .map_err(StoreError::unavailable("load"))?;
-        raw.map(|b| decode_state(session_id, &b)).transpose()
+        raw.map(|b| Ok((decode_state(session_id, &b)?, b)))
+            .transpose()
     }
 }
 
@@ -166,12 +167,12 @@ impl Store for RedisStore {
     }
 
     async fn load(&self, session_id: &SessionId) -> Result<Option<Arc<Session>>, StoreError> {
-        let Some(s) = self.get_from(self.primary.clone(), session_id).await? else {
+        let Some((s, raw)) = self.get_from(self.primary.clone(), session_id).await? else {
             self.recent.forget(session_id);
             return Ok(None);
         };
         let s = Arc::new(s);
-        self.recent.put(s.clone());
+        self.recent.put(s.clone(), raw.into());
         Ok(Some(s))
     }
 
@@ -185,7 +186,7 @@ impl Store for RedisStore {
         };
         let known = self.recent.version(session_id);
         match self.get_from(replica.clone(), session_id).await {
-            Ok(Some(s)) if s.version >= known => Ok(Some(Arc::new(s))),
+            Ok(Some((s, _))) if s.version >= known => Ok(Some(Arc::new(s))),
             // Missing or behind what this instance already saw: ask the primary.
             _ => self.load(session_id).await,
         }

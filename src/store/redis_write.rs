@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use redis::Value;
 
 use super::envelope::EnvelopeBody;
@@ -84,6 +85,14 @@ impl RedisStore {
         let bucket = keys::index_bucket(&s.session_id);
         let (audit, ob_len, ob_bytes) = cap_args(self.audit);
         let (relay, rl_len, rl_bytes) = cap_args(self.relay_log);
+        // The stored bytes this commit was computed from, when held: the script
+        // compares them instead of decoding the stored state for its incarnation.
+        let started_from = expected
+            .and_then(|e| {
+                self.recent
+                    .stored_at(&s.session_id, e.version, e.created_at)
+            })
+            .unwrap_or_default();
         let mut conn = self.primary.clone();
         let reply: Vec<Value> = self
             .commit
@@ -121,13 +130,14 @@ impl RedisStore {
             .arg(entry)
             .arg(c.actor.unwrap_or(""))
             .arg(&bytes.tail)
+            .arg(&started_from[..])
             .invoke_async(&mut conn)
             .await
             .map_err(StoreError::unavailable("commit"))?;
         match (reply.first().and_then(as_str), reply.get(1)) {
             (Some(b"OK"), _) => {
                 count_trimmed(reply.get(2), reply.get(3));
-                self.recent.put(Arc::new(s.clone()));
+                self.recent.put(Arc::new(s.clone()), bytes.state.into());
                 Ok(())
             }
             (Some(b"EXISTS"), _) => Err(StoreError::Exists(s.session_id.clone())),
@@ -140,7 +150,10 @@ impl RedisStore {
             (Some(b"CONFLICT"), Some(actual)) => {
                 // The stored state comes with the answer: the next attempt starts from it.
                 match reply.get(2).and_then(as_str) {
-                    Some(cur) => self.recent.put(Arc::new(decode_state(&s.session_id, cur)?)),
+                    Some(cur) => self.recent.put(
+                        Arc::new(decode_state(&s.session_id, cur)?),
+                        Bytes::copy_from_slice(cur),
+                    ),
                     None => self.recent.forget(&s.session_id),
                 }
                 Err(StoreError::Conflict {

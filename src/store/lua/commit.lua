@@ -27,6 +27,8 @@
 -- ARGV[20] who asked (`role:subject`, '' for the server or the open mode), for the audit
 --          record
 -- ARGV[21] envelope body after the state
+-- ARGV[22] the stored value the change was computed from, when the writer holds it
+--          ('' otherwise): then the compare-and-set is on the whole value
 -- Returns {'OK', seq, outbox entries trimmed, relay entries trimmed} | {'EXISTS'} |
 -- {'NOTFOUND'} | {'CONFLICT', actual_version, current state} | {'BROKEN', why}
 -- (a conflict carries the stored value, so a writer that started from a stale copy
@@ -39,8 +41,15 @@ else
   if not cur then return {'NOTFOUND'} end
   local actual = state_version(cur)
   if actual ~= expected then return {'CONFLICT', actual, cur} end
-  -- The same version of another incarnation (deleted and created again meanwhile).
-  if state_created(cur) ~= tonumber(ARGV[2]) then return {'CONFLICT', actual, cur} end
+  if ARGV[22] ~= '' then
+    -- The writer holds the value it started from: anything else stored now is a
+    -- conflict, even at the same version (another incarnation, or a Redis gone back
+    -- to an older snapshot and written again), and no decoding is needed.
+    if cur ~= ARGV[22] then return {'CONFLICT', actual, cur} end
+  elseif state_created(cur) ~= tonumber(ARGV[2]) then
+    -- The same version of another incarnation (deleted and created again meanwhile).
+    return {'CONFLICT', actual, cur}
+  end
 end
 local audit, relay = ARGV[10] == '1', ARGV[13] == '1'
 local checks = {{KEYS[1], 'string'}, {KEYS[2], 'zset'}, {KEYS[3], 'string'}}

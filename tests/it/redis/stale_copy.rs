@@ -11,7 +11,7 @@ use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::support::redis::{metric, Cluster};
+use crate::support::redis::{cycle_sum, metric, Cluster};
 use crate::support::server::session_body;
 use serde_json::Value;
 
@@ -63,15 +63,6 @@ async fn op(c: &Cluster, i: usize, id: &str, op: &str, status: u16) -> Value {
     r.json()
 }
 
-fn cycles(state: &Value) -> u64 {
-    state["participants"]
-        .as_array()
-        .expect("participants")
-        .iter()
-        .map(|p| p["cycle_count"].as_u64().expect("cycle_count"))
-        .sum()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_copy_costs_one_round_trip_and_never_a_wrong_answer() {
     let c = Cluster::start(2, &[("SYNCKAIROS_RATE_LIMIT__SWITCH_PER_SECOND", "0")]);
@@ -98,7 +89,7 @@ async fn a_stale_copy_costs_one_round_trip_and_never_a_wrong_answer() {
     assert_eq!(data["version"], 5, "applied on the stored state, not a 409");
     let stored = c.get(1, &id).await.expect(200).data();
     assert_eq!(stored["version"], 5);
-    assert_eq!(cycles(&stored), 3, "no lost update");
+    assert_eq!(cycle_sum(&stored), 3, "no lost update");
     assert_eq!(
         data["active_participant_id"],
         stored["active_participant_id"]
@@ -139,7 +130,7 @@ async fn a_stale_copy_costs_one_round_trip_and_never_a_wrong_answer() {
         body["data"]["version"], 3,
         "the new incarnation's next version"
     );
-    assert_eq!(cycles(&body["data"]), 1);
+    assert_eq!(cycle_sum(&body["data"]), 1);
 
     // Deleted elsewhere: 404 as before, not a write.
     c.nodes[1]
