@@ -2,7 +2,8 @@
 //! committed or loaded, and a copy made stale by another instance costs one extra
 //! round trip (the conflict answer carries the stored state), never a wrong answer:
 //! not a 409 the request did not earn, not a refusal judged on an old state, not a
-//! write on a deleted session's old incarnation. Round trips are counted with
+//! write on a deleted session's old incarnation, nor a write on a version Redis lost
+//! (restored from an older snapshot) and wrote again. Round trips are counted with
 //! `MONITOR` on the real `redis-server` (commands from clients naming the session's
 //! key; the commit script's own calls are Lua's, not round trips).
 
@@ -11,7 +12,7 @@ use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::support::redis::{cycle_sum, metric, Cluster};
+use crate::support::redis::{cycle_sum, metric, poll, Cluster};
 use crate::support::server::session_body;
 use serde_json::Value;
 
@@ -141,4 +142,38 @@ async fn a_stale_copy_costs_one_round_trip_and_never_a_wrong_answer() {
     let r = c.op(0, &id, "switch").await.expect(404);
     assert_eq!(r.error_code(), "SESSION_NOT_FOUND");
     c.assert_healthy();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_of_a_version_that_redis_lost_and_wrote_again_is_not_committed_against() {
+    // Redis goes back to an older snapshot and another instance writes past it: the
+    // same version of the same incarnation is now another state. Instance 0's copy
+    // of the lost one must not pass the compare-and-set.
+    let mut c = Cluster::start(2, &[("SYNCKAIROS_RATE_LIMIT__SWITCH_PER_SECOND", "0")]);
+    let (id, _) = c.create(0, &[600_000, 600_000]).await;
+    op(&c, 0, &id, "start", 200).await;
+    assert_eq!(c.redis.cli(&["SAVE"]), "OK");
+    let lost = op(&c, 0, &id, "switch", 200).await; // version 3, held by instance 0
+    assert_eq!(lost["data"]["version"], 3);
+    tokio::task::block_in_place(|| c.redis.restart());
+    // Back at version 2; instance 1 writes another version 3: paused.
+    let paused = poll(Duration::from_secs(5), || async {
+        let r = c.op(1, &id, "pause").await;
+        (r.status == 200).then(|| r.json())
+    })
+    .await
+    .expect("instance 1 pauses after the restart");
+    assert_eq!(paused["data"]["version"], 3);
+    // Instance 0's switch is judged on the stored state (paused), not on its copy.
+    let r = poll(Duration::from_secs(5), || async {
+        let r = c.op(0, &id, "switch").await;
+        (r.status != 503).then_some(r)
+    })
+    .await
+    .expect("instance 0 answers after the restart");
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.error_message().contains("(current status: paused)"));
+    let stored = c.get(1, &id).await.expect(200).data();
+    assert_eq!(stored["status"], "paused");
+    assert_eq!(stored["version"], 3);
 }
