@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the standard benchmark set and writes bench/results/<YYYY-MM-DD>/.
 #
-#   scripts/bench.sh [--quick | --timing] [--out DIR] [--skip-build]
+#   scripts/bench.sh [--quick | --timing | --perf [--base-bin BIN]] [--out DIR] [--skip-build]
 #
 # Builds release, starts what it needs (the server, or the harness's null server
 # when the server binary is missing; a redis-server and two instances for the
@@ -12,6 +12,9 @@
 # --timing runs only the timing figures (full length): the JS client in Chromium on
 # loopback and across regions, the clock-skew and lag-compensation measurements;
 # summary in <out>/timing.md (written by every run).
+# --perf runs only issue 15's figures (scripts/bench-perf.sh), each against this build
+# and BIN (default target/base/synckairos: the previous commit's release build) in the
+# same run: interleaved where the harness can hold both, one after the other otherwise.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,15 +22,19 @@ cd "$ROOT"
 
 QUICK=0
 TIMING_ONLY=0
+PERF_ONLY=0
+BASE_BIN="target/base/synckairos"
 BUILD=1
 OUT="bench/results/$(date -u +%F)"
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --quick) QUICK=1 ;;
         --timing) TIMING_ONLY=1 ;;
+        --perf) PERF_ONLY=1 ;;
+        --base-bin) BASE_BIN="$2"; shift ;;
         --skip-build) BUILD=0 ;;
         --out) OUT="$2"; shift ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -115,11 +122,34 @@ stop() {
 
 server_env=(SYNCKAIROS_RATE_LIMIT__GENERAL_PER_MINUTE=0 SYNCKAIROS_RATE_LIMIT__SWITCH_PER_SECOND=0 SYNCKAIROS_QUOTAS__CREATES_PER_MINUTE=0 SYNCKAIROS_QUOTAS__LIVE_SESSIONS=0 SYNCKAIROS_SERVER__MAX_CONNECTIONS_PER_ADDRESS=0 RUST_LOG=warn)
 
+# start_bin NAME BIN PORT [ENV=VAL...]: a server binary (sets LAST_PID); fails if not healthy.
+start_bin() {
+    local name="$1" bin="$2" port="$3"; shift 3
+    start "$name" env "${server_env[@]}" PORT="$port" "$@" "$bin"
+    "$BENCH" probe --url "http://127.0.0.1:$port" --path /health --wait 15 >/dev/null 2>&1
+}
+
 # start_server NAME PORT [ENV=VAL...]: the real server (sets LAST_PID); fails if not healthy.
 start_server() {
     local name="$1" port="$2"; shift 2
-    start "$name" env "${server_env[@]}" PORT="$port" "$@" "$SERVER_BIN"
-    "$BENCH" probe --url "http://127.0.0.1:$port" --path /health --wait 15 >/dev/null 2>&1
+    start_bin "$name" "$SERVER_BIN" "$port" "$@"
+}
+
+# start_redis NAME: a throwaway redis-server (no persistence) on a free port; sets RPORT
+# and REDIS_PID (empty when it would not start).
+start_redis() {
+    local dir="$TMP/$1"
+    mkdir -p "$dir"
+    REDIS_PID=""
+    for _ in 1 2 3 4 5; do
+        RPORT=$(free_port)
+        start "$1" bash -c "cd '$dir' && exec redis-server --port $RPORT --save '' --appendonly no --daemonize no"
+        REDIS_PID=$LAST_PID
+        for _ in $(seq 50); do port_free "$RPORT" || break; sleep 0.1; done
+        if kill -0 "$REDIS_PID" 2>/dev/null && ! port_free "$RPORT"; then return 0; fi
+        stop "$REDIS_PID"; REDIS_PID=""
+    done
+    return 1
 }
 
 # start_null NAME PORT [--raw]: the harness's own trivial server (sets LAST_PID).
@@ -143,7 +173,7 @@ fi
 
 CONTEXT="$OUT/context.md"
 {
-    echo "Produced by \`scripts/bench.sh$([[ $QUICK == 1 ]] && echo ' --quick')$([[ $TIMING_ONLY == 1 ]] && echo ' --timing')\` on $(date -u '+%F %T') UTC;"
+    echo "Produced by \`scripts/bench.sh$([[ $QUICK == 1 ]] && echo ' --quick')$([[ $TIMING_ONLY == 1 ]] && echo ' --timing')$([[ $PERF_ONLY == 1 ]] && echo " --perf --base-bin $BASE_BIN")\` on $(date -u '+%F %T') UTC;"
     echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg) (on $(nproc) cores; anything above ~0.3 means other work competed for them)."
     echo
 } >"$CONTEXT"
@@ -183,6 +213,14 @@ fi
 
 B() { log "synckairos-bench $*"; "$BENCH" "$@"; }
 COMMON=(--out "$OUT")
+
+if [[ $PERF_ONLY == 1 ]]; then
+    # shellcheck source=scripts/bench-perf.sh
+    source scripts/bench-perf.sh
+    "$BENCH" report --out "$OUT" >/dev/null
+    log "done: $OUT/summary.md"
+    exit 0
+fi
 
 if [[ $TIMING_ONLY == 0 ]]; then
 # ---------------------------------------------------------------- switch
@@ -231,16 +269,7 @@ if [[ $REAL == 0 ]]; then
 elif ! command -v redis-server >/dev/null; then
     note "redis: skipped (redis-server is not installed)"
 else
-    mkdir -p "$TMP/redis"
-    REDIS_PID=""
-    for _ in 1 2 3 4 5; do
-        RPORT=$(free_port)
-        start redis bash -c "cd '$TMP/redis' && exec redis-server --port $RPORT --save '' --appendonly no --daemonize no"
-        REDIS_PID=$LAST_PID
-        for _ in $(seq 50); do port_free "$RPORT" || break; sleep 0.1; done
-        if kill -0 "$REDIS_PID" 2>/dev/null && ! port_free "$RPORT"; then break; fi
-        stop "$REDIS_PID"; REDIS_PID=""
-    done
+    start_redis redis || true
     P1=$(free_port); P2=$(free_port); P3=$(free_port)
     if start_server server-redis-1 "$P1" REDIS_URL="redis://127.0.0.1:$RPORT" &&
         "$BENCH" probe --url "http://127.0.0.1:$P1" --path /ready --wait 5 >/dev/null 2>&1; then

@@ -34,6 +34,7 @@ pub const FORWARDED: &str = "synckairos_forwarded_requests_total";
 pub const RELAY_CONFLICTS: &str = "synckairos_relay_conflicts_total";
 pub const RELAY_FRAMES: &str = "synckairos_relay_frames_received_total";
 pub const REDIS_ERRORS: &str = "synckairos_redis_errors_total";
+pub const WRITE_START_STALE: &str = "synckairos_write_start_stale_total";
 pub const RELAY_APPLIED_SEQ: &str = "synckairos_relay_applied_seq";
 pub const RELAY_HEAD_SEQ: &str = "synckairos_relay_head_seq";
 pub const RELAY_LAG_ENTRIES: &str = "synckairos_relay_lag_entries";
@@ -185,6 +186,11 @@ const HELP: &[(&str, Kind, &str)] = &[
         REDIS_ERRORS,
         Counter,
         "Redis commands of the session store that failed (unreachable, timed out, refused)",
+    ),
+    (
+        WRITE_START_STALE,
+        Counter,
+        "Writes that started from this instance's copy of a session and found it stale (one extra Redis round trip each)",
     ),
     (
         RELAY_APPLIED_SEQ,
@@ -396,6 +402,7 @@ const ZEROED: &[&str] = &[
     RATE_LIMITER_DOWN,
     RELAY_CONFLICTS,
     REDIS_ERRORS,
+    WRITE_START_STALE,
     RELAY_LOG_TRIMMED,
     AUDIT_OUTBOX_DROPPED,
 ];
@@ -645,6 +652,11 @@ pub fn relay_frames(home: &str) {
 /// A Redis command of the store failed.
 pub fn redis_error() {
     counter!(REDIS_ERRORS).increment(1);
+}
+
+/// A write started from a stale copy of its session and went again from the stored one.
+pub fn write_start_stale() {
+    counter!(WRITE_START_STALE).increment(1);
 }
 
 /// Starts the counters of a followed home at 0 (rates and alerts work before the

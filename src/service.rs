@@ -11,6 +11,11 @@
 //! pause policy) is judged here, on the state each compare-and-set attempt commits
 //! against (`domain::access::may_perform`), so a verdict can never be stale.
 //!
+//! One round trip per write (Redis): a write starts from the state the store last
+//! committed or loaded here (`Store::recent`); a stale one fails the compare-and-set,
+//! whose answer carries the stored state, and the write starts again from that as if
+//! freshly loaded (a stale copy is not a lost race: never a 409 of its own).
+//!
 //! Time: `now` is the region's authoritative time (`TimeBase`), never this host's
 //! clock; an instance whose clock cannot be trusted refuses (`ServiceError::Clock`).
 //!
@@ -192,16 +197,40 @@ impl Sessions {
         actor: Option<&Actor>,
         transit: Transit,
     ) -> Result<Outcome, ServiceError> {
-        let mut current = self.get(session_id).await?;
-        if self.guard_home && current.home_region != self.region {
-            return Err(ServiceError::RemoteHome(current.home_region.clone()));
-        }
-        let first = (current.version, current.client_version);
+        // Start from the state this instance last committed or loaded when it holds one
+        // (no round trip); a stale copy fails the compare-and-set below.
+        let (mut current, mut cached) = match self.store.recent(session_id) {
+            Some(s) => (s, true),
+            None => (self.get(session_id).await?, false),
+        };
         let label = actor.map(Actor::label);
-        for attempt in 0..=TICK_RETRIES {
+        // The version and client version the request was first judged on.
+        let mut first = None;
+        let mut attempt = 0;
+        loop {
+            // Whatever a copy refuses (another home, a rule, a transition) is judged
+            // again on the stored state: a stale copy must not answer.
+            if self.guard_home && current.home_region != self.region {
+                if cached {
+                    (current, cached) = (self.get(session_id).await?, false);
+                    continue;
+                }
+                return Err(ServiceError::RemoteHome(current.home_region.clone()));
+            }
             let now = self.time.now("write")?;
-            access::may_perform(actor, &current, op, now).map_err(DomainError::Forbidden)?;
-            let out = domain::perform_with(&current, op, now, transit)?;
+            let judged = access::may_perform(actor, &current, op, now)
+                .map_err(DomainError::Forbidden)
+                .and_then(|()| domain::perform_with(&current, op, now, transit));
+            let out = match judged {
+                Ok(out) => out,
+                Err(_) if cached => {
+                    (current, cached) = (self.get(session_id).await?, false);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let (first_version, first_client) =
+                *first.get_or_insert((current.version, current.client_version));
             let commit = self.commit_of(&out.session, &out.events, origin, label.as_deref());
             let deadline = commit.deadline;
             match self.store.commit(Expected::of(&current), commit).await {
@@ -210,30 +239,46 @@ impl Sessions {
                     observe_credits(&out.events);
                     return Ok(out);
                 }
+                // A stale copy is not a race this request lost: start again from the
+                // stored state (the conflict's answer), as if it had just been loaded.
+                Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) if cached => {
+                    metrics::write_start_stale();
+                    (current, cached) = (self.reload(session_id).await?, false);
+                    first = None;
+                }
                 Err(StoreError::Conflict { actual, .. }) => {
-                    let fresh = self.get(session_id).await?;
+                    let fresh = self.reload(session_id).await?;
                     // Another incarnation (deleted and created again) is never retried on.
                     if self.guard_home && fresh.home_region != self.region {
                         // Moved meanwhile (re-homed, taken over): its new home decides.
                         return Err(ServiceError::RemoteHome(fresh.home_region.clone()));
                     }
-                    if fresh.client_version != first.1
+                    if fresh.client_version != first_client
                         || fresh.created_at != current.created_at
                         || fresh.epoch != current.epoch
                         || attempt == TICK_RETRIES
                     {
                         return Err(StoreError::Conflict {
-                            expected: first.0,
+                            expected: first_version,
                             actual,
                         }
                         .into());
                     }
                     current = fresh;
+                    attempt += 1;
                 }
                 Err(e) => return Err(e.into()),
             }
         }
-        unreachable!("the loop returns on its last attempt")
+    }
+
+    /// The state to retry on after a failed compare-and-set: the one the conflict
+    /// answered with when the store kept it, else loaded from the primary.
+    async fn reload(&self, session_id: &SessionId) -> Result<Arc<Session>, ServiceError> {
+        match self.store.recent(session_id) {
+            Some(s) => Ok(s),
+            None => self.get(session_id).await,
+        }
     }
 
     /// Moves a session homed in `from` to `to` at the next ownership epoch (`how`:

@@ -80,6 +80,12 @@ pub struct Common {
     /// PID of the compare server.
     #[arg(long)]
     pub compare_pid: Option<u32>,
+    /// PID of the base server's Redis (`switch`: its CPU per switch and share of a core).
+    #[arg(long)]
+    pub store_pid: Option<u32>,
+    /// PID of the compare server's Redis.
+    #[arg(long)]
+    pub compare_store_pid: Option<u32>,
     /// Bearer token for every HTTP request to the base server (auth on).
     #[arg(long)]
     pub token: Option<String>,
@@ -101,6 +107,15 @@ impl Common {
             self.pid
         } else {
             self.compare_pid
+        }
+    }
+
+    /// The PID of target `i`'s Redis, if given.
+    pub fn store_pid_of(&self, i: usize) -> Option<u32> {
+        if i == 0 {
+            self.store_pid
+        } else {
+            self.compare_store_pid
         }
     }
 }
@@ -208,6 +223,17 @@ pub struct DeadlineArgs {
     /// Seconds to wait past the last deadline for stragglers.
     #[arg(long, default_value_t = 5.0)]
     pub grace: f64,
+    /// More running sessions (24 h budgets, so each has an indexed deadline) on the
+    /// first target: the population the deadlines fall among (issue 15: 49,000 + 1,000).
+    #[arg(long, default_value_t = 0)]
+    pub background: usize,
+    /// Switches per second over the background sessions (open loop) while the
+    /// deadlines fall; 0 = none.
+    #[arg(long, default_value_t = 0.0)]
+    pub switch_rate: f64,
+    /// Connections carrying the background switches.
+    #[arg(long, default_value_t = 64)]
+    pub switch_connections: usize,
 }
 
 #[derive(Args, Debug, Clone)]

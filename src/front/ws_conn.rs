@@ -20,7 +20,6 @@ use fastwebsockets::{Frame, OpCode, Payload, WebSocketError, WebSocketRead, WebS
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::io::{ReadHalf, WriteHalf};
-use tokio::sync::mpsc;
 
 use super::conns::ConnGuard;
 use super::ctx::Ctx;
@@ -28,6 +27,7 @@ use super::ws_auth::{self, Peer};
 use super::ws_link::Link;
 use super::ws_mask::{is_unmasked, MaskCheck};
 use super::ws_msg::handle_text;
+use super::ws_owed::{EndOnDrop, Owed};
 use super::ws_rate::{FrameRate, MessageRate, RateVerdict};
 use crate::clock::{mono_us, now_ms};
 use crate::domain::SessionId;
@@ -37,9 +37,6 @@ use crate::protocol::{self, close};
 
 type Io = TokioIo<Upgraded>;
 type Rx = WebSocketRead<MaskCheck<ReadHalf<Io>>>;
-
-/// A frame the reader owes the peer (pong, close echo), sent by the writer.
-type Owed = (OpCode, Vec<u8>);
 
 /// Measurement pings after connecting (ms), before the regular ones.
 const EARLY_PINGS_MS: [u64; 3] = [100, 400, 700];
@@ -84,8 +81,17 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, opening: Opening) {
             return;
         }
     };
-    let peer = match ws_auth::admit(&ctx, &mut rx, opening.token, &session_id, opening.client).await
-    {
+    // Boxed (as `handle_text` below): a future is as large as its largest state, and
+    // an idle socket must not carry the admission's or a command's for its whole life.
+    let admitted = Box::pin(ws_auth::admit(
+        &ctx,
+        &mut rx,
+        opening.token,
+        &session_id,
+        opening.client,
+    ))
+    .await;
+    let peer = match admitted {
         Ok(p) => p,
         Err((code, reason)) => {
             let _ = tx.write_frame(Frame::close(code, reason.as_bytes())).await;
@@ -115,7 +121,7 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, opening: Opening) {
     }
     metrics::ws_connections(1.0);
     let last_seen = Arc::new(AtomicI64::new(now_ms()));
-    let (owed_tx, owed_rx) = mpsc::channel::<Owed>(8);
+    let owed = Arc::new(Owed::default());
     let mut reader = tokio::spawn(read_loop(
         ctx.clone(),
         rx,
@@ -125,10 +131,10 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, opening: Opening) {
             mailbox: mailbox.clone(),
             link: link.clone(),
         },
-        owed_tx,
+        owed.clone(),
         last_seen.clone(),
     ));
-    write_loop(&ctx, tx, &mailbox, owed_rx, &last_seen, &link).await;
+    write_loop(&ctx, tx, &mailbox, &owed, &last_seen, &link).await;
     if link.closing() {
         let _ = tokio::time::timeout(CLOSE_LINGER, &mut reader).await;
     }
@@ -140,7 +146,7 @@ async fn write_loop(
     ctx: &Ctx,
     mut tx: WebSocketWrite<WriteHalf<Io>>,
     mailbox: &Mailbox,
-    mut owed: mpsc::Receiver<Owed>,
+    owed: &Owed,
     last_seen: &AtomicI64,
     link: &Link,
 ) {
@@ -157,7 +163,7 @@ async fn write_loop(
     loop {
         tokio::select! {
             biased;
-            frame = owed.recv() => {
+            frame = owed.next() => {
                 // The reader ended (peer closed or broke the protocol).
                 let Some((op, payload)) = frame else { return };
                 let is_close = op == OpCode::Close;
@@ -253,9 +259,10 @@ async fn read_loop(
     ctx: Arc<Ctx>,
     mut rx: Rx,
     r: Reader,
-    owed: mpsc::Sender<Owed>,
+    owed: Arc<Owed>,
     last_seen: Arc<AtomicI64>,
 ) {
+    let _end = EndOnDrop(&owed);
     let Reader {
         session_id,
         peer,
@@ -268,21 +275,15 @@ async fn read_loop(
     // A fragmented text message being reassembled (None when not in one).
     let mut partial: Option<Vec<u8>> = None;
     loop {
-        let owed_tx = owed.clone();
-        let mut obligated = move |f: Frame<'_>| {
-            let item = (f.opcode, f.payload.to_vec());
-            let tx = owed_tx.clone();
-            async move {
-                tx.send(item)
-                    .await
-                    .map_err(|_| WebSocketError::ConnectionClosed)
-            }
+        let mut obligated = |f: Frame<'_>| {
+            owed.frame(f.opcode, f.payload.to_vec());
+            std::future::ready(Ok::<(), WebSocketError>(()))
         };
         let frame = match rx.read_frame(&mut obligated).await {
             Ok(f) => f,
             Err(e) => {
                 if let Some((code, reason)) = close_for(&e) {
-                    let _ = owed.send(close_frame(code, reason)).await;
+                    owed.close(close_payload(code, reason));
                 }
                 return;
             }
@@ -292,21 +293,13 @@ async fn read_loop(
         let received = mono_us();
         if !frames.allow(now) {
             metrics::ws_abuse_closed("frame_rate");
-            let _ = owed
-                .send(close_frame(close::POLICY, "Frame rate limit exceeded"))
-                .await;
+            owed.close(close_payload(close::POLICY, "Frame rate limit exceeded"));
             return;
         }
         let text = match (frame.opcode, frame.fin) {
             (OpCode::Close, _) => return,
             (OpCode::Ping, _) => {
-                if owed
-                    .send((OpCode::Pong, frame.payload.to_vec()))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
+                owed.pong(frame.payload.to_vec());
                 continue;
             }
             (OpCode::Text, true) if partial.is_none() => frame.payload.to_vec(),
@@ -320,9 +313,7 @@ async fn read_loop(
                     b.len()
                 });
                 if buf > max {
-                    let _ = owed
-                        .send(close_frame(close::TOO_BIG, "Message too big"))
-                        .await;
+                    owed.close(close_payload(close::TOO_BIG, "Message too big"));
                     return;
                 }
                 if !fin {
@@ -331,9 +322,10 @@ async fn read_loop(
                 partial.take().unwrap_or_default()
             }
             (OpCode::Text | OpCode::Continuation, _) => {
-                let _ = owed
-                    .send(close_frame(close::PROTOCOL_ERROR, "Invalid fragmentation"))
-                    .await;
+                owed.close(close_payload(
+                    close::PROTOCOL_ERROR,
+                    "Invalid fragmentation",
+                ));
                 return;
             }
             (OpCode::Pong, _) => {
@@ -346,9 +338,7 @@ async fn read_loop(
             _ => continue,
         };
         if std::str::from_utf8(&text).is_err() {
-            let _ = owed
-                .send(close_frame(close::INVALID_DATA, "Invalid UTF-8"))
-                .await;
+            owed.close(close_payload(close::INVALID_DATA, "Invalid UTF-8"));
             return;
         }
         if link.closing() {
@@ -368,13 +358,20 @@ async fn read_loop(
             }
             RateVerdict::Abuse => {
                 metrics::ws_abuse_closed("message_rate");
-                let _ = owed
-                    .send(close_frame(close::POLICY, "Message rate limit exceeded"))
-                    .await;
+                owed.close(close_payload(close::POLICY, "Message rate limit exceeded"));
                 return;
             }
         }
-        handle_text(&ctx, &session_id, &peer, &mailbox, &link, &text, received).await;
+        Box::pin(handle_text(
+            &ctx,
+            &session_id,
+            &peer,
+            &mailbox,
+            &link,
+            &text,
+            received,
+        ))
+        .await;
     }
 }
 
@@ -394,8 +391,9 @@ fn close_for(e: &WebSocketError) -> Option<(u16, &'static str)> {
     }
 }
 
-fn close_frame(code: u16, reason: &str) -> Owed {
+/// A close frame's payload: the code, then the reason.
+fn close_payload(code: u16, reason: &str) -> Vec<u8> {
     let mut payload = code.to_be_bytes().to_vec();
     payload.extend_from_slice(reason.as_bytes());
-    (OpCode::Close, payload)
+    payload
 }

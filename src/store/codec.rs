@@ -120,39 +120,13 @@ pub fn decode_state_bytes(session_id: &SessionId, bytes: &[u8]) -> Result<Sessio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{create_session, NewParticipant, NewSession, SyncMode, TimeoutAction};
 
     fn decode_state(id: &str, b: &[u8]) -> Result<Session, CodecError> {
         decode_state_bytes(&id.into(), b)
     }
 
     fn session() -> Session {
-        let p = |i: u32| NewParticipant {
-            participant_id: format!("223e4567-e89b-12d3-a456-42661417400{i}").into(),
-            participant_index: i,
-            total_time_ms: 300_000,
-            group_id: None,
-        };
-        create_session(
-            NewSession {
-                session_id: "6f1c0000-0000-4000-8000-000000000001".into(),
-                sync_mode: SyncMode::PerParticipant,
-                participants: vec![p(1), p(2)],
-                total_time_ms: 600_000,
-                time_per_cycle_ms: None,
-                increment_ms: 0,
-                max_time_ms: None,
-                action_on_timeout: TimeoutAction::Continue,
-                warning_thresholds_ms: vec![],
-                lag_compensation: None,
-                start_at: None,
-                pause_policy: Default::default(),
-                zero_loss: None,
-            },
-            &"iad".into(),
-            1_730_196_000_123,
-        )
-        .unwrap()
+        crate::store::sample::session("6f1c0000-0000-4000-8000-000000000001", 1_730_196_000_123)
     }
 
     #[test]

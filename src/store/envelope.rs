@@ -30,20 +30,41 @@ pub struct EnvelopeBody {
 }
 
 impl EnvelopeBody {
-    /// The body of a commit by `writer`, with the commit's encoded state (returned
-    /// too: the store writes it as the session's value).
+    /// The body of a commit by `writer` (the committing region: its log and sequence;
+    /// it differs from the state's home only for a hand-over commit), with the commit's
+    /// encoded state (returned too: the store writes it as the session's value).
     pub fn of_commit(c: &Commit<'_>, writer: &RegionId) -> (Vec<u8>, EnvelopeBody) {
+        let state = encode_state(c.session);
+        (state.clone(), EnvelopeBody::commit(c, writer, state))
+    }
+
+    fn commit(c: &Commit<'_>, writer: &RegionId, state: Vec<u8>) -> EnvelopeBody {
         let s = c.session;
-        let state = encode_state(s);
-        let body = EnvelopeBody {
+        EnvelopeBody {
             home: writer.clone(),
             session_id: s.session_id.clone(),
             version: s.version,
-            state: state.clone(),
+            state,
             deleted: false,
             events: c.events.to_vec(),
-        };
-        (state, body)
+        }
+    }
+
+    /// A commit's encoded state and its body split around it (`CommitBytes`): the
+    /// commit script joins them, so the state travels to Redis once.
+    pub fn split_commit(c: &Commit<'_>, writer: &RegionId) -> CommitBytes {
+        let s = c.session;
+        let state = encode_state(s);
+        let body = EnvelopeBody::commit(c, writer, Vec::new());
+        let empty = body.encode();
+        // [array of 6][home][session id][version][bin 0: c4 00][deleted][events]
+        let at =
+            1 + str_len(body.home.len()) + str_len(body.session_id.len()) + uint_len(s.version);
+        let mut head = Vec::with_capacity(at + 5);
+        head.extend_from_slice(&empty[..at]);
+        head.extend_from_slice(&bin_header(state.len()));
+        let tail = empty[at + 2..].to_vec();
+        CommitBytes { state, head, tail }
     }
 
     /// The body of a session's deletion by its home.
@@ -65,6 +86,59 @@ impl EnvelopeBody {
 
     pub fn decode(bytes: &[u8]) -> Result<EnvelopeBody, CodecError> {
         Ok(rmp_serde::from_slice(bytes)?)
+    }
+}
+
+/// A commit's encoded state (the session's stored value) and the envelope body around
+/// it: `head ++ state ++ tail` is the body's MessagePack (`EnvelopeBody::encode`).
+pub struct CommitBytes {
+    pub state: Vec<u8>,
+    pub head: Vec<u8>,
+    pub tail: Vec<u8>,
+}
+
+impl CommitBytes {
+    /// The whole body (what the commit script builds from the parts).
+    pub fn body(&self) -> Vec<u8> {
+        [&self.head[..], &self.state, &self.tail].concat()
+    }
+}
+
+/// Bytes of a MessagePack str of `n` bytes, header and content.
+fn str_len(n: usize) -> usize {
+    n + match n {
+        0..=31 => 1,
+        32..=255 => 2,
+        256..=65_535 => 3,
+        _ => 5,
+    }
+}
+
+/// Bytes of a MessagePack unsigned integer (the most compact form, as rmp writes it).
+fn uint_len(v: u64) -> usize {
+    match v {
+        0..=127 => 1,
+        128..=255 => 2,
+        256..=65_535 => 3,
+        65_536..=0xffff_ffff => 5,
+        _ => 9,
+    }
+}
+
+/// The MessagePack bin header of `n` bytes.
+fn bin_header(n: usize) -> Vec<u8> {
+    match n {
+        0..=255 => vec![0xc4, n as u8],
+        256..=65_535 => {
+            let mut h = vec![0xc5];
+            h.extend_from_slice(&(n as u16).to_be_bytes());
+            h
+        }
+        _ => {
+            let mut h = vec![0xc6];
+            h.extend_from_slice(&(n as u32).to_be_bytes());
+            h
+        }
     }
 }
 
@@ -125,5 +199,34 @@ mod tests {
         let d = EnvelopeBody::deletion(&"lhr".into(), &"x".into());
         assert!(d.deleted && d.state.is_empty());
         assert_eq!(EnvelopeBody::decode(&d.encode()).unwrap(), d);
+    }
+
+    #[test]
+    fn a_split_commit_joins_to_the_whole_body() {
+        let region: RegionId = "iad".into();
+        for (id_len, version) in [(36, 1), (8, 127), (40, 128), (300, 70_000), (36, 1 << 33)] {
+            let mut s = crate::store::sample::session(&"x".repeat(id_len), 1_730_196_000_123);
+            s.version = version;
+            if id_len == 300 {
+                s.warning_thresholds_ms = (1..40).collect(); // a state over 255 bytes
+            }
+            let c = Commit {
+                session: &s,
+                events: &[Event::Created],
+                deadline: None,
+                keep_until: 0,
+                origin: &region,
+                actor: None,
+                moved_from: None,
+            };
+            let parts = EnvelopeBody::split_commit(&c, &region);
+            let (state, body) = EnvelopeBody::of_commit(&c, &region);
+            assert_eq!(parts.state, state);
+            assert_eq!(
+                parts.body(),
+                body.encode(),
+                "id {id_len}, version {version}"
+            );
+        }
     }
 }

@@ -12,8 +12,11 @@ pub mod envelope;
 pub mod index;
 pub mod keys;
 pub mod memory;
+pub mod recent;
 pub mod redis;
 mod redis_write;
+#[cfg(test)]
+pub(crate) mod sample;
 pub mod scripts;
 
 use std::sync::Arc;
@@ -156,6 +159,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// The authoritative current value (the primary): what writes start from.
     async fn load(&self, session_id: &SessionId) -> Result<Option<Arc<Session>>, StoreError>;
+
+    /// The last state this instance committed or loaded, when it still holds it (no
+    /// IO): where a write may start instead of `load`. It may be stale; committing
+    /// against a stale state fails with `Conflict`, after which this answers with the
+    /// state the conflict found (Redis), or `None` (then `load`).
+    fn recent(&self, _session_id: &SessionId) -> Option<Arc<Session>> {
+        None
+    }
 
     /// A value for clients to read; may come from a replica, but never older than a
     /// version this instance has already committed or loaded.

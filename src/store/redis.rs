@@ -4,22 +4,23 @@
 //! the MessagePack envelope, all atomically. Reads for clients may use an in-region
 //! replica, never returning a version older than one this instance has seen.
 //!
+//! Writes start from the last state this instance committed or loaded (`recent`), so a
+//! write is one round trip (the commit script's compare-and-set catches a stale copy
+//! and answers with the stored state).
+//!
 //! Must not: deliver to local sockets itself (the fan-out subscription does that, for
-//! every instance alike) or hold any session state beyond a small version cache.
+//! every instance alike) or hold any session state beyond the bounded `Recent` cache.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError, Script, TlsCertificates};
 
+use super::recent::Recent;
 use super::{decode_state, keys, scripts, Commit, Expected, Store, StoreError};
 use crate::domain::{Millis, RegionId, Session, SessionId};
-
-/// Entries kept in the recent-version cache before it is cleared.
-const RECENT_CAP: usize = 50_000;
 
 pub struct RedisStore {
     pub(super) primary: ConnectionManager,
@@ -37,8 +38,9 @@ pub struct RedisStore {
     pub(super) delete: Script,
     claim: Script,
     reschedule: Script,
-    /// Highest version this instance committed or read from the primary, per session.
-    recent: Mutex<HashMap<SessionId, u64>>,
+    /// The last state this instance committed, read from the primary or was answered
+    /// by a conflict, per session it recently served.
+    pub(super) recent: Recent,
 }
 
 /// How far a stream may grow: entries, and bytes (estimated from the entries' average
@@ -128,7 +130,7 @@ impl RedisStore {
             delete: scripts::delete(),
             claim: scripts::claim(),
             reschedule: scripts::reschedule(),
-            recent: Mutex::new(HashMap::new()),
+            recent: Recent::default(),
         }
     }
 
@@ -152,38 +154,18 @@ impl RedisStore {
             .map_err(StoreError::unavailable("read raw state"))
     }
 
-    pub(super) fn note_version(&self, session_id: &SessionId, version: u64) {
-        let mut r = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        if r.len() >= RECENT_CAP {
-            r.clear();
-        }
-        let v = r.entry(session_id.clone()).or_insert(0);
-        *v = (*v).max(version);
-    }
-
-    pub(super) fn forget_version(&self, session_id: &SessionId) {
-        self.recent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(session_id);
-    }
-
-    fn known_version(&self, session_id: &SessionId) -> u64 {
-        let r = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        r.get(session_id).copied().unwrap_or(0)
-    }
-
     async fn get_from(
         &self,
         mut conn: ConnectionManager,
         session_id: &SessionId,
-    ) -> Result<Option<Session>, StoreError> {
+    ) -> Result<Option<(Session, Vec<u8>)>, StoreError> {
         let raw: Option<Vec<u8>> = redis::cmd("GET")
             .arg(keys::session(session_id))
             .query_async(&mut conn)
             .await
             .map_err(StoreError::unavailable("load"))?;
-        raw.map(|b| decode_state(session_id, &b)).transpose()
+        raw.map(|b| Ok((decode_state(session_id, &b)?, b)))
+            .transpose()
     }
 }
 
@@ -194,20 +176,26 @@ impl Store for RedisStore {
     }
 
     async fn load(&self, session_id: &SessionId) -> Result<Option<Arc<Session>>, StoreError> {
-        let s = self.get_from(self.primary.clone(), session_id).await?;
-        if let Some(s) = &s {
-            self.note_version(session_id, s.version);
-        }
-        Ok(s.map(Arc::new))
+        let Some((s, raw)) = self.get_from(self.primary.clone(), session_id).await? else {
+            self.recent.forget(session_id);
+            return Ok(None);
+        };
+        let s = Arc::new(s);
+        self.recent.put(s.clone(), raw.into());
+        Ok(Some(s))
+    }
+
+    fn recent(&self, session_id: &SessionId) -> Option<Arc<Session>> {
+        self.recent.get(session_id)
     }
 
     async fn read(&self, session_id: &SessionId) -> Result<Option<Arc<Session>>, StoreError> {
         let Some(replica) = &self.replica else {
             return self.load(session_id).await;
         };
-        let known = self.known_version(session_id);
+        let known = self.recent.version(session_id);
         match self.get_from(replica.clone(), session_id).await {
-            Ok(Some(s)) if s.version >= known => Ok(Some(Arc::new(s))),
+            Ok(Some((s, _))) if s.version >= known => Ok(Some(Arc::new(s))),
             // Missing or behind what this instance already saw: ask the primary.
             _ => self.load(session_id).await,
         }

@@ -6,12 +6,15 @@
 //!
 //! Must not: decide anything the scripts decide (they are atomic; this is plumbing).
 
+use std::sync::Arc;
+
+use bytes::Bytes;
 use redis::Value;
 
 use super::envelope::EnvelopeBody;
 use super::index::Entry;
 use super::redis::{RedisStore, StreamCap};
-use super::{keys, Commit, Expected, StoreError};
+use super::{decode_state, keys, Commit, Expected, StoreError};
 use crate::domain::{RegionId, SessionId};
 use crate::metrics;
 
@@ -75,8 +78,8 @@ impl RedisStore {
         c: &Commit<'_>,
     ) -> Result<(), StoreError> {
         let s = c.session;
-        let (state, body) = EnvelopeBody::of_commit(c, &self.home_region);
-        let entry = Entry::of(s, &state).encode();
+        let bytes = EnvelopeBody::split_commit(c, &self.home_region);
+        let entry = Entry::of(s, &bytes.state).encode();
         let deadline = c.deadline.map(|d| d.to_string()).unwrap_or_default();
         let shard = keys::fanout_shard(&s.session_id, self.shards);
         let bucket = keys::index_bucket(&s.session_id);
@@ -85,6 +88,11 @@ impl RedisStore {
         // Ownership (issue 11): the index of the home the state names, and of the one
         // the replaced state named.
         let was = c.moved_from.unwrap_or(&s.home_region);
+        // The stored bytes this commit was computed from, when held: the script
+        // compares them instead of decoding the stored state for its incarnation.
+        let started_from = expected
+            .and_then(|e| self.recent.stored_at(&s.session_id, &e))
+            .unwrap_or_default();
         let mut conn = self.primary.clone();
         let reply: Vec<Value> = self
             .commit
@@ -106,12 +114,12 @@ impl RedisStore {
                     .map(|e| e.created_at.to_string())
                     .unwrap_or_default(),
             )
-            .arg(state)
+            .arg(&bytes.state)
             .arg(c.keep_until)
             .arg(deadline)
             .arg(s.session_id.as_str())
             .arg(keys::fanout_channel(shard))
-            .arg(body.encode())
+            .arg(&bytes.head)
             .arg(keys::DEADLINE_WAKE)
             .arg(audit)
             .arg(c.origin.as_str())
@@ -124,6 +132,8 @@ impl RedisStore {
             .arg(bucket)
             .arg(entry)
             .arg(c.actor.unwrap_or(""))
+            .arg(&bytes.tail)
+            .arg(&started_from[..])
             .arg(expected.map(|e| e.epoch.to_string()).unwrap_or_default())
             .arg(if self.fencing { "1" } else { "0" })
             .invoke_async(&mut conn)
@@ -132,17 +142,30 @@ impl RedisStore {
         match (reply.first().and_then(as_str), reply.get(1)) {
             (Some(b"OK"), _) => {
                 count_trimmed(reply.get(2), reply.get(3));
-                self.note_version(&s.session_id, s.version);
+                self.recent.put(Arc::new(s.clone()), bytes.state.into());
                 Ok(())
             }
             (Some(b"EXISTS"), _) => Err(StoreError::Exists(s.session_id.clone())),
-            (Some(b"NOTFOUND"), _) => Err(StoreError::NotFound {
-                session_id: s.session_id.clone(),
-            }),
-            (Some(b"CONFLICT"), Some(actual)) => Err(StoreError::Conflict {
-                expected: expected.map_or(0, |e| e.version),
-                actual: as_u64(actual).unwrap_or(0),
-            }),
+            (Some(b"NOTFOUND"), _) => {
+                self.recent.forget(&s.session_id);
+                Err(StoreError::NotFound {
+                    session_id: s.session_id.clone(),
+                })
+            }
+            (Some(b"CONFLICT"), Some(actual)) => {
+                // The stored state comes with the answer: the next attempt starts from it.
+                match reply.get(2).and_then(as_str) {
+                    Some(cur) => self.recent.put(
+                        Arc::new(decode_state(&s.session_id, cur)?),
+                        Bytes::copy_from_slice(cur),
+                    ),
+                    None => self.recent.forget(&s.session_id),
+                }
+                Err(StoreError::Conflict {
+                    expected: expected.map_or(0, |e| e.version),
+                    actual: as_u64(actual).unwrap_or(0),
+                })
+            }
             (Some(b"BROKEN"), why) => Err(broken("commit", why)),
             (Some(b"FENCED"), _) => Err(StoreError::Fenced),
             _ => Err(StoreError::Unavailable {
@@ -194,7 +217,7 @@ impl RedisStore {
             .invoke_async(&mut conn)
             .await
             .map_err(StoreError::unavailable("delete"))?;
-        self.forget_version(session_id);
+        self.recent.forget(session_id);
         match reply.first() {
             Some(Value::Int(existed)) => {
                 count_trimmed(reply.get(1), reply.get(2));

@@ -4,6 +4,9 @@
 //! Also reported: the server's own send lag (`timestamp` − `expiredAt`) and how
 //! far `expiredAt` is from `cycle_started_at + budget` of the start response.
 //! With `--compare`, sessions alternate between the targets and run together.
+//! `--background N --switch-rate R` (sessions at scale): N more running sessions on
+//! the first target and R switches per second over them while the deadlines fall
+//! (`load`); their latency is reported with the first target.
 
 use crate::api::{self, Session, SessionSpec};
 use crate::cli::DeadlineArgs;
@@ -29,6 +32,11 @@ pub async fn run(args: DeadlineArgs) -> Result<()> {
         args.max_ms.max(args.min_ms.max(1000)),
     );
     let budget = |j: usize| lo + (hi - lo) * j as u64 / (n.max(2) - 1) as u64;
+    let background = if args.background > 0 {
+        super::load::population(&targets[0], args.background).await?
+    } else {
+        vec![]
+    };
 
     // Create every session (not started) and attach its watcher first.
     let pb = crate::progress::counter(n as u64, "sessions");
@@ -59,6 +67,14 @@ pub async fn run(args: DeadlineArgs) -> Result<()> {
     }
     pb.finish_and_clear();
 
+    let load = if args.switch_rate > 0.0 && !background.is_empty() {
+        let timeout = Duration::from_millis(c.timeout_ms);
+        let conns = args.switch_connections;
+        let l = super::load::start(&targets[0], &background, args.switch_rate, conns, timeout);
+        Some(l.await?)
+    } else {
+        None
+    };
     // Start them all at once; each task then waits for its expiry.
     let t_start = Instant::now();
     let wait = Duration::from_millis(hi) + Duration::from_secs_f64(args.grace);
@@ -100,11 +116,17 @@ pub async fn run(args: DeadlineArgs) -> Result<()> {
     }
     ticker.abort();
     bar.finish_and_clear();
+    let switches = match load {
+        Some(l) => Some(l.finish().await?),
+        None => None,
+    };
 
     let mut rep = ScenarioReport::new(
         c.name.as_deref().unwrap_or("deadline"),
         &format!("deadlines: {n} sessions expiring between {lo} and {hi} ms after start"),
-        json!({"sessions": n, "min_ms": lo, "max_ms": hi, "action_on_timeout": args.action, "grace_s": args.grace}),
+        json!({"sessions": n, "min_ms": lo, "max_ms": hi, "action_on_timeout": args.action, "grace_s": args.grace,
+            "background": args.background, "switch_rate": args.switch_rate,
+            "switch_connections": args.switch_connections}),
     );
     rep.duration_s = t_start.elapsed().as_secs_f64();
     for (i, t) in targets.iter().enumerate() {
@@ -125,9 +147,25 @@ pub async fn run(args: DeadlineArgs) -> Result<()> {
             "worst |expiredAt − (cycle_started_at + budget)| ms".into(),
             worst_dev[i].abs() as f64 / 1000.0,
         );
+        if let (0, Some(sw)) = (i, &switches) {
+            tr.series.push(Series::from_hist(
+                "background switch (from intended send)",
+                &sw.hist,
+            ));
+            tr.extra
+                .insert("background sessions".into(), background.len() as f64);
+            tr.extra
+                .insert("background switches ok".into(), sw.ok() as f64);
+            for (k, v) in &sw.errors {
+                tr.errors.insert(format!("background switch: {k}"), *v);
+            }
+        }
         rep.targets.push(tr);
         if !c.keep_sessions {
             api::delete_sessions(t, &sessions[i], 8).await;
+            if i == 0 {
+                api::delete_sessions(t, &background, 16).await;
+            }
         }
     }
     report::finish(rep, &c.out_dir())

@@ -4,6 +4,7 @@
 pub mod deadline;
 pub mod fanout;
 pub mod idle;
+pub mod load;
 pub mod regions;
 pub mod switch;
 

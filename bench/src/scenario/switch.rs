@@ -67,6 +67,7 @@ pub async fn run(mut args: SwitchArgs) -> Result<()> {
         ));
     }
     let pids: Vec<Option<u32>> = (0..targets.len()).map(|i| c.pid_of(i)).collect();
+    let store_pids: Vec<Option<u32>> = (0..targets.len()).map(|i| c.store_pid_of(i)).collect();
     let start = Instant::now() + Duration::from_millis(50);
     let measure_from = start + Duration::from_secs_f64(args.warmup);
     let end = measure_from + Duration::from_secs_f64(args.duration);
@@ -95,11 +96,13 @@ pub async fn run(mut args: SwitchArgs) -> Result<()> {
         "sw",
     );
     let cpu = CpuMark::take(&pids);
+    let store_cpu = CpuMark::take(&store_pids);
     let (outs, backlog) = match args.mode {
         LoopMode::Closed => (closed(&plan, conns).await?, 0),
         LoopMode::Open => open(&plan, conns, args.rate, args.open_threads).await?,
     };
     let (harness_cpu, server_cpu, wall) = cpu.since(&pids);
+    let (_, store_cpu, _) = store_cpu.since(&store_pids);
     tick.abort();
     pb.finish_and_clear();
 
@@ -150,6 +153,16 @@ pub async fn run(mut args: SwitchArgs) -> Result<()> {
             tr.extra
                 .insert("server CPU µs per switch".into(), s * 1e6 / ops_i);
             tr.extra.insert("server CPU cores busy".into(), s / wall);
+        }
+        // A Redis serves its own target only, and idles in the other's slices: its
+        // share while busy is its CPU over the seconds its target owned.
+        if let Some(Some(s)) = store_cpu.get(i) {
+            tr.extra
+                .insert("Redis CPU µs per switch".into(), s * 1e6 / ops_i);
+            tr.extra.insert(
+                "Redis CPU share of a core (own slices)".into(),
+                s / measured[i].max(1e-9),
+            );
         }
         rep.targets.push(tr);
     }

@@ -18,7 +18,8 @@
 -- ARGV[5] deadline epoch ms, or '' for none
 -- ARGV[6] session id
 -- ARGV[7] fan-out channel
--- ARGV[8] envelope body (msgpack)
+-- ARGV[8] envelope body up to the state (msgpack: the body is ARGV[8] .. ARGV[3] ..
+--         ARGV[21], so the state travels once)
 -- ARGV[9] deadline wake channel
 -- ARGV[10] '1' to append the audit record to the outbox (same atomic step), else '0'
 -- ARGV[11] the region that handled the request, ARGV[12] commit time epoch ms
@@ -29,11 +30,16 @@
 -- ARGV[18] index bucket, ARGV[19] index entry
 -- ARGV[20] who asked (`role:subject`, '' for the server or the open mode), for the audit
 --          record
--- ARGV[21] expected ownership epoch ('' when creating)
--- ARGV[22] '1' when commits need the ownership lease KEYS[12] (fencing), else '0'
+-- ARGV[21] envelope body after the state
+-- ARGV[22] the stored value the change was computed from, when the writer holds it
+--          ('' otherwise): then the compare-and-set is on the whole value
+-- ARGV[23] expected ownership epoch ('' when creating) (ownership, issue 11)
+-- ARGV[24] '1' when commits need the ownership lease KEYS[12] (fencing), else '0'
 -- Returns {'OK', seq, outbox entries trimmed, relay entries trimmed} | {'EXISTS'} |
--- {'NOTFOUND'} | {'CONFLICT', actual_version} | {'BROKEN', why} | {'FENCED'}
-if ARGV[22] == '1' and redis.call('EXISTS', KEYS[12]) == 0 then return {'FENCED'} end
+-- {'NOTFOUND'} | {'CONFLICT', actual_version, current state} | {'BROKEN', why} |
+-- {'FENCED'} (a conflict carries the stored value, so a writer that started from a
+-- stale copy retries without reading it again)
+if ARGV[24] == '1' and redis.call('EXISTS', KEYS[12]) == 0 then return {'FENCED'} end
 local cur = redis.call('GET', KEYS[1])
 local expected = tonumber(ARGV[1])
 if expected == 0 then
@@ -41,11 +47,20 @@ if expected == 0 then
 else
   if not cur then return {'NOTFOUND'} end
   local actual = state_version(cur)
-  if actual ~= expected then return {'CONFLICT', actual} end
-  -- The same version of another incarnation (deleted and created again meanwhile).
-  if state_created(cur) ~= tonumber(ARGV[2]) then return {'CONFLICT', actual} end
-  -- The same version at another ownership epoch (a takeover replaced it meanwhile).
-  if state_epoch(cur) ~= (tonumber(ARGV[21]) or 0) then return {'CONFLICT', actual} end
+  if actual ~= expected then return {'CONFLICT', actual, cur} end
+  if ARGV[22] ~= '' then
+    -- The writer holds the value it started from: anything else stored now is a
+    -- conflict, even at the same version (another incarnation, another ownership
+    -- epoch, or a Redis gone back to an older snapshot and written again), and no
+    -- decoding is needed.
+    if cur ~= ARGV[22] then return {'CONFLICT', actual, cur} end
+  elseif state_created(cur) ~= tonumber(ARGV[2]) then
+    -- The same version of another incarnation (deleted and created again meanwhile).
+    return {'CONFLICT', actual, cur}
+  elseif state_epoch(cur) ~= (tonumber(ARGV[23]) or 0) then
+    -- The same version at another ownership epoch (a takeover replaced it meanwhile).
+    return {'CONFLICT', actual, cur}
+  end
 end
 local audit, relay = ARGV[10] == '1', ARGV[13] == '1'
 local checks = {{KEYS[1], 'string'}, {KEYS[2], 'zset'}, {KEYS[3], 'string'}}
@@ -82,12 +97,13 @@ else
   end
 end
 redis.call('SET', KEYS[3], string.format('%d', seq))
-local env = envelope(seq, ARGV[8])
+local body = ARGV[8] .. ARGV[3] .. ARGV[21]
+local env = envelope(seq, body)
 redis.call('PUBLISH', ARGV[7], env)
 local ob_trimmed, rl_trimmed = 0, 0
 if audit then
   ob_trimmed = capped_xadd(KEYS[4], KEYS[8], '*',
-    {'q', string.format('%d', seq), 'b', ARGV[8], 'o', ARGV[11], 't', ARGV[12], 'a', ARGV[20]},
+    {'q', string.format('%d', seq), 'b', body, 'o', ARGV[11], 't', ARGV[12], 'a', ARGV[20]},
     ARGV[16], ARGV[17])
 end
 if relay then

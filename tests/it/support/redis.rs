@@ -198,6 +198,17 @@ pub async fn metric(node: &Node, name: &str) -> f64 {
         .sum()
 }
 
+/// The sum of the participants' `cycle_count` in a state: the number of switches it has
+/// taken (no lost update).
+pub fn cycle_sum(state: &Value) -> u64 {
+    state["participants"]
+        .as_array()
+        .expect("participants")
+        .iter()
+        .map(|p| p["cycle_count"].as_u64().expect("cycle_count"))
+        .sum()
+}
+
 /// Percentile (0..=100) of a sorted slice.
 pub fn percentile(sorted: &[i64], p: f64) -> i64 {
     if sorted.is_empty() {
