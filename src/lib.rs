@@ -13,7 +13,8 @@
 //!    NTP-style; the other regions' clocks as estimated here; the refusal policy for an
 //!    instance whose clock cannot be trusted).
 //! 3. `store` (trait, memory and Redis implementations, Lua scripts, keys, the
-//!    stored-state codec and the one envelope codec), `ratelimit`, `quota` (live
+//!    stored-state codec and the one envelope codec, the recent states writes start
+//!    from), `ratelimit`, `quota` (live
 //!    sessions per client behind a trait), `auth` (signed tokens → the
 //!    `domain::access` actor; keys by id, signing for `synckairos token`).
 //! 4. `fanout` (the Redis broker that brings other instances' commits here), `hub`
