@@ -405,6 +405,9 @@ const ZEROED: &[&str] = &[
     WRITE_START_STALE,
     RELAY_LOG_TRIMMED,
     AUDIT_OUTBOX_DROPPED,
+    FENCINGS,
+    SUPERSEDED,
+    NOT_DURABLE,
 ];
 
 /// Labels of the counters above that have one, started at 0 with each value.
@@ -502,6 +505,7 @@ fn describe() {
         counter!(*name).absolute(0);
     }
     gauge!(CLOCK_REFUSING).set(0.0);
+    gauge!(FENCED).set(0.0);
     for &(name, label, values) in ZEROED_LABELLED {
         for v in values {
             counter!(name, label => *v).absolute(0);
@@ -660,7 +664,7 @@ pub fn write_start_stale() {
 }
 
 /// Starts the counters of a followed home at 0 (rates and alerts work before the
-/// first event).
+/// first event), its takeovers by this region included.
 pub fn relay_home(home: &str) {
     let h = || home.to_owned();
     for reason in ["undecodable", "oversized", "malformed"] {
@@ -669,6 +673,7 @@ pub fn relay_home(home: &str) {
     counter!(RELAY_STALLS, "home" => h()).absolute(0);
     counter!(RELAY_ROLLBACKS, "home" => h()).absolute(0);
     counter!(RELAY_GAPS, "home" => h()).absolute(0);
+    counter!(TAKEOVERS, "home" => h()).absolute(0);
 }
 
 /// What a follower knows of its position in `home`'s log.
