@@ -19,6 +19,8 @@ pub mod lifetime;
 pub mod model;
 pub mod ownership;
 pub mod quota;
+#[cfg(test)]
+pub(crate) mod sample;
 mod settle;
 pub mod transition;
 pub mod uuid;

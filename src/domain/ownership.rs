@@ -62,44 +62,13 @@ pub fn move_home(
     })
 }
 
-/// A one-participant session of `home` created at `created_at` (unit tests).
-#[cfg(test)]
-pub(crate) fn sample(home: &str, created_at: Millis) -> Session {
-    use super::{create_session, NewParticipant, NewSession, SyncMode, TimeoutAction};
-    create_session(
-        NewSession {
-            session_id: "6f1c0000-0000-4000-8000-000000000001".into(),
-            sync_mode: SyncMode::PerParticipant,
-            participants: vec![NewParticipant {
-                participant_id: "223e4567-e89b-12d3-a456-426614174001".into(),
-                participant_index: 0,
-                total_time_ms: 60_000,
-                group_id: None,
-            }],
-            total_time_ms: 60_000,
-            time_per_cycle_ms: None,
-            increment_ms: 0,
-            max_time_ms: None,
-            action_on_timeout: TimeoutAction::Continue,
-            warning_thresholds_ms: vec![],
-            lag_compensation: None,
-            start_at: None,
-            pause_policy: Default::default(),
-            zero_loss: None,
-        },
-        &home.into(),
-        created_at,
-    )
-    .expect("a valid session")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_move_raises_epoch_and_version_and_keeps_the_clocks() {
-        let s = sample("iad", 10);
+        let s = crate::domain::sample::session(crate::domain::sample::ID, "iad", 10);
         let out = move_home(&s, &"nrt".into(), Move::Rehome, 20).unwrap();
         let n = &out.session;
         assert_eq!((n.epoch, n.version, n.home_region.as_str()), (1, 2, "nrt"));

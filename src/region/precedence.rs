@@ -80,7 +80,7 @@ mod tests {
     use super::*;
 
     fn s(home: &str, created_at: i64, version: u64) -> Session {
-        let mut s = crate::domain::ownership::sample(home, created_at);
+        let mut s = crate::domain::sample::session(crate::domain::sample::ID, home, created_at);
         s.version = version;
         s
     }

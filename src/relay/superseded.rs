@@ -92,12 +92,12 @@ fn body(here: &RegionId, new: &Session, state: &[u8], range: (u64, u64)) -> Enve
 mod tests {
     use super::*;
     use crate::audit::outbox::RawEntry;
-    use crate::domain::{move_home, ownership::sample, Move};
+    use crate::domain::{move_home, Move};
     use crate::store::codec::encode_state;
 
     #[test]
     fn superseded_writes_become_one_audit_event_of_the_old_home() {
-        let mut old = sample("iad", 10);
+        let mut old = crate::domain::sample::session(crate::domain::sample::ID, "iad", 10);
         old.version = 9;
         let mut base = old.clone();
         base.version = 6;

@@ -126,7 +126,7 @@ mod tests {
     }
 
     fn session() -> Session {
-        crate::store::sample::session("6f1c0000-0000-4000-8000-000000000001", 1_730_196_000_123)
+        crate::domain::sample::session(crate::domain::sample::ID, "iad", 1_730_196_000_123)
     }
 
     #[test]

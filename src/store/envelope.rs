@@ -205,7 +205,8 @@ mod tests {
     fn a_split_commit_joins_to_the_whole_body() {
         let region: RegionId = "iad".into();
         for (id_len, version) in [(36, 1), (8, 127), (40, 128), (300, 70_000), (36, 1 << 33)] {
-            let mut s = crate::store::sample::session(&"x".repeat(id_len), 1_730_196_000_123);
+            let mut s =
+                crate::domain::sample::session(&"x".repeat(id_len), "iad", 1_730_196_000_123);
             s.version = version;
             if id_len == 300 {
                 s.warning_thresholds_ms = (1..40).collect(); // a state over 255 bytes

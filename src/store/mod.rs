@@ -15,8 +15,6 @@ pub mod memory;
 pub mod recent;
 pub mod redis;
 mod redis_write;
-#[cfg(test)]
-pub(crate) mod sample;
 pub mod scripts;
 
 use std::sync::Arc;

@@ -140,7 +140,7 @@ mod tests {
     use super::*;
 
     fn s(id: &str, created_at: i64, version: u64) -> Arc<Session> {
-        let mut s = crate::store::sample::session(id, created_at);
+        let mut s = crate::domain::sample::session(id, "iad", created_at);
         s.created_at = created_at;
         s.version = version;
         Arc::new(s)

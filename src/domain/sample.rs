@@ -1,11 +1,14 @@
-//! A 2-participant session for the store's unit tests (codec, envelope, cache).
+//! A 2-participant session for unit tests (domain, store, region, relay): one place
+//! that builds a valid session, so a new field of `NewSession` is added once.
 
-use crate::domain::{
-    create_session, Millis, NewParticipant, NewSession, Session, SyncMode, TimeoutAction,
-};
+use super::{create_session, Millis, NewParticipant, NewSession, Session, SyncMode, TimeoutAction};
 
-/// An idle 2-participant session `id` created at `created_at` (version 1).
-pub fn session(id: &str, created_at: Millis) -> Session {
+/// The id the tests use when any will do.
+pub const ID: &str = "6f1c0000-0000-4000-8000-000000000001";
+
+/// An idle 2-participant session `id` homed in `home`, created at `created_at`
+/// (version 1).
+pub fn session(id: &str, home: &str, created_at: Millis) -> Session {
     let p = |i: u32| NewParticipant {
         participant_id: format!("223e4567-e89b-12d3-a456-42661417400{i}").into(),
         participant_index: i,
@@ -28,7 +31,7 @@ pub fn session(id: &str, created_at: Millis) -> Session {
             pause_policy: Default::default(),
             zero_loss: None,
         },
-        &"iad".into(),
+        &home.into(),
         created_at,
     )
     .expect("a valid session")
