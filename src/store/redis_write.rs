@@ -14,7 +14,7 @@ use redis::Value;
 use super::envelope::EnvelopeBody;
 use super::index::Entry;
 use super::redis::{RedisStore, StreamCap};
-use super::{decode_state, keys, Commit, Expected, StoreError};
+use super::{decode_state, keys, scripts, Commit, Expected, StoreError};
 use crate::domain::{RegionId, SessionId};
 use crate::metrics;
 
@@ -93,22 +93,20 @@ impl RedisStore {
         let started_from = expected
             .and_then(|e| self.recent.stored_at(&s.session_id, &e))
             .unwrap_or_default();
-        let mut conn = self.primary.clone();
-        let reply: Vec<Value> = self
-            .commit
-            .key(keys::session(&s.session_id))
-            .key(keys::DEADLINES)
-            .key(keys::SEQUENCE)
-            .key(keys::OUTBOX)
-            .key(keys::RELAY_LOG)
-            .key(keys::index(&s.home_region, bucket))
-            .key(keys::digest(&s.home_region))
-            .key(keys::OUTBOX_META)
-            .key(keys::RELAY_LOG_META)
-            .key(keys::index(was, bucket))
-            .key(keys::digest(was))
-            .key(keys::OWNER_LEASE)
-            .arg(expected.map_or(0, |e| e.version))
+        let mut cmd = scripts::evalsha(&self.commit, 12);
+        cmd.arg(keys::session(&s.session_id))
+            .arg(keys::DEADLINES)
+            .arg(keys::SEQUENCE)
+            .arg(keys::OUTBOX)
+            .arg(keys::RELAY_LOG)
+            .arg(keys::index(&s.home_region, bucket))
+            .arg(keys::digest(&s.home_region))
+            .arg(keys::OUTBOX_META)
+            .arg(keys::RELAY_LOG_META)
+            .arg(keys::index(was, bucket))
+            .arg(keys::digest(was))
+            .arg(keys::OWNER_LEASE);
+        cmd.arg(expected.map_or(0, |e| e.version))
             .arg(
                 expected
                     .map(|e| e.created_at.to_string())
@@ -135,8 +133,9 @@ impl RedisStore {
             .arg(&bytes.tail)
             .arg(&started_from[..])
             .arg(expected.map(|e| e.epoch.to_string()).unwrap_or_default())
-            .arg(if self.fencing { "1" } else { "0" })
-            .invoke_async(&mut conn)
+            .arg(if self.fencing { "1" } else { "0" });
+        let mut conn = self.primary.clone();
+        let reply: Vec<Value> = scripts::invoke(&self.commit, &cmd, &mut conn)
             .await
             .map_err(StoreError::unavailable("commit"))?;
         match (reply.first().and_then(as_str), reply.get(1)) {

@@ -2,9 +2,38 @@
 //! session's header, build envelopes, keep the index of a home's sessions or cap a
 //! stream get `lua/lib.lua` prepended, so each of those rules has exactly one Lua copy.
 //!
-//! Must not: run anything (callers invoke the scripts).
+//! Also how a hot script is called without `redis::ScriptInvocation`'s extra copy of
+//! every argument (`evalsha` + `invoke`: one `Cmd`, loaded on `NOSCRIPT`).
+//!
+//! Must not: decide anything a script decides (callers build the arguments).
 
-use redis::Script;
+use redis::aio::ConnectionLike;
+use redis::{Cmd, ErrorKind, FromRedisValue, RedisResult, Script, ServerErrorKind};
+
+/// The start of a call of `script` with `keys` keys: add the keys, then the arguments,
+/// then `invoke`. (A `ScriptInvocation` holds each argument in its own `Vec` and copies
+/// them all into a `Cmd` per call; the commit has 36 of them.)
+pub fn evalsha(script: &Script, keys: usize) -> Cmd {
+    let mut cmd = redis::cmd("EVALSHA");
+    cmd.arg(script.get_hash()).arg(keys);
+    cmd
+}
+
+/// Runs `cmd` (from `evalsha(script, ..)`); loads `script` once and runs it again when
+/// Redis does not know it (a restart, `SCRIPT FLUSH`, a new primary).
+pub async fn invoke<T: FromRedisValue>(
+    script: &Script,
+    cmd: &Cmd,
+    con: &mut (impl ConnectionLike + Send),
+) -> RedisResult<T> {
+    match cmd.query_async(con).await {
+        Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+            script.prepare_invoke().load_async(con).await?;
+            cmd.query_async(con).await
+        }
+        other => other,
+    }
+}
 
 macro_rules! with_lib {
     ($file:literal) => {

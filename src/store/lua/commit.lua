@@ -40,7 +40,10 @@
 -- {'FENCED'} (a conflict carries the stored value, so a writer that started from a
 -- stale copy retries without reading it again)
 if ARGV[24] == '1' and redis.call('EXISTS', KEYS[12]) == 0 then return {'FENCED'} end
-local cur = redis.call('GET', KEYS[1])
+-- Keys whose first use is a read are not checked with TYPE (a call each): the read
+-- itself fails on a wrong type, before any write, and says so (`failed`).
+local cur = redis.pcall('GET', KEYS[1])
+if failed(cur) then return {'BROKEN', 'wrong type at ' .. KEYS[1]} end
 local expected = tonumber(ARGV[1])
 if expected == 0 then
   if cur then return {'EXISTS'} end
@@ -63,7 +66,15 @@ else
   end
 end
 local audit, relay = ARGV[10] == '1', ARGV[13] == '1'
-local checks = {{KEYS[1], 'string'}, {KEYS[2], 'zset'}, {KEYS[3], 'string'}}
+-- With a deadline, the deadline index is read (its first entry) before the writes.
+local first
+local checks = {}
+if ARGV[5] == '' then
+  table.insert(checks, {KEYS[2], 'zset'})
+else
+  first = redis.pcall('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  if failed(first) then return {'BROKEN', 'wrong type at ' .. KEYS[2]} end
+end
 if audit then
   table.insert(checks, {KEYS[4], 'stream'})
   table.insert(checks, {KEYS[8], 'hash'})
@@ -79,7 +90,7 @@ end
 local wrong = wrong_type(checks)
 if wrong then return {'BROKEN', 'wrong type at ' .. wrong} end
 local seq = next_seq(KEYS[3], relay and KEYS[5] or nil, ARGV[12])
-if not seq then return {'BROKEN', 'the sequence is not a number'} end
+if not seq then return {'BROKEN', 'the sequence at ' .. KEYS[3] .. ' is not a number'} end
 -- Writes only from here on.
 redis.call('SET', KEYS[1], ARGV[3], 'PXAT', ARGV[4])
 if relay then
@@ -89,7 +100,6 @@ end
 if ARGV[5] == '' then
   redis.call('ZREM', KEYS[2], ARGV[6])
 else
-  local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
   local due = tonumber(ARGV[5])
   redis.call('ZADD', KEYS[2], due, ARGV[6])
   if first[2] == nil or due < tonumber(first[2]) then

@@ -37,6 +37,11 @@ local function envelope(seq, body)
   return cmsgpack.pack(seq) .. body
 end
 
+-- Whether a `redis.pcall` answered an error (a key of the wrong type).
+local function failed(reply)
+  return type(reply) == 'table' and reply.err ~= nil
+end
+
 -- A key's type ('none' when absent).
 local function key_type(key)
   return redis.call('TYPE', key)['ok']
@@ -58,9 +63,10 @@ end
 -- above any earlier epoch, so event ids "<home>:<seq>" never repeat after Redis loses
 -- its data; it always stays above the relay log's last id (`log` may be nil), so the
 -- log entry's explicit id cannot be refused. Returns nil when the stored value is not
--- a number.
+-- a number (or not a string).
 local function next_seq(key, log, now_ms)
-  local cur = redis.call('GET', key)
+  local cur = redis.pcall('GET', key)
+  if failed(cur) then return nil end
   local seq
   if cur then
     local n = tonumber(cur)

@@ -4,6 +4,8 @@
 //! - a commit that cannot complete (a key of the wrong type) is refused having written
 //!   nothing: no state, index, deadline, sequence number, outbox or log entry, no
 //!   fan-out message;
+//!   (keys the script reads first refuse a wrong type by that read, the others by
+//!   `TYPE` checks);
 //! - a relay log whose last id is above the sequence (a lost sequence key) does not
 //!   fail a commit: the sequence moves above it, the change is committed once;
 //! - the compare-and-set covers the incarnation: a change computed from a session that
@@ -153,6 +155,69 @@ async fn a_commit_that_would_fail_leaves_nothing_written() {
             actual: 2
         })
     ));
+}
+
+/// The keys the commit script reads before writing (the session, the deadline index
+/// when a deadline is set, the sequence) are not checked with `TYPE` first: the read
+/// itself must refuse a wrong type, having written nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_read_before_the_writes_refuse_a_wrong_type_having_written_nothing() {
+    let redis = Redis::start();
+    let store = store(&redis, LOG);
+    let mut c = conn(&redis.url()).await;
+    let origin = RegionId::from(HOME);
+    let id = uuid();
+    let mut s = new_session(&id, HOME);
+    store.insert(commit(&s, &origin)).await.expect("create");
+    let session_key = keys::session(&id);
+    for key in [session_key.as_str(), keys::DEADLINES, keys::SEQUENCE] {
+        let before = footprint(&mut c, &id).await;
+        let () = redis::cmd("RENAME")
+            .arg(key)
+            .arg("aside")
+            .query_async(&mut c)
+            .await
+            .unwrap_or(());
+        let () = redis::cmd("RPUSH")
+            .arg(key)
+            .arg("not what the script expects")
+            .query_async(&mut c)
+            .await
+            .map(|_: i64| ())
+            .expect("rpush");
+        let expected = Expected::of(&s);
+        let mut next = s.clone();
+        next.version += 1;
+        next.updated_at += 5;
+        let mut with_deadline = commit(&next, &origin);
+        with_deadline.deadline = Some(next.created_at + 60_000);
+        let err = store.commit(expected, with_deadline).await;
+        assert!(
+            matches!(&err, Err(StoreError::Unavailable { source, .. }) if source.to_string().contains(key)),
+            "{key} of the wrong type: commit answered {err:?}"
+        );
+        let () = redis::cmd("DEL")
+            .arg(key)
+            .query_async(&mut c)
+            .await
+            .map(|_: i64| ())
+            .expect("del");
+        let _: redis::RedisResult<()> = redis::cmd("RENAME")
+            .arg("aside")
+            .arg(key)
+            .query_async(&mut c)
+            .await;
+        assert_eq!(
+            footprint(&mut c, &id).await,
+            before,
+            "{key}: the refused commit wrote"
+        );
+        // Right again: the same commit goes through.
+        let mut with_deadline = commit(&next, &origin);
+        with_deadline.deadline = Some(next.created_at + 60_000);
+        store.commit(expected, with_deadline).await.expect("commit");
+        s = next;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
