@@ -104,15 +104,28 @@ fi
 # ---------------------------------------------------------------- fan-out: 10,000 watchers of one session
 # Not interleaved (20,000 sockets would not fit one harness), so the builds take turns,
 # two rounds each (base, new, base, new): machine noise shows as round-to-round spread.
+# The floor of this machine comes last in each round: the same 10,000 sockets against the
+# harness's own null server (one process, a broadcast channel, no storage, a short frame),
+# i.e. what the kernel's loopback TCP and the harness cost by themselves.
 if want fanout; then
     for round in 1 2; do
         for b in $(builds); do
             region "$b-fanout" "$(bin_of "$b")" 3 || { note "fanout: $b did not start"; region_down; continue; }
             U=("${REGION_URLS[@]}")
             PB fanout --name "fanout-10k-$b-$round" --url "${U[0]}" --ws-url "${U[0]}" --ws-url "${U[1]}" \
-                --ws-url "${U[2]}" --sessions 1 --watchers 10000 --interval-ms 250 --duration "$DUR" "${COMMON[@]}"
+                --ws-url "${U[2]}" --sessions 1 --watchers 10000 --interval-ms 250 --duration "$DUR" \
+                --server-pid "${REGION_PIDS[0]}" --server-pid "${REGION_PIDS[1]}" --server-pid "${REGION_PIDS[2]}" \
+                "${COMMON[@]}"
             region_down
         done
+        NPORT=$(free_port)
+        if start_null fanout-null "$NPORT"; then
+            NPID=$LAST_PID
+            PB fanout --name "fanout-10k-null-$round" --url "http://127.0.0.1:$NPORT" \
+                --ws-url "http://127.0.0.1:$NPORT" --sessions 1 --watchers 10000 --interval-ms 250 \
+                --duration "$DUR" --server-pid "$NPID" "${COMMON[@]}"
+            stop "$NPID"
+        fi
     done
 fi
 

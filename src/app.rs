@@ -234,6 +234,7 @@ pub async fn start_on(cfg: Config, listener: TcpListener) -> Result<Server, Star
             poll: Duration::from_millis(cfg.sessions.deadline_poll_ms),
             lease_ms: cfg.sessions.deadline_lease_ms,
             batch: 256,
+            concurrency: cfg.sessions.deadline_concurrency.max(1),
         },
         background.clone(),
     ));

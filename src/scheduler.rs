@@ -13,6 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::mono_us;
@@ -26,6 +27,8 @@ pub struct SchedulerConfig {
     pub poll: Duration,
     pub lease_ms: u64,
     pub batch: usize,
+    /// Claimed deadlines applied at once (independent sessions: no order between them).
+    pub concurrency: usize,
 }
 
 /// Runs until `stop` is cancelled.
@@ -55,15 +58,20 @@ pub async fn run(
                 Vec::new()
             }
         };
-        for id in &claimed {
-            match sessions.fire_deadline(id).await {
-                Ok(Some(fired)) => observe_lateness(&sessions, &fired),
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::warn!(session = %id, error = %crate::cause::chain(&e), "deadline failed")
+        futures_util::stream::iter(&claimed)
+            .for_each_concurrent(cfg.concurrency, |id| {
+                let sessions = &sessions;
+                async move {
+                    match sessions.fire_deadline(id).await {
+                        Ok(Some(fired)) => observe_lateness(sessions, &fired),
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::warn!(session = %id, error = %crate::cause::chain(&e), "deadline failed")
+                        }
+                    }
                 }
-            }
-        }
+            })
+            .await;
         if claimed.len() == cfg.batch {
             continue;
         }

@@ -181,6 +181,10 @@ pub struct FanoutArgs {
     /// Measured seconds.
     #[arg(long, default_value_t = 10.0)]
     pub duration: f64,
+    /// Processes serving the watchers (repeatable; without --compare): their CPU per
+    /// delivered message is reported, as is the harness's own.
+    #[arg(long = "server-pid")]
+    pub server_pids: Vec<u32>,
 }
 
 #[derive(Args, Debug, Clone)]

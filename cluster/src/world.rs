@@ -327,7 +327,8 @@ fn in_parallel<I: Send, T: Send>(items: Vec<I>, start: impl Fn(I) -> T + Sync) -
 }
 
 /// Instances first (they would wait for their relay streams otherwise), then the
-/// links, then Redis; then the files unless kept.
+/// links, then Redis; then the files unless kept. A world dropped by a failing test
+/// keeps its files (every instance's, proxy's and Redis's log) and says where.
 impl Drop for World {
     fn drop(&mut self) {
         for r in self.regions.iter_mut() {
@@ -339,7 +340,12 @@ impl Drop for World {
         }
         self.proxies.clear();
         self.regions.clear();
-        if !self.spec.keep_files {
+        if std::thread::panicking() {
+            eprintln!(
+                "the world's logs are kept for this failure in {}",
+                self.spec.root.display()
+            );
+        } else if !self.spec.keep_files {
             let _ = std::fs::remove_dir_all(&self.spec.root);
         }
     }

@@ -73,6 +73,9 @@ pub struct SessionConfig {
     pub deadline_poll_ms: u64,
     /// How long a claimed deadline stays leased before another instance may retry it.
     pub deadline_lease_ms: u64,
+    /// Claimed deadlines applied at once by one instance (each is a load and a commit:
+    /// one at a time, a thousand falling in the same second queue behind each other).
+    pub deadline_concurrency: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -294,6 +297,7 @@ impl Default for SessionConfig {
             ttl_secs: 3_600,
             deadline_poll_ms: 250,
             deadline_lease_ms: 2_000,
+            deadline_concurrency: 32,
         }
     }
 }

@@ -109,6 +109,8 @@ pub async fn run(args: FanoutArgs) -> Result<()> {
     }
     pb.finish_and_clear();
 
+    // CPU from here to the last delivery: the harness's own and the servers'.
+    let cpu_at_start = cpu_now(&args.server_pids);
     // Drivers: one per session, switching only during its target's slices.
     let live = Live::new(&targets);
     let start = Instant::now();
@@ -174,6 +176,7 @@ pub async fn run(args: FanoutArgs) -> Result<()> {
     bar.finish_and_clear();
     // Let the last updates arrive, then stop the watchers and delete the sessions.
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let cpu_used = cpu_now(&args.server_pids).since(&cpu_at_start);
     let _ = stop_tx.send(true);
     let mut outs: Vec<WatcherOut> = targets.iter().map(|_| WatcherOut::default()).collect();
     while let Some(r) = watchers.join_next().await {
@@ -227,6 +230,17 @@ pub async fn run(args: FanoutArgs) -> Result<()> {
         tr.extra
             .insert("deliveries expected".into(), expected as f64);
         tr.extra.insert("deliveries received".into(), got as f64);
+        if targets.len() == 1 && got > 0 {
+            let per = |secs: f64| secs * 1e6 / got as f64;
+            tr.extra
+                .insert("harness CPU µs per delivery".into(), per(cpu_used.harness));
+            if let Some(servers) = cpu_used.servers {
+                tr.extra.insert(
+                    "server CPU µs per delivery (all --server-pid)".into(),
+                    per(servers),
+                );
+            }
+        }
         rep.targets.push(tr);
     }
     rep.notes
@@ -273,4 +287,34 @@ async fn watch(
         }
     }
     out
+}
+
+/// CPU seconds used so far by the harness and by the `--server-pid` processes (summed;
+/// `None` when none was given or one cannot be read).
+struct CpuNow {
+    harness: f64,
+    servers: Option<f64>,
+}
+
+impl CpuNow {
+    fn since(&self, start: &CpuNow) -> CpuNow {
+        CpuNow {
+            harness: self.harness - start.harness,
+            servers: self.servers.zip(start.servers).map(|(a, b)| a - b),
+        }
+    }
+}
+
+fn cpu_now(pids: &[u32]) -> CpuNow {
+    let servers = if pids.is_empty() {
+        None
+    } else {
+        pids.iter()
+            .map(|p| crate::sysinfo::cpu_secs(*p).ok())
+            .sum::<Option<f64>>()
+    };
+    CpuNow {
+        harness: crate::sysinfo::self_cpu_secs(),
+        servers,
+    }
 }
