@@ -2,8 +2,9 @@
 //!
 //! Owns: field meanings (they follow CONTRACT.md §1.2/§1.3, plus the extensions
 //! `action_on_timeout`, `warning_thresholds_ms`, `home_region`, `lag_compensation`,
-//! `start_at`). Serde derives here are
-//! the *storage* encoding (MessagePack); the JSON the API shows is built in `crate::view`.
+//! `start_at`). Serde derives here were the *storage* encoding of formats 1 and 2
+//! (MessagePack, still decoded); format 3 is written by hand in `store::compact`, so a
+//! new field must be added there too. The JSON the API shows is built in `crate::view`.
 //! Must not: contain behaviour beyond small lookups; transitions live in `transition`.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -11,17 +12,27 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::actor::Access;
 use super::ids::{ParticipantId, RegionId, SessionId};
 
-/// Stores an enum as its position in `ALL` (one byte in MessagePack instead of its
-/// name): the storage encoding of sessions must stay small. Append new variants only.
+/// Stores an enum as its position in `ORDER` (one byte in MessagePack instead of its
+/// name; `index`/`from_index` give the same position to `store::compact`): the storage
+/// encoding of sessions must stay small. Append new variants only.
 macro_rules! serde_as_index {
     ($t:ty, [$($v:path),+ $(,)?]) => {
         impl $t {
             const ORDER: &'static [$t] = &[$($v),+];
+
+            /// Its position in the storage order (what the stored encodings hold).
+            pub fn index(self) -> u8 {
+                <$t>::ORDER.iter().position(|v| *v == self).unwrap_or(0) as u8
+            }
+
+            /// The variant at `i` in the storage order, if there is one.
+            pub fn from_index(i: u64) -> Option<$t> {
+                usize::try_from(i).ok().and_then(|i| <$t>::ORDER.get(i).copied())
+            }
         }
         impl Serialize for $t {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let i = <$t>::ORDER.iter().position(|v| v == self).unwrap_or(0);
-                s.serialize_u8(i as u8)
+                s.serialize_u8(self.index())
             }
         }
         impl<'de> Deserialize<'de> for $t {
