@@ -250,17 +250,18 @@ pub struct Session {
     pub home_region: RegionId,
     /// Ownership epoch: 0 at creation, +1 each time the home moves (a planned re-home
     /// or a takeover). Orders owners: a region commits only at the highest epoch it
-    /// knows. Not in the MessagePack: the stored header carries it
+    /// knows. Not in the MessagePack of formats 1/2: the stored header carries it
     /// (`store::codec`), so positions in the stored array stay as they were.
     #[serde(skip)]
     pub epoch: u32,
     /// Zero-loss durability (issue 11): the home acknowledges a write only once its
-    /// successor region holds it. In the stored header too (`store::codec`).
+    /// successor region holds it. Format 2 keeps it in the header, format 3 in the
+    /// body's flags (`store::codec`).
     #[serde(skip)]
     pub zero_loss: bool,
     /// The first version of the current ownership epoch (0 at epoch 0): versions an
     /// old home committed from there on at an older epoch were superseded. In the
-    /// stored header too.
+    /// format-2 header, in the format-3 body.
     #[serde(skip)]
     pub epoch_since: u64,
     /// Deadline events (warnings) of the current cycle have been emitted up to here.
