@@ -28,8 +28,8 @@
 //! meaning of an existing bit (add new bits, and new fields after the existing ones).
 
 use serde::Deserialize;
-use thiserror::Error;
 
+pub use super::varint::CompactError;
 use super::varint::{signed, string, uuid_bytes, varint, Reader};
 
 use crate::domain::{
@@ -67,31 +67,6 @@ const P_GROUP: u64 = 1 << 7; // group_id
 const P_GROUP_UUID: u64 = 1 << 8; // ... as 16 bytes
 const P_LAG: u64 = 1 << 9; // lag_credited_ms != 0
 const PARTICIPANT_BITS: u64 = (1 << 10) - 1;
-
-/// What is wrong with a format-3 body.
-#[derive(Debug, Error)]
-pub enum CompactError {
-    #[error("truncated: {0} needs more bytes than are left")]
-    Truncated(&'static str),
-    #[error("{0} trailing bytes")]
-    Trailing(usize),
-    #[error("a varint longer than 10 bytes or above 64 bits")]
-    Varint,
-    #[error("unknown {what} flag bits {bits:#x}")]
-    UnknownBits { what: &'static str, bits: u64 },
-    #[error("{0} is not UTF-8")]
-    Utf8(&'static str),
-    #[error("{what} count {count} is more than the {left} bytes left")]
-    Count {
-        what: &'static str,
-        count: u64,
-        left: usize,
-    },
-    #[error("{what} {value} is out of range")]
-    Range { what: &'static str, value: u64 },
-    #[error("undecodable access settings")]
-    Access(#[source] rmp_serde::decode::Error),
-}
 
 /// Appends the body of `s` (everything but `session_id`, `version`, `created_at` and
 /// `epoch`, which the key and the header carry).

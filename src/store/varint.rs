@@ -1,13 +1,40 @@
 //! Byte primitives of stored-state format 3 (`compact` lays the fields out with them):
 //! LEB128 varints, zigzag for signed ones, length-prefixed strings, canonical UUIDs as
-//! 16 bytes, and a `Reader` that never reads past the end of its bytes nor believes a
-//! length or count larger than what is left.
+//! 16 bytes, a `Reader` that never reads past the end of its bytes nor believes a
+//! length or count larger than what is left, and `CompactError`, every way a body can
+//! be wrong (`compact` re-exports it; this module depends on nothing in `store`).
 //!
 //! Must not: know about sessions or fields (that is `compact`), panic or allocate more
 //! than the bytes it was given justify.
 
-use super::compact::CompactError;
+use thiserror::Error;
+
 use crate::domain::Millis;
+
+/// What is wrong with a format-3 body.
+#[derive(Debug, Error)]
+pub enum CompactError {
+    #[error("truncated: {0} needs more bytes than are left")]
+    Truncated(&'static str),
+    #[error("{0} trailing bytes")]
+    Trailing(usize),
+    #[error("a varint longer than 10 bytes or above 64 bits")]
+    Varint,
+    #[error("unknown {what} flag bits {bits:#x}")]
+    UnknownBits { what: &'static str, bits: u64 },
+    #[error("{0} is not UTF-8")]
+    Utf8(&'static str),
+    #[error("{what} count {count} is more than the {left} bytes left")]
+    Count {
+        what: &'static str,
+        count: u64,
+        left: usize,
+    },
+    #[error("{what} {value} is out of range")]
+    Range { what: &'static str, value: u64 },
+    #[error("undecodable access settings")]
+    Access(#[source] rmp_serde::decode::Error),
+}
 
 pub(super) fn varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
