@@ -2,8 +2,9 @@
 //!
 //! Owns: field meanings (they follow CONTRACT.md §1.2/§1.3, plus the extensions
 //! `action_on_timeout`, `warning_thresholds_ms`, `home_region`, `lag_compensation`,
-//! `start_at`). Serde derives here are
-//! the *storage* encoding (MessagePack); the JSON the API shows is built in `crate::view`.
+//! `start_at`). Serde derives here were the *storage* encoding of formats 1 and 2
+//! (MessagePack, still decoded); format 3 is written by hand in `store::compact`, so a
+//! new field must be added there too. The JSON the API shows is built in `crate::view`.
 //! Must not: contain behaviour beyond small lookups; transitions live in `transition`.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -11,17 +12,27 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::actor::Access;
 use super::ids::{ParticipantId, RegionId, SessionId};
 
-/// Stores an enum as its position in `ALL` (one byte in MessagePack instead of its
-/// name): the storage encoding of sessions must stay small. Append new variants only.
+/// Stores an enum as its position in `ORDER` (one byte in MessagePack instead of its
+/// name; `index`/`from_index` give the same position to `store::compact`): the storage
+/// encoding of sessions must stay small. Append new variants only.
 macro_rules! serde_as_index {
     ($t:ty, [$($v:path),+ $(,)?]) => {
         impl $t {
             const ORDER: &'static [$t] = &[$($v),+];
+
+            /// Its position in the storage order (what the stored encodings hold).
+            pub fn index(self) -> u8 {
+                <$t>::ORDER.iter().position(|v| *v == self).unwrap_or(0) as u8
+            }
+
+            /// The variant at `i` in the storage order, if there is one.
+            pub fn from_index(i: u64) -> Option<$t> {
+                usize::try_from(i).ok().and_then(|i| <$t>::ORDER.get(i).copied())
+            }
         }
         impl Serialize for $t {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let i = <$t>::ORDER.iter().position(|v| v == self).unwrap_or(0);
-                s.serialize_u8(i as u8)
+                s.serialize_u8(self.index())
             }
         }
         impl<'de> Deserialize<'de> for $t {
@@ -239,17 +250,18 @@ pub struct Session {
     pub home_region: RegionId,
     /// Ownership epoch: 0 at creation, +1 each time the home moves (a planned re-home
     /// or a takeover). Orders owners: a region commits only at the highest epoch it
-    /// knows. Not in the MessagePack: the stored header carries it
+    /// knows. Not in the MessagePack of formats 1/2: the stored header carries it
     /// (`store::codec`), so positions in the stored array stay as they were.
     #[serde(skip)]
     pub epoch: u32,
     /// Zero-loss durability (issue 11): the home acknowledges a write only once its
-    /// successor region holds it. In the stored header too (`store::codec`).
+    /// successor region holds it. Format 2 keeps it in the header, format 3 in the
+    /// body's flags (`store::codec`).
     #[serde(skip)]
     pub zero_loss: bool,
     /// The first version of the current ownership epoch (0 at epoch 0): versions an
     /// old home committed from there on at an older epoch were superseded. In the
-    /// stored header too.
+    /// format-2 header, in the format-3 body.
     #[serde(skip)]
     pub epoch_since: u64,
     /// Deadline events (warnings) of the current cycle have been emitted up to here.

@@ -8,6 +8,7 @@
 //! (updates go to an `UpdateSink`).
 
 pub mod codec;
+pub mod compact;
 pub mod envelope;
 pub mod index;
 pub mod keys;
@@ -16,6 +17,7 @@ pub mod recent;
 pub mod redis;
 mod redis_write;
 pub mod scripts;
+mod varint;
 
 use std::sync::Arc;
 

@@ -13,7 +13,7 @@
 -- ownership lease (present while a majority of regions vouch for it)
 -- ARGV[1] expected version (0 = the session must not exist)
 -- ARGV[2] expected incarnation (created_at; '' when creating)
--- ARGV[3] encoded state (format byte, u64 BE version, msgpack)
+-- ARGV[3] encoded state (`store::codec`: format byte, u64 BE version, ...)
 -- ARGV[4] keep-until epoch ms (PXAT)
 -- ARGV[5] deadline epoch ms, or '' for none
 -- ARGV[6] session id

@@ -7,26 +7,40 @@
 --          `envelope` ↔ `store::envelope::Envelope::encode`,
 --          `index_put` ↔ `store::index` (entries are built there, digests read there).
 
--- The version in a stored session value's header: [format u8][version u64 BE]...
+-- The version in a stored session value's header: [format u8][version u64 BE]... (the
+-- same place in every format).
+-- (`struct.unpack` also returns the next position: these return the value alone.)
 local function state_version(value)
-  return struct.unpack('>I8', string.sub(value, 2, 9))
+  local v = struct.unpack('>I8', string.sub(value, 2, 9))
+  return v
 end
 
--- The ownership epoch of a stored session value: format 2 carries it after the
--- version ([2][version u64 BE][epoch u32 BE][flags u32 BE][since u64 BE]...); format 1
--- is epoch 0.
+-- The ownership epoch of a stored session value: format 3 carries it after the version
+-- and the incarnation ([3][version u64 BE][created_at i64 BE][epoch u32 BE]...),
+-- format 2 after the version ([2][version u64 BE][epoch u32 BE][flags u32 BE]
+-- [since u64 BE]...); format 1 is epoch 0.
 local function state_epoch(value)
-  if string.byte(value, 1) == 2 then
-    return struct.unpack('>I4', string.sub(value, 10, 13))
+  local format = string.byte(value, 1)
+  local e = 0
+  if format == 3 then
+    e = struct.unpack('>I4', string.sub(value, 18, 21))
+  elseif format == 2 then
+    e = struct.unpack('>I4', string.sub(value, 10, 13))
   end
-  return 0
+  return e
 end
 
--- The incarnation (`created_at`) of a stored session value: element 13 of the
+-- The incarnation (`created_at`) of a stored session value: format 3 carries it in the
+-- header (the body is never decoded here); formats 1 and 2 as element 13 of the
 -- MessagePack array after the header (the field order of `domain::Session`).
 local function state_created(value)
+  local format = string.byte(value, 1)
+  if format == 3 then
+    local at = struct.unpack('>i8', string.sub(value, 10, 17))
+    return at
+  end
   local from = 10
-  if string.byte(value, 1) == 2 then from = 26 end
+  if format == 2 then from = 26 end
   local ok, s = pcall(cmsgpack.unpack, string.sub(value, from))
   if ok and type(s) == 'table' then return s[13] end
   return nil

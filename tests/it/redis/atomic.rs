@@ -13,13 +13,17 @@
 //! - deleting a session that does not exist uses no sequence number and no log entry;
 //! - the digest kept by the scripts equals the one recomputed from the index, and the
 //!   incarnation Lua reads equals the one Rust decodes;
+//! - Lua reads the version, epoch and incarnation of every stored format (3, and the
+//!   1 and 2 written before it) as Rust does, negative and large instants included;
 //! - streams are capped by bytes as well as entries.
 
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 use synckairos::domain::{lifetime, next_deadline, RegionId, Session};
-use synckairos::store::codec::{encode_state, stored_created_at};
+use synckairos::store::codec::{
+    encode_state, encode_state_legacy, stored_created_at, stored_epoch, stored_version,
+};
 use synckairos::store::redis::{command_config, connect, RedisStore, StreamCap};
 use synckairos::store::{keys, Commit, Expected, Store, StoreError};
 
@@ -327,6 +331,54 @@ async fn the_compare_and_set_covers_the_incarnation() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lua_reads_every_format_header_as_rust_does() {
+    let redis = Redis::start();
+    let mut c = conn(&redis.url()).await;
+    let read = redis::Script::new(&format!(
+        "{}\nlocal v = redis.call('GET', KEYS[1])\n\
+         return {{state_version(v), state_epoch(v), state_created(v)}}",
+        include_str!("../../../src/store/lua/lib.lua")
+    ));
+    let base = new_session(&uuid(), HOME);
+    let mut cases = Vec::new();
+    for (created_at, epoch, version, zero_loss) in [
+        (base.created_at, 0, 1, false),
+        (base.created_at, 3, 7, false),
+        (base.created_at, 0, 2, true),
+        (-86_400_000, 2, 5, false),
+        (-1, 0, 1, false),
+        // Lua numbers are doubles: instants up to 2^53 read exactly.
+        ((1_i64 << 53) - 1, u32::MAX, (1 << 53) - 1, false),
+    ] {
+        let mut s = base.clone();
+        s.created_at = created_at;
+        s.updated_at = created_at;
+        s.epoch = epoch;
+        s.epoch_since = if epoch > 0 { version } else { 0 };
+        s.version = version;
+        s.zero_loss = zero_loss;
+        cases.push(encode_state(&s));
+        cases.push(encode_state_legacy(&s));
+    }
+    for bytes in cases {
+        let key = format!("s:{}", uuid());
+        let _: () = redis::cmd("SET")
+            .arg(&key)
+            .arg(&bytes[..])
+            .query_async(&mut c)
+            .await
+            .expect("set");
+        let got: (i64, i64, i64) = read.key(&key).invoke_async(&mut c).await.expect("lua");
+        let rust = (
+            stored_version(&bytes).expect("version") as i64,
+            i64::from(stored_epoch(&bytes).expect("epoch")),
+            stored_created_at(&bytes).expect("created_at"),
+        );
+        assert_eq!(got, rust, "format {}", bytes[0]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deletes_of_missing_sessions_use_no_sequence_number_and_digests_add_up() {
     let redis = Redis::start();
     let store = store(&redis, LOG);
@@ -404,10 +456,23 @@ return {string.format('%d', t), tostring(n)}
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_relay_log_is_capped_by_bytes_as_well_as_entries() {
     let redis = Redis::start();
-    // About 40 entries' worth of bytes, far fewer than the entry cap.
+    let mut c = conn(&redis.url()).await;
+    let origin = RegionId::from(HOME);
+    // About 40 entries' worth of bytes, far fewer than the entry cap: the size of one
+    // entry as the scripts measure it (the first entry sets their average).
     let entry = {
         let s = new_session(&uuid(), HOME);
-        encode_state(&s).len() as u64 + 150
+        store(&redis, LOG)
+            .insert(commit(&s, &origin))
+            .await
+            .expect("create");
+        let a: String = redis::cmd("HGET")
+            .arg(keys::RELAY_LOG_META)
+            .arg("a")
+            .query_async(&mut c)
+            .await
+            .expect("entry size");
+        a.parse::<f64>().expect("a number") as u64
     };
     let store = store(
         &redis,
@@ -416,8 +481,6 @@ async fn the_relay_log_is_capped_by_bytes_as_well_as_entries() {
             max_bytes: entry * 40,
         },
     );
-    let mut c = conn(&redis.url()).await;
-    let origin = RegionId::from(HOME);
     for _ in 0..200 {
         let s = new_session(&uuid(), HOME);
         store.insert(commit(&s, &origin)).await.expect("create");
