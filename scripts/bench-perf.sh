@@ -105,7 +105,7 @@ fi
 # Not interleaved (20,000 sockets would not fit one harness), so the builds take turns,
 # two rounds each (base, new, base, new): machine noise shows as round-to-round spread.
 # The floor of this machine comes last in each round: the same 10,000 sockets against the
-# harness's own null server (one process, a broadcast channel, no storage, a short frame),
+# harness's own null server (one process, a broadcast channel, no storage, a ~270-byte frame),
 # i.e. what the kernel's loopback TCP and the harness cost by themselves.
 if want fanout; then
     for round in 1 2; do
