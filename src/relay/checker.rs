@@ -2,7 +2,7 @@
 //! home's index (`reconcile::check`): on a timer of its own, so the follower's
 //! reconnects never reset it, and sooner when an entry was skipped; only in the
 //! instance that follows the home, one at a time and `min_check_interval_ms` apart
-//! (shared with the follower's catch-ups). A home too busy for an exact comparison is
+//! (shared with the follower's catch-ups, which go first). A home too busy for an exact comparison is
 //! compared bucket by bucket every `full_check_every` checks.
 //!
 //! Must not: apply the home's log (the follower does).
@@ -42,7 +42,11 @@ pub async fn run(r: Arc<RelayContext>, st: Arc<HomeState>, stop: CancellationTok
             _ = st.woken() => {}
             _ = stop.cancelled() => return,
         }
-        if !st.leading() {
+        // A pending catch-up goes first. Both wait `min_interval` after the last one
+        // started; with checks every `min_interval` the checker could win that race
+        // every time and a fresh follower never caught up (its link never came up).
+        // A checker already waiting in `begin_check` gets one turn, then no more.
+        if !st.leading() || st.is_catching_up() {
             continue;
         }
         let (guard, started) = tokio::select! {

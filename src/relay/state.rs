@@ -123,6 +123,12 @@ impl HomeState {
         self.flags().catching_up = on;
     }
 
+    /// A catch-up is waiting for its turn or running (set until one succeeds): the
+    /// periodic check gives way to it (a catch-up compares everything anyway).
+    pub fn is_catching_up(&self) -> bool {
+        self.flags().catching_up
+    }
+
     /// Why reads of the home's sessions are stale although its link is up, if they are.
     pub fn stale_reason(&self) -> Option<&'static str> {
         let f = self.flags();
