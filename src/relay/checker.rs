@@ -2,8 +2,8 @@
 //! home's index (`reconcile::check`): on a timer of its own, so the follower's
 //! reconnects never reset it, and sooner when an entry was skipped; only in the
 //! instance that follows the home, one at a time and `min_check_interval_ms` apart
-//! (shared with the follower's catch-ups, which go first). A home too busy for an exact comparison is
-//! compared bucket by bucket every `full_check_every` checks.
+//! (shared with the follower's catch-ups, which go first). A home too busy for an
+//! exact comparison is compared bucket by bucket every `full_check_every` checks.
 //!
 //! Must not: apply the home's log (the follower does).
 
