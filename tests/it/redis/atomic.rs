@@ -66,6 +66,15 @@ fn commit<'a>(s: &'a Session, origin: &'a RegionId) -> Commit<'a> {
     }
 }
 
+/// `commit` with a deadline a minute after the session's creation (the script then
+/// reads the deadline index before writing).
+fn commit_due<'a>(s: &'a Session, origin: &'a RegionId) -> Commit<'a> {
+    Commit {
+        deadline: Some(s.created_at + 60_000),
+        ..commit(s, origin)
+    }
+}
+
 /// Everything a commit writes, as raw values (a change shows up as a difference).
 async fn footprint(c: &mut MultiplexedConnection, id: &str) -> Vec<redis::Value> {
     let bucket = keys::index_bucket(id);
@@ -193,9 +202,7 @@ async fn keys_read_before_the_writes_refuse_a_wrong_type_having_written_nothing(
         let mut next = s.clone();
         next.version += 1;
         next.updated_at += 5;
-        let mut with_deadline = commit(&next, &origin);
-        with_deadline.deadline = Some(next.created_at + 60_000);
-        let err = store.commit(expected, with_deadline).await;
+        let err = store.commit(expected, commit_due(&next, &origin)).await;
         assert!(
             matches!(&err, Err(StoreError::Unavailable { source, .. }) if source.to_string().contains(key)),
             "{key} of the wrong type: commit answered {err:?}"
@@ -217,9 +224,10 @@ async fn keys_read_before_the_writes_refuse_a_wrong_type_having_written_nothing(
             "{key}: the refused commit wrote"
         );
         // Right again: the same commit goes through.
-        let mut with_deadline = commit(&next, &origin);
-        with_deadline.deadline = Some(next.created_at + 60_000);
-        store.commit(expected, with_deadline).await.expect("commit");
+        store
+            .commit(expected, commit_due(&next, &origin))
+            .await
+            .expect("commit");
         s = next;
     }
 }

@@ -10,22 +10,13 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::redis::{drain, version_of, Cluster};
+use crate::support::redis::{cycle_sum, drain, version_of, Cluster};
 use crate::support::server::check_switch_shape;
 use crate::support::ws::WsClient;
 use serde_json::Value;
 use tokio::sync::Barrier;
 
 const WRITERS: usize = 24;
-
-fn cycle_sum(state: &Value) -> u64 {
-    state["participants"]
-        .as_array()
-        .expect("participants")
-        .iter()
-        .map(|p| p["cycle_count"].as_u64().expect("cycle_count"))
-        .sum()
-}
 
 /// Releases one switch per writer at once (writer `w` uses instance `w % 3`); with
 /// `retry`, each writer repeats after a 409 until it gets a 200. Returns every

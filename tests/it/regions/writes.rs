@@ -16,6 +16,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::redis::cycle_sum;
 use crate::support::regions::{assert_in_order, versions_until, Setup, World, REGIONS};
 use crate::support::ws::WsClient;
 use serde_json::{json, Value};
@@ -77,15 +78,6 @@ async fn switch_via_nrt_commits_in_iad_and_fans_out_in_order_everywhere() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     w.assert_healthy();
-}
-
-fn cycle_sum(state: &Value) -> u64 {
-    state["participants"]
-        .as_array()
-        .expect("participants")
-        .iter()
-        .map(|p| p["cycle_count"].as_u64().expect("cycle_count"))
-        .sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
