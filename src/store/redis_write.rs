@@ -70,6 +70,21 @@ fn count_trimmed(outbox: Option<&Value>, relay: Option<&Value>) {
     }
 }
 
+/// KEYS[1..=9] of the commit and delete scripts: the session, the region's deadline
+/// index, sequence, audit outbox and relay log, `home`'s index bucket and digest, and
+/// the two streams' size estimates.
+fn write_keys(cmd: &mut redis::Cmd, session_id: &str, home: &str, bucket: u32) {
+    cmd.arg(keys::session(session_id))
+        .arg(keys::DEADLINES)
+        .arg(keys::SEQUENCE)
+        .arg(keys::OUTBOX)
+        .arg(keys::RELAY_LOG)
+        .arg(keys::index(home, bucket))
+        .arg(keys::digest(home))
+        .arg(keys::OUTBOX_META)
+        .arg(keys::RELAY_LOG_META);
+}
+
 impl RedisStore {
     /// A create (`expected` = `None`) or a compare-and-set commit.
     pub(super) async fn run_commit(
@@ -94,16 +109,8 @@ impl RedisStore {
             .and_then(|e| self.recent.stored_at(&s.session_id, &e))
             .unwrap_or_default();
         let mut cmd = scripts::evalsha(&self.commit, 12);
-        cmd.arg(keys::session(&s.session_id))
-            .arg(keys::DEADLINES)
-            .arg(keys::SEQUENCE)
-            .arg(keys::OUTBOX)
-            .arg(keys::RELAY_LOG)
-            .arg(keys::index(&s.home_region, bucket))
-            .arg(keys::digest(&s.home_region))
-            .arg(keys::OUTBOX_META)
-            .arg(keys::RELAY_LOG_META)
-            .arg(keys::index(was, bucket))
+        write_keys(&mut cmd, &s.session_id, &s.home_region, bucket);
+        cmd.arg(keys::index(was, bucket))
             .arg(keys::digest(was))
             .arg(keys::OWNER_LEASE);
         cmd.arg(expected.map_or(0, |e| e.version))
@@ -186,20 +193,10 @@ impl RedisStore {
         let bucket = keys::index_bucket(session_id);
         let (audit, ob_len, ob_bytes) = cap_args(self.audit);
         let (relay, rl_len, rl_bytes) = cap_args(self.relay_log);
-        let mut conn = self.primary.clone();
-        let reply: Vec<Value> = self
-            .delete
-            .key(keys::session(session_id))
-            .key(keys::DEADLINES)
-            .key(keys::SEQUENCE)
-            .key(keys::OUTBOX)
-            .key(keys::RELAY_LOG)
-            .key(keys::index(&self.home_region, bucket))
-            .key(keys::digest(&self.home_region))
-            .key(keys::OUTBOX_META)
-            .key(keys::RELAY_LOG_META)
-            .key(keys::OWNER_LEASE)
-            .arg(session_id.as_str())
+        let mut cmd = scripts::evalsha(&self.delete, 10);
+        write_keys(&mut cmd, session_id, &self.home_region, bucket);
+        cmd.arg(keys::OWNER_LEASE);
+        cmd.arg(session_id.as_str())
             .arg(keys::fanout_channel(shard))
             .arg(body)
             .arg(audit)
@@ -212,8 +209,9 @@ impl RedisStore {
             .arg(ob_bytes)
             .arg(bucket)
             .arg(actor.unwrap_or(""))
-            .arg(if self.fencing { "1" } else { "0" })
-            .invoke_async(&mut conn)
+            .arg(if self.fencing { "1" } else { "0" });
+        let mut conn = self.primary.clone();
+        let reply: Vec<Value> = scripts::invoke(&self.delete, &cmd, &mut conn)
             .await
             .map_err(StoreError::unavailable("delete"))?;
         self.recent.forget(session_id);

@@ -2,8 +2,9 @@
 //! session's header, build envelopes, keep the index of a home's sessions or cap a
 //! stream get `lua/lib.lua` prepended, so each of those rules has exactly one Lua copy.
 //!
-//! Also how a hot script is called without `redis::ScriptInvocation`'s extra copy of
-//! every argument (`evalsha` + `invoke`: one `Cmd`, loaded on `NOSCRIPT`).
+//! Also how the writing scripts (commit, delete) are called without
+//! `redis::ScriptInvocation`'s extra copy of every argument (`evalsha` + `invoke`: one
+//! `Cmd`, loaded on `NOSCRIPT`).
 //!
 //! Must not: decide anything a script decides (callers build the arguments).
 
