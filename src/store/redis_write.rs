@@ -94,7 +94,11 @@ impl RedisStore {
     ) -> Result<(), StoreError> {
         let s = c.session;
         let bytes = EnvelopeBody::split_commit(c, &self.home_region);
-        let entry = Entry::of(s, &bytes.state).encode();
+        // The index entry is kept only with the relay on (multi-region).
+        let entry = match self.relay_log {
+            Some(_) => Entry::of(s, &bytes.state).encode(),
+            None => String::new(),
+        };
         let deadline = c.deadline.map(|d| d.to_string()).unwrap_or_default();
         let shard = keys::fanout_shard(&s.session_id, self.shards);
         let bucket = keys::index_bucket(&s.session_id);
