@@ -283,7 +283,11 @@ fn main() -> anyhow::Result<()> {
             init_logging(&cfg);
             // Bad keys stop the process before it binds, like any bad setting.
             synckairos::auth::Auth::new(&cfg.auth).context("auth configuration")?;
-            let rt = tokio::runtime::Builder::new_multi_thread()
+            let mut rt = tokio::runtime::Builder::new_multi_thread();
+            if cfg.server.worker_threads > 0 {
+                rt.worker_threads(cfg.server.worker_threads);
+            }
+            let rt = rt
                 .enable_all()
                 .build()
                 .context("starting the tokio runtime")?;

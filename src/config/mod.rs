@@ -190,6 +190,9 @@ impl Config {
         if self.server.body_limit_bytes == 0 {
             return bad("server.body_limit_bytes", "must be > 0");
         }
+        if self.server.worker_threads > 1024 {
+            return bad("server.worker_threads", "must be 0 (one per CPU) to 1024");
+        }
         if self.ws.max_message_bytes < 128 {
             return bad("ws.max_message_bytes", "must be >= 128");
         }

@@ -32,6 +32,11 @@ pub struct ServerConfig {
     /// Open connections per client address (the `client_ip_header` address for
     /// WebSockets behind a proxy); more are refused (429). 0 disables.
     pub max_connections_per_address: usize,
+    /// Threads that run requests and sockets; 0 = one per CPU the process may use.
+    /// Fewer than the CPUs when other busy processes (a Redis on the same machine)
+    /// share them: threads that outnumber the free cores hand work to each other and
+    /// get descheduled (README "At the limit").
+    pub worker_threads: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -263,6 +268,7 @@ impl Default for ServerConfig {
             body_read_timeout_ms: 10_000,
             max_connections: 16_000,
             max_connections_per_address: 1_000,
+            worker_threads: 0,
         }
     }
 }

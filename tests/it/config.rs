@@ -53,6 +53,7 @@ fn defaults_are_v2_compatible_and_generous() {
     );
     assert!(c.rate_limit.switch_per_second >= 10);
     assert!(c.redis.url.is_none() && c.audit.database_url.is_none());
+    assert_eq!(c.server.worker_threads, 0, "one worker per CPU unless told");
 }
 
 #[test]
@@ -161,6 +162,7 @@ fn semantic_checks_name_the_key() {
         ("region = \"Not A Region\"\n", "region"),
         ("[log]\nformat = \"xml\"\n", "log.format"),
         ("[sessions]\nttl_secs = 0\n", "sessions.ttl_secs"),
+        ("[server]\nworker_threads = 5000\n", "server.worker_threads"),
     ];
     for (toml, key) in cases {
         let err = load(&dir, Figment::from(Toml::string(toml))).expect_err(toml);
@@ -246,4 +248,24 @@ fn environment_overrides_files_and_unknown_variables_are_refused() {
     if let Err(p) = result {
         std::panic::resume_unwind(p);
     }
+}
+
+/// `server.worker_threads` sizes the runtime of the real binary: its worker threads
+/// are counted in `/proc` (tokio names them `tokio-rt-worker`).
+#[test]
+fn the_binary_runs_as_many_workers_as_configured() {
+    let workers = |n: &str| {
+        let inst = crate::support::procs::Instance::start(&[(
+            "SYNCKAIROS_SERVER__WORKER_THREADS",
+            n.to_owned(),
+        )]);
+        let pid = inst.pid().expect("running");
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .expect("its threads")
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .filter(|comm| comm.trim() == "tokio-rt-worker")
+            .count()
+    };
+    assert_eq!(workers("1"), 1);
+    assert_eq!(workers("3"), 3);
 }
