@@ -24,6 +24,7 @@ mod stats;
 mod sysinfo;
 mod target;
 mod ws;
+mod ws_stamped;
 
 use clap::Parser;
 use cli::{Cli, Command};

@@ -4,6 +4,10 @@
 //! (receipt − `state.updated_at`, the server's commit time, ms precision).
 //! The switch that produced version v is found through a per-session ring of
 //! send instants indexed by v, so a slow watcher is never matched to a later switch.
+//! Each receipt is taken twice: when the kernel received the message (`ws_stamped`,
+//! `SO_TIMESTAMPNS`: what a watcher on its own machine sees) and when the harness got
+//! around to reading it (which, with thousands of watchers on the servers' cores,
+//! includes the harness's own queue).
 
 use super::{ticker, Live};
 use crate::api::{self, SessionSpec};
@@ -14,7 +18,8 @@ use crate::interleave::Slices;
 use crate::report::{self, ScenarioReport, TargetResult};
 use crate::stats::{io_kind, status_kind, Recorder, Series};
 use crate::target::Target;
-use crate::ws::{self, ServerMsg};
+use crate::ws::ServerMsg;
+use crate::ws_stamped::{self, Msg, StampedWs};
 use anyhow::{Context, Result};
 use serde_json::json;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -39,10 +44,34 @@ impl Ring {
     }
 }
 
-/// What one watcher saw.
+/// What one watcher saw: raw samples (µs), folded into histograms after the run. A
+/// histogram per watcher and series (~150 KB each, touched at random) cost the harness
+/// more CPU than the socket reads, which the servers then lacked.
 #[derive(Default)]
 struct WatcherOut {
+    from_send: Vec<u32>,
+    from_send_kernel: Vec<u32>,
+    from_commit: Vec<u32>,
+    errors: Vec<&'static str>,
+}
+
+/// Folds raw samples into a recorder.
+fn fold(into: &mut Recorder, samples: &[u32]) {
+    for us in samples {
+        into.record_us(u64::from(*us));
+    }
+}
+
+/// A latency in µs as a sample (saturating: the histograms stop at 5 minutes anyway).
+fn sample(us: u64) -> u32 {
+    us.min(u64::from(u32::MAX)) as u32
+}
+
+/// The histograms of all watchers of one target.
+#[derive(Default)]
+struct TargetOut {
     from_send: Recorder,
+    from_send_kernel: Recorder,
     from_commit: Recorder,
 }
 
@@ -91,8 +120,8 @@ pub async fn run(args: FanoutArgs) -> Result<()> {
                 let (id, sem, pb) = (s.id.clone(), sem.clone(), pb.clone());
                 connecting.spawn(async move {
                     let _p = sem.acquire().await?;
-                    let mut sock = ws::connect(&wt, &id).await?;
-                    ws::expect_connected(&mut sock)
+                    let mut sock = ws_stamped::connect(&wt, &id).await?;
+                    expect_connected(&mut sock)
                         .await
                         .context("watcher handshake")?;
                     pb.inc(1);
@@ -178,11 +207,15 @@ pub async fn run(args: FanoutArgs) -> Result<()> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let cpu_used = cpu_now(&args.server_pids).since(&cpu_at_start);
     let _ = stop_tx.send(true);
-    let mut outs: Vec<WatcherOut> = targets.iter().map(|_| WatcherOut::default()).collect();
+    let mut outs: Vec<TargetOut> = targets.iter().map(|_| TargetOut::default()).collect();
     while let Some(r) = watchers.join_next().await {
         let (ti, o) = r?;
-        outs[ti].from_send.merge(&o.from_send);
-        outs[ti].from_commit.merge(&o.from_commit);
+        fold(&mut outs[ti].from_send, &o.from_send);
+        for e in o.errors {
+            outs[ti].from_send.error(e);
+        }
+        fold(&mut outs[ti].from_send_kernel, &o.from_send_kernel);
+        fold(&mut outs[ti].from_commit, &o.from_commit);
     }
     if !c.keep_sessions {
         for (t, (sessions, _, _)) in targets.iter().zip(&per_target) {
@@ -217,6 +250,10 @@ pub async fn run(args: FanoutArgs) -> Result<()> {
             series: vec![
                 Series::from_hist("switch sent → ws receipt", &o.from_send.hist),
                 Series::from_hist(
+                    "switch sent → kernel receipt (SO_TIMESTAMPNS)",
+                    &o.from_send_kernel.hist,
+                ),
+                Series::from_hist(
                     "updated_at → ws receipt (ms precision)",
                     &o.from_commit.hist,
                 ),
@@ -245,32 +282,60 @@ pub async fn run(args: FanoutArgs) -> Result<()> {
     }
     rep.notes
         .push("ops/s = STATE_UPDATE deliveries per second, summed over all watchers.".into());
+    rep.notes.push(
+        "ws receipt = when the harness read the message; kernel receipt = when the watcher's \
+         kernel received it (SO_TIMESTAMPNS), i.e. without the harness's own queue."
+            .into(),
+    );
     report::finish(rep, &c.out_dir())
+}
+
+/// Reads until `CONNECTED` arrives (the first message of the protocol).
+async fn expect_connected(ws: &mut StampedWs) -> Result<()> {
+    match ws.next().await? {
+        Msg::Text { payload, .. } if ServerMsg::parse(&payload)?.kind == "CONNECTED" => Ok(()),
+        Msg::Text { payload, .. } => {
+            anyhow::bail!(
+                "expected CONNECTED, got {}",
+                String::from_utf8_lossy(&payload)
+            )
+        }
+        Msg::Closed => anyhow::bail!("socket closed before CONNECTED"),
+    }
 }
 
 /// Reads one watcher's socket until it closes or `stop` fires, recording latencies.
 async fn watch(
-    mut sock: ws::Ws,
+    mut sock: StampedWs,
     ring: Arc<Ring>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> WatcherOut {
     let mut out = WatcherOut::default();
     loop {
-        // Cancelling read_frame is acceptable only because the socket is dropped right after.
-        let msg = tokio::select! {
-            r = ws::next_text(&mut sock) => match r {
-                Ok(Some(m)) => m,
-                Ok(None) => break,
+        // Cancelling `next` is acceptable only because the socket is dropped right after.
+        let (msg, kernel) = tokio::select! {
+            r = sock.next() => match r {
+                Ok(Msg::Text { payload, kernel_us }) => (payload, kernel_us),
+                Ok(Msg::Closed) => break,
                 Err(_) => {
-                    out.from_send.error("ws read error");
+                    out.errors.push("ws read error");
                     break;
                 }
             },
             _ = stop.changed() => break,
         };
         let recv = now_us();
+        // The kernel stamps with the wall clock, the harness measures with its own (wall
+        // clock at start, advanced monotonically): the stamp's age, taken now on the wall
+        // clock, moves it onto the harness's clock without the two clocks' drift.
+        let kernel = (kernel != 0).then(|| {
+            let wall = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros() as u64);
+            recv.saturating_sub(wall.saturating_sub(kernel))
+        });
         let Ok(m) = ServerMsg::parse(&msg) else {
-            out.from_send.error("bad ws message");
+            out.errors.push("bad ws message");
             continue;
         };
         if m.kind != "STATE_UPDATE" {
@@ -281,9 +346,12 @@ async fn watch(
         if sent == 0 {
             continue; // an update the harness did not cause
         }
-        out.from_send.record_us(recv.saturating_sub(sent));
+        out.from_send.push(sample(recv.saturating_sub(sent)));
+        if let Some(k) = kernel {
+            out.from_send_kernel.push(sample(k.saturating_sub(sent)));
+        }
         if let Some(c) = st.updated_at.and_then(parse_iso_us) {
-            out.from_commit.record_us(recv.saturating_sub(c));
+            out.from_commit.push(sample(recv.saturating_sub(c)));
         }
     }
     out
