@@ -89,9 +89,9 @@ if relay then
 end
 local wrong = wrong_type(checks)
 if wrong then return {'BROKEN', 'wrong type at ' .. wrong} end
-local seq = next_seq(KEYS[3], relay and KEYS[5] or nil, ARGV[12])
+-- Writes only from here on; the sequence is the first (it writes nothing when it fails).
+local seq = take_seq(KEYS[3], relay and KEYS[5] or nil, ARGV[12])
 if not seq then return {'BROKEN', 'the sequence at ' .. KEYS[3] .. ' is not a number'} end
--- Writes only from here on.
 redis.call('SET', KEYS[1], ARGV[3], 'PXAT', ARGV[4])
 if relay then
   if KEYS[10] ~= KEYS[6] then index_put(KEYS[10], KEYS[11], ARGV[18], ARGV[6], '') end
@@ -101,12 +101,12 @@ if ARGV[5] == '' then
   redis.call('ZREM', KEYS[2], ARGV[6])
 else
   local due = tonumber(ARGV[5])
-  redis.call('ZADD', KEYS[2], due, ARGV[6])
+  -- The score as it came (a Lua number would be printed with %.17g to pass it on).
+  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
   if first[2] == nil or due < tonumber(first[2]) then
     redis.call('PUBLISH', ARGV[9], ARGV[5])
   end
 end
-redis.call('SET', KEYS[3], string.format('%d', seq))
 local body = ARGV[8] .. ARGV[3] .. ARGV[21]
 local env = envelope(seq, body)
 redis.call('PUBLISH', ARGV[7], env)

@@ -35,13 +35,12 @@ if relay then
 end
 local wrong = wrong_type(checks)
 if wrong then return {'BROKEN', 'wrong type at ' .. wrong} end
-local seq = next_seq(KEYS[3], relay and KEYS[5] or nil, ARGV[6])
+-- Writes only from here on; the sequence is the first (it writes nothing when it fails).
+local seq = take_seq(KEYS[3], relay and KEYS[5] or nil, ARGV[6])
 if not seq then return {'BROKEN', 'the sequence is not a number'} end
--- Writes only from here on.
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 if relay then index_put(KEYS[6], KEYS[7], ARGV[12], ARGV[1], '') end
-redis.call('SET', KEYS[3], string.format('%d', seq))
 local env = envelope(seq, ARGV[3])
 redis.call('PUBLISH', ARGV[2], env)
 local ob_trimmed, rl_trimmed = 0, 0

@@ -72,22 +72,18 @@ local function wrong_type(checks)
   return nil
 end
 
--- The sequence number the next change will get, without writing it (callers check
--- everything else, then `SET` it). A fresh (or lost) sequence starts at now_ms x 1000,
--- above any earlier epoch, so event ids "<home>:<seq>" never repeat after Redis loses
--- its data; it always stays above the relay log's last id (`log` may be nil), so the
--- log entry's explicit id cannot be refused. Returns nil when the stored value is not
--- a number (or not a string).
-local function next_seq(key, log, now_ms)
-  local cur = redis.pcall('GET', key)
-  if failed(cur) then return nil end
-  local seq
-  if cur then
-    local n = tonumber(cur)
-    if n == nil then return nil end
-    seq = n + 1
-  end
-  if seq == nil or seq == 1 then seq = tonumber(now_ms) * 1000 end
+-- Takes the sequence number of this change: the caller's first write, once every
+-- check that can fail has passed. `INCR` reads and bumps it in one call (no parsing in
+-- Lua); a fresh (or lost) sequence starts at now_ms x 1000 instead, above any earlier
+-- epoch, so event ids "<home>:<seq>" never repeat after Redis loses its data; it
+-- always stays above the relay log's last id (`log` may be nil), so the log entry's
+-- explicit id cannot be refused. Returns nil, having written nothing, when the stored
+-- value is not an integer (or not a string).
+local function take_seq(key, log, now_ms)
+  local seq = redis.pcall('INCR', key)
+  if failed(seq) then return nil end
+  local taken = seq
+  if seq == 1 then seq = tonumber(now_ms) * 1000 end
   if log and key_type(log) == 'stream' then
     local info = redis.call('XINFO', 'STREAM', log)
     for i = 1, #info, 2 do
@@ -97,6 +93,7 @@ local function next_seq(key, log, now_ms)
       end
     end
   end
+  if seq ~= taken then redis.call('SET', key, string.format('%d', seq)) end
   return seq
 end
 

@@ -1,7 +1,7 @@
 //! The Redis store with real `redis-server` and `synckairos` processes
 //! (`support::redis`): the contract across instances, the writing scripts' atomicity,
-//! deadlines, durability, lifetimes, outages, replicas, rate limits, writes from a stale
-//! copy; `measure` is `#[ignore]`d (bench.sh).
+//! deadlines, durability, lifetimes, outages, replicas, rate limits, the sequence,
+//! writes from a stale copy; `measure` is `#[ignore]`d (bench.sh).
 
 mod atomic;
 mod clock_skew;
@@ -14,4 +14,5 @@ mod measure;
 mod outage;
 mod ratelimit;
 mod replica;
+mod sequence;
 mod stale_copy;
