@@ -10,12 +10,16 @@
 # PERF_PARTS selects parts (default: all): earlier switch fanout idle idle100k scale memory.
 
 PARTS=${PERF_PARTS:-"earlier switch fanout idle idle100k scale memory"}
-# The new build's Redis-backed instances run with one worker thread (PERF_NEW_REDIS_ENV
-# overrides; empty = the default, one per CPU): on these two cores Redis and the
-# harness take about one core, and a second server thread hands work back and forth
-# with the first and gets descheduled (README "At the limit"). Base runs as it is.
-read -r -a NEW_REDIS_ENV <<<"${PERF_NEW_REDIS_ENV-SYNCKAIROS_SERVER__WORKER_THREADS=1}"
-[[ ${#NEW_REDIS_ENV[@]} -gt 0 ]] && note "new build's Redis-backed instances: ${NEW_REDIS_ENV[*]}" 
+# The one-instance Redis-backed switch: the new build's instance runs with one worker
+# thread (PERF_SWITCH_NEW_ENV overrides; empty = the default, one per CPU) and the
+# harness with one (--threads 1). On these two cores Redis and the harness take about
+# one core: a second server thread only trades wake-ups with the first and gets
+# descheduled, and a second harness thread takes CPU from the server (README "At the
+# limit"). Base runs as it is. Three-instance scenarios keep the defaults (measured:
+# one worker each was no better there).
+read -r -a SWITCH_NEW_ENV <<<"${PERF_SWITCH_NEW_ENV-SYNCKAIROS_SERVER__WORKER_THREADS=1}"
+# Extra environment for the new build's instances in `region` (set per part).
+REGION_NEW_ENV=()
 want() { [[ " $PARTS " == *" $1 "* ]]; }
 # A failed scenario is noted, and the other parts still run.
 PB() { B "$@" || note "FAILED: synckairos-bench $*"; }
@@ -31,7 +35,7 @@ fi
 # REGION_PIDS and REGION_REDIS_PID; fails if an instance does not become ready.
 region() {
     local name="$1" bin="$2" n="$3" p i extra=()
-    [[ $bin == "$SERVER_BIN" ]] && extra=("${NEW_REDIS_ENV[@]}")
+    [[ $bin == "$SERVER_BIN" ]] && extra=("${REGION_NEW_ENV[@]}")
     REGION_URLS=(); REGION_PIDS=(); REGION_REDIS_PID=""
     start_redis "redis-$name" || return 1
     REGION_REDIS_PID=$REDIS_PID
@@ -91,16 +95,19 @@ fi
 # ---------------------------------------------------------------- one instance, Redis-backed switch
 if want switch; then
     declare -A SU SP SR
+    REGION_NEW_ENV=("${SWITCH_NEW_ENV[@]}")
+    [[ ${#SWITCH_NEW_ENV[@]} -gt 0 ]] && note "switch: the new build's instance runs with ${SWITCH_NEW_ENV[*]}; the harness with --threads 1"
     for b in $(builds); do
         region "$b-switch" "$(bin_of "$b")" 1 || { note "switch: $b did not start"; continue; }
         SU[$b]=${REGION_URLS[0]}; SP[$b]=${REGION_PIDS[0]}; SR[$b]=$REGION_REDIS_PID
     done
+    REGION_NEW_ENV=()
     cmp=()
     [[ $HAVE_BASE == 1 ]] && cmp=(--url "${SU[base]}" --pid "${SP[base]}" --store-pid "${SR[base]}" --compare "${SU[new]}" \
         --compare-pid "${SP[new]}" --compare-store-pid "${SR[new]}")
     [[ $HAVE_BASE == 0 ]] && cmp=(--url "${SU[new]}" --pid "${SP[new]}" --store-pid "${SR[new]}")
     for conns in 32 64; do
-        PB switch --mode closed --name "switch-closed-redis-$conns" "${cmp[@]}" --connections "$conns" \
+        PB --threads 1 switch --mode closed --name "switch-closed-redis-$conns" "${cmp[@]}" --connections "$conns" \
             --sessions "$SESS" --duration "$DUR" --warmup "$WARM" "${COMMON[@]}"
     done
     PB switch --mode open --rate 15000 --name switch-open-goal-redis "${cmp[@]}" --connections "$((CONNS * 2))" \
@@ -115,24 +122,32 @@ fi
 # harness's own null server (one process, a broadcast channel, no storage, a ~270-byte frame),
 # i.e. what the kernel's loopback TCP and the harness cost by themselves.
 if want fanout; then
-    for round in 1 2; do
-        for b in $(builds); do
-            region "$b-fanout" "$(bin_of "$b")" 3 || { note "fanout: $b did not start"; region_down; continue; }
-            U=("${REGION_URLS[@]}")
-            PB fanout --name "fanout-10k-$b-$round" --url "${U[0]}" --ws-url "${U[0]}" --ws-url "${U[1]}" \
-                --ws-url "${U[2]}" --sessions 1 --watchers 10000 --interval-ms 250 --duration "$DUR" \
-                --server-pid "${REGION_PIDS[0]}" --server-pid "${REGION_PIDS[1]}" --server-pid "${REGION_PIDS[2]}" \
-                "${COMMON[@]}"
-            region_down
+    # Two ways of running the watchers: "shared" (they take the cores as they come, like
+    # every other thread) and "idle" (--watchers-idle: SCHED_IDLE threads, reading when
+    # the servers leave a core free, as devices on their own machines would). Each
+    # delivery is timed at the watcher's kernel receipt and at the harness's read.
+    for mode in ${PERF_FANOUT_MODES:-shared idle}; do
+        flag=(); sfx=""
+        [[ $mode == idle ]] && { flag=(--watchers-idle); sfx="-idle"; }
+        for round in 1 2; do
+            for b in $(builds); do
+                region "$b-fanout" "$(bin_of "$b")" 3 || { note "fanout: $b did not start"; region_down; continue; }
+                U=("${REGION_URLS[@]}")
+                PB fanout --name "fanout-10k$sfx-$b-$round" --url "${U[0]}" --ws-url "${U[0]}" --ws-url "${U[1]}" \
+                    --ws-url "${U[2]}" --sessions 1 --watchers 10000 --interval-ms 250 --duration "$DUR" \
+                    --server-pid "${REGION_PIDS[0]}" --server-pid "${REGION_PIDS[1]}" --server-pid "${REGION_PIDS[2]}" \
+                    "${flag[@]}" "${COMMON[@]}"
+                region_down
+            done
+            NPORT=$(free_port)
+            if start_null fanout-null "$NPORT"; then
+                NPID=$LAST_PID
+                PB fanout --name "fanout-10k$sfx-null-$round" --url "http://127.0.0.1:$NPORT" \
+                    --ws-url "http://127.0.0.1:$NPORT" --sessions 1 --watchers 10000 --interval-ms 250 \
+                    --duration "$DUR" --server-pid "$NPID" "${flag[@]}" "${COMMON[@]}"
+                stop "$NPID"
+            fi
         done
-        NPORT=$(free_port)
-        if start_null fanout-null "$NPORT"; then
-            NPID=$LAST_PID
-            PB fanout --name "fanout-10k-null-$round" --url "http://127.0.0.1:$NPORT" \
-                --ws-url "http://127.0.0.1:$NPORT" --sessions 1 --watchers 10000 --interval-ms 250 \
-                --duration "$DUR" --server-pid "$NPID" "${COMMON[@]}"
-            stop "$NPID"
-        fi
     done
 fi
 

@@ -185,6 +185,12 @@ pub struct FanoutArgs {
     /// delivered message is reported, as is the harness's own.
     #[arg(long = "server-pid")]
     pub server_pids: Vec<u32>,
+    /// Run the watchers on threads of their own at the idle scheduling class
+    /// (`SCHED_IDLE`): they stand for devices on other machines, so they read when the
+    /// servers leave a core free instead of taking it from them. The kernel receipt is
+    /// stamped inside the server's send either way; the harness's read comes later.
+    #[arg(long)]
+    pub watchers_idle: bool,
 }
 
 #[derive(Args, Debug, Clone)]

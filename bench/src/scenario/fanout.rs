@@ -112,21 +112,25 @@ pub async fn run(args: FanoutArgs) -> Result<()> {
         .map(|(s, _, _)| s.iter().map(|_| Arc::new(Ring::new())).collect())
         .collect();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let watcher_rt = WatcherRuntime::new(args.watchers_idle)?;
     let mut connecting = tokio::task::JoinSet::new();
     for (ti, (sessions, _, ws_targets)) in per_target.iter().enumerate() {
         for (si, s) in sessions.iter().enumerate() {
             for w in 0..args.watchers {
                 let wt = ws_targets[(si * args.watchers + w) % ws_targets.len()].clone();
                 let (id, sem, pb) = (s.id.clone(), sem.clone(), pb.clone());
-                connecting.spawn(async move {
-                    let _p = sem.acquire().await?;
-                    let mut sock = ws_stamped::connect(&wt, &id).await?;
-                    expect_connected(&mut sock)
-                        .await
-                        .context("watcher handshake")?;
-                    pb.inc(1);
-                    anyhow::Ok((ti, si, sock))
-                });
+                connecting.spawn_on(
+                    async move {
+                        let _p = sem.acquire().await?;
+                        let mut sock = ws_stamped::connect(&wt, &id).await?;
+                        expect_connected(&mut sock)
+                            .await
+                            .context("watcher handshake")?;
+                        pb.inc(1);
+                        anyhow::Ok((ti, si, sock))
+                    },
+                    &watcher_rt.handle,
+                );
             }
         }
     }
@@ -134,7 +138,10 @@ pub async fn run(args: FanoutArgs) -> Result<()> {
     while let Some(r) = connecting.join_next().await {
         let (ti, si, sock) = r??;
         let (ring, stop) = (rings[ti][si].clone(), stop_rx.clone());
-        watchers.spawn(async move { (ti, watch(sock, ring, stop).await) });
+        watchers.spawn_on(
+            async move { (ti, watch(sock, ring, stop).await) },
+            &watcher_rt.handle,
+        );
     }
     pb.finish_and_clear();
 
@@ -229,6 +236,7 @@ pub async fn run(args: FanoutArgs) -> Result<()> {
         args.sessions, args.watchers, args.interval_ms
     );
     let params = json!({"sessions": args.sessions, "watchers_per_session": args.watchers, "interval_ms": args.interval_ms,
+        "watchers_idle": args.watchers_idle,
         "duration_s": args.duration, "ws_urls": per_target.iter().map(|p| p.2.iter().map(|t| t.url.clone()).collect::<Vec<_>>()).collect::<Vec<_>>()});
     let mut rep = ScenarioReport::new(&name, &title, params);
     rep.duration_s = run_secs;
@@ -288,6 +296,49 @@ pub async fn run(args: FanoutArgs) -> Result<()> {
             .into(),
     );
     report::finish(rep, &c.out_dir())
+}
+
+/// Where the watchers run: the harness's own runtime, or (`--watchers-idle`) a runtime
+/// of two threads at `SCHED_IDLE`, shut down when dropped.
+struct WatcherRuntime {
+    handle: tokio::runtime::Handle,
+    own: Option<tokio::runtime::Runtime>,
+}
+
+impl WatcherRuntime {
+    fn new(idle: bool) -> Result<Self> {
+        if !idle {
+            return Ok(WatcherRuntime {
+                handle: tokio::runtime::Handle::current(),
+                own: None,
+            });
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("watcher")
+            .on_thread_start(|| {
+                let param = libc::sched_param { sched_priority: 0 };
+                // SAFETY: pid 0 is the calling thread; param is a valid sched_param.
+                if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } != 0 {
+                    eprintln!("SCHED_IDLE: {}", std::io::Error::last_os_error());
+                }
+            })
+            .enable_all()
+            .build()
+            .context("the watchers' runtime")?;
+        Ok(WatcherRuntime {
+            handle: rt.handle().clone(),
+            own: Some(rt),
+        })
+    }
+}
+
+impl Drop for WatcherRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.own.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 /// Reads until `CONNECTED` arrives (the first message of the protocol).
