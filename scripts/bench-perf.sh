@@ -11,12 +11,14 @@
 
 PARTS=${PERF_PARTS:-"earlier switch fanout idle idle100k scale memory"}
 # The one-instance Redis-backed switch: the new build's instance runs with one worker
-# thread (PERF_SWITCH_NEW_ENV overrides; empty = the default, one per CPU) and the
-# harness with one (--threads 1). On these two cores Redis and the harness take about
-# one core: a second server thread only trades wake-ups with the first and gets
-# descheduled, and a second harness thread takes CPU from the server (README "At the
-# limit"). Base runs as it is. Three-instance scenarios keep the defaults (measured:
-# one worker each was no better there).
+# thread (PERF_SWITCH_NEW_ENV overrides; empty = the default, one per CPU), and the
+# closed-loop harness with one thread at SCHED_BATCH (--threads 1 --sched batch). On
+# these two cores Redis and the harness take about one core: a second server thread
+# only trades wake-ups with the first and gets descheduled; a harness thread woken by
+# a response preempted the server right after its write (18 % of the server's
+# samples), which a client on another machine never does (README "At the limit").
+# Base runs as it is, against the same harness. Three-instance scenarios keep the
+# defaults (measured: one worker each was no better there).
 read -r -a SWITCH_NEW_ENV <<<"${PERF_SWITCH_NEW_ENV-SYNCKAIROS_SERVER__WORKER_THREADS=1}"
 # Extra environment for the new build's instances in `region` (set per part).
 REGION_NEW_ENV=()
@@ -96,7 +98,8 @@ fi
 if want switch; then
     declare -A SU SP SR
     REGION_NEW_ENV=("${SWITCH_NEW_ENV[@]}")
-    [[ ${#SWITCH_NEW_ENV[@]} -gt 0 ]] && note "switch: the new build's instance runs with ${SWITCH_NEW_ENV[*]}; the harness with --threads 1"
+    [[ ${#SWITCH_NEW_ENV[@]} -gt 0 ]] && note "switch: the new build's instance runs with ${SWITCH_NEW_ENV[*]}"
+    note "switch: the closed-loop harness runs with --threads 1 --sched batch, for both builds"
     for b in $(builds); do
         region "$b-switch" "$(bin_of "$b")" 1 || { note "switch: $b did not start"; continue; }
         SU[$b]=${REGION_URLS[0]}; SP[$b]=${REGION_PIDS[0]}; SR[$b]=$REGION_REDIS_PID
@@ -107,7 +110,7 @@ if want switch; then
         --compare-pid "${SP[new]}" --compare-store-pid "${SR[new]}")
     [[ $HAVE_BASE == 0 ]] && cmp=(--url "${SU[new]}" --pid "${SP[new]}" --store-pid "${SR[new]}")
     for conns in 32 64; do
-        PB --threads 1 switch --mode closed --name "switch-closed-redis-$conns" "${cmp[@]}" --connections "$conns" \
+        PB --threads 1 --sched batch switch --mode closed --name "switch-closed-redis-$conns" "${cmp[@]}" --connections "$conns" \
             --sessions "$SESS" --duration "$DUR" --warmup "$WARM" "${COMMON[@]}"
     done
     PB switch --mode open --rate 15000 --name switch-open-goal-redis "${cmp[@]}" --connections "$((CONNS * 2))" \

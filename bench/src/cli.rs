@@ -14,8 +14,20 @@ pub struct Cli {
     /// Tokio worker threads of the harness (default: number of CPUs).
     #[arg(long, global = true)]
     pub threads: Option<usize>,
+    /// Scheduling class of every harness thread. `batch`: a harness thread woken by the
+    /// server's answer does not preempt the server, as a client on another machine
+    /// would not (on loopback the waker pays for the wakee otherwise).
+    #[arg(long, global = true, value_enum, default_value_t = Sched::Normal)]
+    pub sched: Sched,
     #[command(subcommand)]
     pub cmd: Command,
+}
+
+/// `--sched`: the Linux scheduling policy of the harness.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sched {
+    Normal,
+    Batch,
 }
 
 #[derive(Subcommand, Debug)]

@@ -32,6 +32,10 @@ use cli::{Cli, Command};
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     clock::now_us(); // pin the clock base before anything is measured
+    if cli.sched == cli::Sched::Batch {
+        // Set before the runtime starts: its threads inherit the policy.
+        sysinfo::set_sched_batch()?;
+    }
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = cli.threads {
         rt.worker_threads(n.max(1));

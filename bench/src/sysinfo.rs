@@ -153,6 +153,17 @@ pub fn raise_nofile() -> u64 {
     }
 }
 
+/// Puts the calling thread (and the threads it starts afterwards) in `SCHED_BATCH`:
+/// woken, it waits for its turn instead of preempting the running thread.
+pub fn set_sched_batch() -> anyhow::Result<()> {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: pid 0 is the calling thread; param is a valid sched_param.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) } != 0 {
+        anyhow::bail!("SCHED_BATCH: {}", std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
