@@ -3,6 +3,7 @@
 
 pub mod deadline;
 pub mod fanout;
+mod fanout_watch;
 pub mod idle;
 pub mod load;
 pub mod regions;
