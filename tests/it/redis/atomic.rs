@@ -20,7 +20,7 @@
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use synckairos::domain::{lifetime, next_deadline, RegionId, Session};
+use synckairos::domain::{RegionId, Session};
 use synckairos::store::codec::{
     encode_state, encode_state_legacy, stored_created_at, stored_epoch, stored_version,
 };
@@ -28,7 +28,7 @@ use synckairos::store::redis::{command_config, connect, RedisStore, StreamCap};
 use synckairos::store::{keys, Commit, Expected, Store, StoreError};
 
 use crate::support::procs::Redis;
-use crate::support::relay::{conn, head, new_session};
+use crate::support::relay::{commit_of as commit, conn, head, new_session};
 use crate::support::server::uuid;
 
 const HOME: &str = "iad";
@@ -53,18 +53,6 @@ const LOG: StreamCap = StreamCap {
     max_len: 10_000,
     max_bytes: 1 << 30,
 };
-
-fn commit<'a>(s: &'a Session, origin: &'a RegionId) -> Commit<'a> {
-    Commit {
-        session: s,
-        events: &[],
-        deadline: next_deadline(s),
-        keep_until: lifetime::keep_until(s, 3_600_000),
-        origin,
-        actor: None,
-        moved_from: None,
-    }
-}
 
 /// `commit` with a deadline a minute after the session's creation (the script then
 /// reads the deadline index before writing).

@@ -10,12 +10,12 @@
 
 use std::time::Duration;
 
-use synckairos::domain::{lifetime, next_deadline, RegionId, Session};
+use synckairos::domain::{RegionId, Session};
 use synckairos::store::redis::{command_config, connect, RedisStore};
-use synckairos::store::{keys, Commit, Expected, Store, StoreError};
+use synckairos::store::{keys, Expected, Store, StoreError};
 
 use crate::support::procs::Redis;
-use crate::support::relay::{conn, head, new_session};
+use crate::support::relay::{commit_of as commit, conn, head, new_session};
 use crate::support::server::uuid;
 
 const HOME: &str = "iad";
@@ -23,18 +23,6 @@ const HOME: &str = "iad";
 fn single_region(redis: &Redis) -> RedisStore {
     let primary = connect(&redis.url(), command_config(Duration::from_secs(2))).expect("connect");
     RedisStore::new(primary, None, &RegionId::from(HOME), 64, None, None)
-}
-
-fn commit<'a>(s: &'a Session, origin: &'a RegionId) -> Commit<'a> {
-    Commit {
-        session: s,
-        events: &[],
-        deadline: next_deadline(s),
-        keep_until: lifetime::keep_until(s, 3_600_000),
-        origin,
-        actor: None,
-        moved_from: None,
-    }
 }
 
 fn now_ms() -> u64 {

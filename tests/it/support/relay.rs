@@ -13,8 +13,8 @@ use redis::streams::StreamRangeReply;
 use redis::Value;
 use synckairos::clock::now_ms;
 use synckairos::domain::{
-    create_session, lifetime, next_deadline, NewParticipant, NewSession, RegionId, SyncMode,
-    TimeoutAction,
+    create_session, lifetime, next_deadline, NewParticipant, NewSession, RegionId, Session,
+    SyncMode, TimeoutAction,
 };
 use synckairos::store::redis::{command_config, connect, RedisStore, StreamCap};
 use synckairos::store::{keys, Commit, Store};
@@ -31,7 +31,7 @@ pub async fn conn(url: &str) -> MultiplexedConnection {
 }
 
 /// A two-participant session of `home` (as `POST /v1/sessions` would create it).
-pub fn new_session(id: &str, home: &str) -> synckairos::domain::Session {
+pub fn new_session(id: &str, home: &str) -> Session {
     let p = |i: u32| NewParticipant {
         participant_id: format!("223e4567-e89b-42d3-a456-42661417400{i}").into(),
         participant_index: i,
@@ -60,6 +60,20 @@ pub fn new_session(id: &str, home: &str) -> synckairos::domain::Session {
     .expect("a valid session")
 }
 
+/// The commit of `s` as the service would make it: its next deadline, an hour's
+/// lifetime, no events, no actor.
+pub fn commit_of<'a>(s: &'a Session, origin: &'a RegionId) -> Commit<'a> {
+    Commit {
+        session: s,
+        events: &[],
+        deadline: next_deadline(s),
+        keep_until: lifetime::keep_until(s, 3_600_000),
+        origin,
+        actor: None,
+        moved_from: None,
+    }
+}
+
 /// Creates `n` sessions homed in `home` directly in its Redis at `url`, through the
 /// commit script (index, sequence, relay log entry, fan-out), `concurrency` at a time.
 pub async fn seed(url: &str, home: &str, n: usize, concurrency: usize) -> Vec<String> {
@@ -83,16 +97,10 @@ pub async fn seed(url: &str, home: &str, n: usize, concurrency: usize) -> Vec<St
             let (store, origin) = (store.clone(), origin.clone());
             async move {
                 let s = new_session(&id, home);
-                let commit = Commit {
-                    session: &s,
-                    events: &[],
-                    deadline: next_deadline(&s),
-                    keep_until: lifetime::keep_until(&s, 3_600_000),
-                    origin: &origin,
-                    actor: None,
-                    moved_from: None,
-                };
-                store.insert(commit).await.expect("seeding a session");
+                store
+                    .insert(commit_of(&s, &origin))
+                    .await
+                    .expect("seeding a session");
             }
         })
         .buffer_unordered(concurrency)
