@@ -34,7 +34,7 @@ fn main() -> anyhow::Result<()> {
     clock::now_us(); // pin the clock base before anything is measured
     if cli.sched == cli::Sched::Batch {
         // Set before the runtime starts: its threads inherit the policy.
-        sysinfo::set_sched_batch()?;
+        sysinfo::set_sched(libc::SCHED_BATCH).map_err(|e| anyhow::anyhow!("SCHED_BATCH: {e}"))?;
     }
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = cli.threads {

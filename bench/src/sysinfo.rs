@@ -153,13 +153,15 @@ pub fn raise_nofile() -> u64 {
     }
 }
 
-/// Puts the calling thread (and the threads it starts afterwards) in `SCHED_BATCH`:
-/// woken, it waits for its turn instead of preempting the running thread.
-pub fn set_sched_batch() -> anyhow::Result<()> {
+/// Puts the calling thread (and the threads it starts afterwards) in a non-realtime
+/// scheduling class: `libc::SCHED_BATCH` (woken, it waits for its turn instead of
+/// preempting the running thread) or `libc::SCHED_IDLE` (it runs only on a core
+/// nothing else wants).
+pub fn set_sched(policy: libc::c_int) -> std::io::Result<()> {
     let param = libc::sched_param { sched_priority: 0 };
     // SAFETY: pid 0 is the calling thread; param is a valid sched_param.
-    if unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) } != 0 {
-        anyhow::bail!("SCHED_BATCH: {}", std::io::Error::last_os_error());
+    if unsafe { libc::sched_setscheduler(0, policy, &param) } != 0 {
+        return Err(std::io::Error::last_os_error());
     }
     Ok(())
 }

@@ -62,10 +62,8 @@ impl WatcherRuntime {
             .worker_threads(2)
             .thread_name("watcher")
             .on_thread_start(|| {
-                let param = libc::sched_param { sched_priority: 0 };
-                // SAFETY: pid 0 is the calling thread; param is a valid sched_param.
-                if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } != 0 {
-                    eprintln!("SCHED_IDLE: {}", std::io::Error::last_os_error());
+                if let Err(e) = crate::sysinfo::set_sched(libc::SCHED_IDLE) {
+                    eprintln!("SCHED_IDLE: {e}");
                 }
             })
             .enable_all()
