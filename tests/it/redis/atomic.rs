@@ -28,7 +28,7 @@ use synckairos::store::redis::{command_config, connect, RedisStore, StreamCap};
 use synckairos::store::{keys, Commit, Expected, Store, StoreError};
 
 use crate::support::procs::Redis;
-use crate::support::relay::{commit_of as commit, conn, head, new_session};
+use crate::support::relay::{commit_of as commit, conn, footprint, head, new_session};
 use crate::support::server::uuid;
 
 const HOME: &str = "iad";
@@ -63,20 +63,6 @@ fn commit_due<'a>(s: &'a Session, origin: &'a RegionId) -> Commit<'a> {
     }
 }
 
-/// Everything a commit writes, as raw values (a change shows up as a difference).
-async fn footprint(c: &mut MultiplexedConnection, id: &str) -> Vec<redis::Value> {
-    let bucket = keys::index_bucket(id);
-    let mut pipe = redis::pipe();
-    pipe.cmd("GET").arg(keys::session(id));
-    pipe.cmd("HGETALL").arg(keys::index(HOME, bucket));
-    pipe.cmd("HGETALL").arg(keys::digest(HOME));
-    pipe.cmd("ZRANGE").arg(keys::DEADLINES).arg(0).arg(-1);
-    pipe.cmd("GET").arg(keys::SEQUENCE);
-    pipe.cmd("XLEN").arg(keys::OUTBOX);
-    pipe.cmd("DUMP").arg(keys::RELAY_LOG);
-    pipe.query_async(c).await.expect("footprint")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_that_would_fail_leaves_nothing_written() {
     let redis = Redis::start();
@@ -86,7 +72,7 @@ async fn a_commit_that_would_fail_leaves_nothing_written() {
     let id = uuid();
     let mut s = new_session(&id, HOME);
     store.insert(commit(&s, &origin)).await.expect("create");
-    let before = footprint(&mut c, &id).await;
+    let before = footprint(&mut c, HOME, &id).await;
 
     // A stream key that holds a string: the log append would fail after the writes.
     let mut sub = redis::Client::open(redis.url())
@@ -129,7 +115,7 @@ async fn a_commit_that_would_fail_leaves_nothing_written() {
         .await
         .expect("rename back");
     assert_eq!(
-        footprint(&mut c, &id).await,
+        footprint(&mut c, HOME, &id).await,
         before,
         "the refused commit wrote"
     );
@@ -172,7 +158,7 @@ async fn keys_read_before_the_writes_refuse_a_wrong_type_having_written_nothing(
     store.insert(commit(&s, &origin)).await.expect("create");
     let session_key = keys::session(&id);
     for key in [session_key.as_str(), keys::DEADLINES, keys::SEQUENCE] {
-        let before = footprint(&mut c, &id).await;
+        let before = footprint(&mut c, HOME, &id).await;
         let () = redis::cmd("RENAME")
             .arg(key)
             .arg("aside")
@@ -207,7 +193,7 @@ async fn keys_read_before_the_writes_refuse_a_wrong_type_having_written_nothing(
             .query_async(&mut c)
             .await;
         assert_eq!(
-            footprint(&mut c, &id).await,
+            footprint(&mut c, HOME, &id).await,
             before,
             "{key}: the refused commit wrote"
         );

@@ -10,12 +10,12 @@
 
 use std::time::Duration;
 
-use synckairos::domain::{RegionId, Session};
+use synckairos::domain::RegionId;
 use synckairos::store::redis::{command_config, connect, RedisStore};
 use synckairos::store::{keys, Expected, Store, StoreError};
 
 use crate::support::procs::Redis;
-use crate::support::relay::{commit_of as commit, conn, head, new_session};
+use crate::support::relay::{commit_of as commit, conn, footprint, head, new_session};
 use crate::support::server::uuid;
 
 const HOME: &str = "iad";
@@ -108,19 +108,6 @@ async fn each_write_takes_the_next_number_and_a_fresh_sequence_starts_at_the_com
     }
 }
 
-/// What a commit of `s` writes: its value, the deadline index, the sequence.
-async fn stored(c: &mut redis::aio::MultiplexedConnection, s: &Session) -> Vec<redis::Value> {
-    let mut p = redis::pipe();
-    p.cmd("GET").arg(keys::session(&s.session_id));
-    p.cmd("ZRANGE")
-        .arg(keys::DEADLINES)
-        .arg(0)
-        .arg(-1)
-        .arg("WITHSCORES");
-    p.cmd("GET").arg(keys::SEQUENCE);
-    p.query_async(c).await.expect("read")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sequence_that_is_not_an_integer_refuses_the_commit_having_written_nothing() {
     let redis = Redis::start();
@@ -131,7 +118,7 @@ async fn a_sequence_that_is_not_an_integer_refuses_the_commit_having_written_not
     store.insert(commit(&s, &origin)).await.expect("create");
     for bad in ["1.5", "not a number", "99999999999999999999"] {
         set_seq(&mut c, bad).await;
-        let before = stored(&mut c, &s).await;
+        let before = footprint(&mut c, HOME, &s.session_id).await;
         let mut next = s.clone();
         next.version += 1;
         let err = store.commit(Expected::of(&s), commit(&next, &origin)).await;
@@ -140,7 +127,7 @@ async fn a_sequence_that_is_not_an_integer_refuses_the_commit_having_written_not
             "{bad:?}: {err:?}"
         );
         assert_eq!(
-            stored(&mut c, &s).await,
+            footprint(&mut c, HOME, &s.session_id).await,
             before,
             "{bad:?}: the refused commit wrote"
         );

@@ -109,6 +109,26 @@ pub async fn seed(url: &str, home: &str, n: usize, concurrency: usize) -> Vec<St
     ids
 }
 
+/// Everything a commit of session `id` homed in `home` writes, as raw values (a change
+/// shows up as a difference): its value, its index entry and the home's digest, the
+/// deadline index with its scores, the sequence, the outbox's length, the relay log.
+pub async fn footprint(c: &mut MultiplexedConnection, home: &str, id: &str) -> Vec<Value> {
+    let mut pipe = redis::pipe();
+    pipe.cmd("GET").arg(keys::session(id));
+    pipe.cmd("HGETALL")
+        .arg(keys::index(home, keys::index_bucket(id)));
+    pipe.cmd("HGETALL").arg(keys::digest(home));
+    pipe.cmd("ZRANGE")
+        .arg(keys::DEADLINES)
+        .arg(0)
+        .arg(-1)
+        .arg("WITHSCORES");
+    pipe.cmd("GET").arg(keys::SEQUENCE);
+    pipe.cmd("XLEN").arg(keys::OUTBOX);
+    pipe.cmd("DUMP").arg(keys::RELAY_LOG);
+    pipe.query_async(c).await.expect("footprint")
+}
+
 /// `(total, count)` of the digest of `home`'s index in the Redis of `c`.
 pub async fn digest(c: &mut MultiplexedConnection, home: &str) -> (u64, u64) {
     let (t, n): (Option<u64>, Option<u64>) = redis::cmd("HMGET")
