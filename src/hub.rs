@@ -1,6 +1,8 @@
 //! Local subscribers per session: which WebSocket connections of *this* instance watch
 //! which session, and delivery of committed updates to their mailboxes. Each update
-//! is encoded once per instance, not once per connection.
+//! is encoded once per instance, not once per connection, and written straight to the
+//! sockets that are idle (`Mailbox`): delivery runs on the broker's task, never inside
+//! a commit (the memory store hands its updates over through `fanout::local`).
 //!
 //! Owns: the session → connections map, the latest snapshot seen per watched session,
 //! and closing every socket at shutdown. Message timestamps are in the session's home
@@ -20,6 +22,7 @@ use crate::mailbox::Mailbox;
 use crate::protocol::{self, close};
 use crate::store::{Update, UpdateSink};
 use crate::timebase::TimeBase;
+use crate::wsframe::Framed;
 
 #[derive(Default)]
 struct Topic {
@@ -206,8 +209,9 @@ impl UpdateSink for Hub {
                 let pushes: Vec<_> = events
                     .iter()
                     .filter_map(|e| protocol::event(session, e, now))
+                    .map(|p| Framed::text(&p))
                     .collect();
-                let frame = protocol::state("STATE_UPDATE", session, now);
+                let frame = Framed::text(&protocol::state("STATE_UPDATE", session, now));
                 for m in targets {
                     for p in &pushes {
                         m.push(p.clone());
@@ -216,7 +220,7 @@ impl UpdateSink for Hub {
                 }
             }
             Update::Deleted { session_id } => {
-                let frame = protocol::session_deleted(session_id, now);
+                let frame = Framed::text(&protocol::session_deleted(session_id, now));
                 for m in targets {
                     m.push(frame.clone());
                     m.close(close::NORMAL, "Session deleted");

@@ -5,10 +5,11 @@
 //!
 //! 1. `domain`: the pure timer core (model, ids, transitions, deadlines, time math).
 //!    No IO; `now` is an argument.
-//! 2. `clock`, `config`, `metrics`, `trend`, `cause`, `view`, `protocol`, `mailbox`,
-//!    `wakeup`, `timebase`: wall-clock reads, settings, Prometheus names, the
+//! 2. `clock`, `config`, `metrics`, `trend`, `cause`, `view`, `protocol`, `wsframe`,
+//!    `mailbox`, `wakeup`, `timebase`: wall-clock reads, settings, Prometheus names, the
 //!    dashboard's 15-minute history, error chains for logs, the JSON a client sees,
-//!    WebSocket messages, a connection's outgoing queue, the scheduler's early-wake
+//!    WebSocket messages, their frames as sent, a connection's outgoing queue (written
+//!    straight to an idle socket), the scheduler's early-wake
 //!    signal, and each home region's authoritative time (its Redis clock, sampled
 //!    NTP-style; the other regions' clocks as estimated here; the refusal policy for an
 //!    instance whose clock cannot be trusted).
@@ -73,3 +74,4 @@ pub mod timebase;
 pub mod trend;
 pub mod view;
 pub mod wakeup;
+pub mod wsframe;

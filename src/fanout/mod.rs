@@ -1,6 +1,7 @@
 //! Fan-out between the instances of a region: committed updates reach every instance
 //! whose WebSocket clients watch the session. With the memory store there is one
-//! instance and the store hands updates to the hub inside its commit; with Redis, each
+//! instance and the store hands updates to the hub through an ordered feed (`local`);
+//! with Redis, each
 //! instance subscribes to the shard channels of the sessions its clients watch
 //! (`redis`).
 //!
@@ -8,6 +9,7 @@
 //! which sessions this instance watches; `Audience`: where updates go). Must not:
 //! know about sockets (the hub does) or write session state.
 
+pub mod local;
 pub mod redis;
 
 use tokio::sync::watch;

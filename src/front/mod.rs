@@ -28,6 +28,7 @@ mod ws_conn;
 mod ws_link;
 mod ws_mask;
 mod ws_msg;
+mod ws_out;
 mod ws_owed;
 mod ws_rate;
 

@@ -1,6 +1,7 @@
 //! One WebSocket connection: admission (`ws_auth`), then a reader task (frames in,
 //! client messages handled) and a writer loop (the mailbox out, protocol pings,
-//! liveness). `read_frame` is not cancel-safe, so it runs alone in its task and is
+//! liveness; every write goes through the connection's `Outlet`, which the mailbox
+//! also writes to directly while the writer is idle). `read_frame` is not cancel-safe, so it runs alone in its task and is
 //! never raced in `select!`; its obligated replies (pong, close echo) reach the socket
 //! through the writer. Every frame counts against `ws.frames_per_second` (control,
 //! binary and continuation frames too); an unmasked client frame closes with 1002.
@@ -16,17 +17,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fastwebsockets::upgrade::UpgradeFut;
-use fastwebsockets::{Frame, OpCode, Payload, WebSocketError, WebSocketRead, WebSocketWrite};
-use hyper::upgrade::Upgraded;
-use hyper_util::rt::TokioIo;
-use tokio::io::{ReadHalf, WriteHalf};
+use fastwebsockets::{Frame, OpCode, WebSocketError};
 
 use super::conns::ConnGuard;
 use super::ctx::Ctx;
 use super::ws_auth::{self, Peer};
 use super::ws_link::Link;
-use super::ws_mask::{is_unmasked, MaskCheck};
+use super::ws_mask::is_unmasked;
 use super::ws_msg::handle_text;
+use super::ws_out::{self, Outlet, Rx};
 use super::ws_owed::{EndOnDrop, Owed};
 use super::ws_rate::{FrameRate, MessageRate, RateVerdict};
 use crate::clock::{mono_us, now_ms};
@@ -34,9 +33,7 @@ use crate::domain::SessionId;
 use crate::mailbox::{Mailbox, Queued};
 use crate::metrics;
 use crate::protocol::{self, close};
-
-type Io = TokioIo<Upgraded>;
-type Rx = WebSocketRead<MaskCheck<ReadHalf<Io>>>;
+use crate::wsframe::{Control, Framed};
 
 /// Measurement pings after connecting (ms), before the regular ones.
 const EARLY_PINGS_MS: [u64; 3] = [100, 400, 700];
@@ -63,23 +60,25 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, opening: Opening) {
         }
     };
     let _slot = opening.conn;
-    let (mut rx, mut tx) = ws.split(|io| {
-        let (r, w) = tokio::io::split(io);
-        (MaskCheck::new(r), w)
-    });
+    let Some((mut rx, outlet)) = ws_out::open(ws.into_inner().into_inner()) else {
+        return;
+    };
+    let write_timeout = Duration::from_millis(ctx.cfg.ws.write_timeout_ms);
     // fastwebsockets refuses a frame whose length is >= its limit; a message of
     // exactly `max_message_bytes` is allowed (as when it arrives in fragments).
     rx.set_max_message_size(ctx.cfg.ws.max_message_bytes.saturating_add(1));
     // Pings are answered here (so that they are counted like every other frame).
     rx.set_auto_pong(false);
+    let refuse = |code: u16, reason: &str| {
+        let frame = Framed::close(code, reason);
+        let outlet = outlet.clone();
+        async move {
+            let _ = outlet.write_all(frame.bytes(), write_timeout).await;
+        }
+    };
     let session_id = match opening.session {
         Ok(id) => id,
-        Err(reason) => {
-            let _ = tx
-                .write_frame(Frame::close(close::POLICY, reason.as_bytes()))
-                .await;
-            return;
-        }
+        Err(reason) => return refuse(close::POLICY, reason).await,
     };
     // Boxed (as `handle_text` below): a future is as large as its largest state, and
     // an idle socket must not carry the admission's or a command's for its whole life.
@@ -93,12 +92,12 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, opening: Opening) {
     .await;
     let peer = match admitted {
         Ok(p) => p,
-        Err((code, reason)) => {
-            let _ = tx.write_frame(Frame::close(code, reason.as_bytes())).await;
-            return;
-        }
+        Err((code, reason)) => return refuse(code, &reason).await,
     };
-    let mailbox = Arc::new(Mailbox::new(ctx.cfg.ws.queue_capacity));
+    let mailbox = Arc::new(Mailbox::with_direct(
+        ctx.cfg.ws.queue_capacity,
+        outlet.clone(),
+    ));
     let link = Arc::new(Link::default());
     if let Some(known) = ctx.gateway.delivered(&session_id) {
         link.set_home(&known.home_region);
@@ -112,7 +111,10 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, opening: Opening) {
         });
     }
     let connected_at = ctx.gateway.time().stamp_ms(link.home().as_ref());
-    mailbox.push(protocol::connected(&session_id, connected_at));
+    mailbox.push(Framed::text(&protocol::connected(
+        &session_id,
+        connected_at,
+    )));
     let mut sub = ctx.hub.subscribe(&session_id, mailbox.clone());
     // CONNECTED (queued first) goes out only once updates are flowing here.
     sub.ready(Duration::from_secs(2)).await;
@@ -134,7 +136,7 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, opening: Opening) {
         owed.clone(),
         last_seen.clone(),
     ));
-    write_loop(&ctx, tx, &mailbox, &owed, &last_seen, &link).await;
+    write_loop(&ctx, &outlet, &mailbox, &owed, &last_seen, &link).await;
     if link.closing() {
         let _ = tokio::time::timeout(CLOSE_LINGER, &mut reader).await;
     }
@@ -144,7 +146,7 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, opening: Opening) {
 
 async fn write_loop(
     ctx: &Ctx,
-    mut tx: WebSocketWrite<WriteHalf<Io>>,
+    outlet: &Outlet,
     mailbox: &Mailbox,
     owed: &Owed,
     last_seen: &AtomicI64,
@@ -160,33 +162,42 @@ async fn write_loop(
         .map(|ms| start + Duration::from_millis(*ms));
     let mut next_early = early.next();
     let mut batch = Vec::new();
+    // What was queued before (`CONNECTED`) goes first; direct writes may follow it.
+    mailbox.open();
+    let send = |frame: Framed| async move {
+        let _writing = mailbox.claim();
+        outlet.write_all(frame.bytes(), write_timeout).await.is_ok()
+    };
     loop {
         tokio::select! {
             biased;
             frame = owed.next() => {
                 // The reader ended (peer closed or broke the protocol).
                 let Some((op, payload)) = frame else { return };
-                let is_close = op == OpCode::Close;
-                let f = Frame::new(true, op, None, Payload::Owned(payload));
-                if send(&mut tx, f, write_timeout).await.is_err() || is_close {
+                let (kind, is_close) = match op {
+                    OpCode::Close => (Control::Close, true),
+                    _ => (Control::Pong, false),
+                };
+                if !send(Framed::control(kind, &payload)).await || is_close {
                     return;
                 }
             }
-            _ = mailbox.next_batch(&mut batch) => {
+            _writing = mailbox.next_batch(&mut batch) => {
                 for out in batch.drain(..) {
-                    let sent = match &out {
+                    let (bytes, last) = match out {
                         Queued::State { frame, .. } | Queued::Message(frame) => {
-                            send(&mut tx, Frame::text(Payload::Borrowed(frame)), write_timeout).await.map(|()| false)
+                            (frame.bytes().clone(), false)
                         }
+                        Queued::Rest(rest) => (rest, false),
                         Queued::Close(code, reason) => {
-                            if *code == close::TRY_AGAIN_LATER {
+                            if code == close::TRY_AGAIN_LATER {
                                 metrics::ws_slow_consumer_closed();
                             }
                             link.close_sent();
-                            send(&mut tx, Frame::close(*code, reason.as_bytes()), write_timeout).await.map(|()| true)
+                            (Framed::close(code, reason).bytes().clone(), true)
                         }
                     };
-                    if sent != Ok(false) {
+                    if outlet.write_all(&bytes, write_timeout).await.is_err() || last {
                         return;
                     }
                 }
@@ -196,15 +207,14 @@ async fn write_loop(
                     tracing::debug!("websocket peer missed a ping; dropping it");
                     return;
                 }
-                let now = now_ms();
-                pinged_at = Some(now);
-                if send(&mut tx, measuring_ping(), write_timeout).await.is_err() {
+                pinged_at = Some(now_ms());
+                if !send(measuring_ping()).await {
                     return;
                 }
             }
             _ = sleep_until(next_early) => {
                 next_early = early.next();
-                if send(&mut tx, measuring_ping(), write_timeout).await.is_err() {
+                if !send(measuring_ping()).await {
                     return;
                 }
             }
@@ -213,13 +223,8 @@ async fn write_loop(
 }
 
 /// A protocol ping carrying its send time (the pong echoes it: `Link::on_pong`).
-fn measuring_ping() -> Frame<'static> {
-    Frame::new(
-        true,
-        OpCode::Ping,
-        None,
-        Payload::Owned(Link::ping_payload().to_vec()),
-    )
+fn measuring_ping() -> Framed {
+    Framed::control(Control::Ping, &Link::ping_payload())
 }
 
 /// Resolves at `at`, never when `None`.
@@ -227,23 +232,6 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
     match at {
         Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,
-    }
-}
-
-/// Writes one frame; a write stuck longer than the timeout means a peer that does not
-/// read, and the connection is dropped.
-async fn send(
-    tx: &mut WebSocketWrite<WriteHalf<Io>>,
-    frame: Frame<'_>,
-    timeout: Duration,
-) -> Result<(), ()> {
-    match tokio::time::timeout(timeout, tx.write_frame(frame)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(()),
-        Err(_) => {
-            metrics::ws_slow_consumer_closed();
-            Err(())
-        }
     }
 }
 
@@ -348,11 +336,11 @@ async fn read_loop(
             RateVerdict::Allow => {}
             RateVerdict::Refuse { first } => {
                 if first {
-                    mailbox.push(protocol::error(
+                    mailbox.push(Framed::text(&protocol::error(
                         "RATE_LIMIT_EXCEEDED",
                         "Too many messages, slow down",
                         None,
-                    ));
+                    )));
                 }
                 continue;
             }

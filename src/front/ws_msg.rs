@@ -19,6 +19,7 @@ use crate::gateway::transit::Measured;
 use crate::mailbox::Mailbox;
 use crate::metrics;
 use crate::protocol::{self, ClientMessage, PongClock};
+use crate::wsframe::Framed;
 
 use super::ctx::Ctx;
 use super::ws_auth::Peer;
@@ -60,12 +61,12 @@ pub async fn handle_text(
                 timebase: &stamp.region,
                 error_ms: stamp.reading.bound_ms(),
             };
-            mailbox.push(protocol::pong(
+            mailbox.push(Framed::text(&protocol::pong(
                 timestamp.as_ref(),
                 t1.div_euclid(1000),
                 t2.div_euclid(1000),
                 Some(clock),
-            ));
+            )));
         }
         ClientMessage::Reconnect => {
             metrics::ws_message_in("RECONNECT");
@@ -109,7 +110,7 @@ async fn reconnect(ctx: &Ctx, session_id: &SessionId, peer: &Peer, mailbox: &Mai
     // too, peers are not asked then, and the answer comes from what was delivered here.
     if let Err(e) = ws_command::count_general(ctx, peer).await {
         if e.status == hyper::StatusCode::TOO_MANY_REQUESTS {
-            mailbox.push(protocol::error(&e.code, &e.message, None));
+            mailbox.push(Framed::text(&protocol::error(&e.code, &e.message, None)));
             return;
         }
     }
@@ -125,7 +126,11 @@ async fn reconnect(ctx: &Ctx, session_id: &SessionId, peer: &Peer, mailbox: &Mai
                 Some(c) => c,
                 None => {
                     let err = ApiError::from(e);
-                    mailbox.push(protocol::error(&err.code, &err.message, None));
+                    mailbox.push(Framed::text(&protocol::error(
+                        &err.code,
+                        &err.message,
+                        None,
+                    )));
                     return;
                 }
             }
@@ -133,5 +138,8 @@ async fn reconnect(ctx: &Ctx, session_id: &SessionId, peer: &Peer, mailbox: &Mai
     };
     link.set_home(&newest.home_region);
     let now = ctx.gateway.time().stamp_ms(Some(&newest.home_region));
-    mailbox.push_sync(newest.stamp(), protocol::state("STATE_SYNC", &newest, now));
+    mailbox.push_sync(
+        newest.stamp(),
+        Framed::text(&protocol::state("STATE_SYNC", &newest, now)),
+    );
 }

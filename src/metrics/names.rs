@@ -9,6 +9,7 @@ pub const ACTIVE_SESSIONS: &str = "synckairos_active_sessions";
 pub const WS_CONNECTIONS: &str = "synckairos_websocket_connections";
 pub const WS_CLOSED_SLOW: &str = "synckairos_websocket_slow_consumer_closes_total";
 pub const WS_MESSAGES_IN: &str = "synckairos_websocket_messages_received_total";
+pub const WS_DIRECT_WRITES: &str = "synckairos_websocket_direct_writes_total";
 pub const DEADLINE_LATENESS: &str = "synckairos_deadline_lateness_ms";
 pub const DEADLINES_FIRED: &str = "synckairos_deadlines_fired_total";
 pub const RATE_LIMITED: &str = "synckairos_rate_limited_total";
@@ -105,6 +106,13 @@ pub(super) const HELP: &[(&str, Kind, &str)] = &[
         WS_CLOSED_SLOW,
         Counter,
         "WebSocket connections closed (1013) because their send queue overflowed",
+    ),
+    (
+        WS_DIRECT_WRITES,
+        Counter,
+        "Messages written straight to an idle WebSocket, without waking its writer, by \
+         outcome: whole, partial (the writer finishes the frame) or full (the socket \
+         took nothing; queued for the writer)",
     ),
     (
         WS_MESSAGES_IN,

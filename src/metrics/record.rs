@@ -35,6 +35,11 @@ pub fn ws_slow_consumer_closed() {
     counter!(WS_CLOSED_SLOW).increment(1);
 }
 
+/// `outcome`: `whole`, `partial` or `full` (see the metric's help).
+pub fn ws_direct_write(outcome: &'static str) {
+    counter!(WS_DIRECT_WRITES, "outcome" => outcome).increment(1);
+}
+
 pub fn ws_message_in(kind: &'static str) {
     counter!(WS_MESSAGES_IN, "type" => kind).increment(1);
 }

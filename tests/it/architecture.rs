@@ -453,8 +453,8 @@ fn cycles(edges: &BTreeMap<(Module, Module), PathBuf>) -> Vec<Vec<Module>> {
 const LAYERS: &[&[&str]] = &[
     &["domain"],
     &[
-        "cause", "clock", "config", "metrics", "trend", "view", "protocol", "mailbox", "wakeup",
-        "timebase",
+        "cause", "clock", "config", "metrics", "trend", "view", "protocol", "wsframe", "mailbox",
+        "wakeup", "timebase",
     ],
     &["store", "ratelimit", "auth", "quota"],
     &["fanout", "hub", "audit"],

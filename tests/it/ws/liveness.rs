@@ -3,10 +3,12 @@
 //! `ws.ping_interval_ms`; a peer that stops answering them is dropped while one that
 //! answers stays; a consumer that never reads is disconnected (write timeout) and one
 //! whose queue overflows is closed 1013, while another client on the same session
-//! keeps receiving every update.
+//! keeps receiving every update; a frame the fan-out wrote only in part is finished
+//! before anything else.
 
 use std::time::{Duration, Instant};
 
+use crate::support::relay::metric;
 use crate::support::server::TestServer;
 use crate::support::ws::{WsClient, WsEvent, WsOptions, WAIT};
 
@@ -179,4 +181,64 @@ async fn a_consumer_whose_queue_overflows_is_closed_1013() {
     let (mut fresh, _) = WsClient::connect_ready(&s.ws_url(&id)).await;
     s.op(&id, "switch").await.expect(200);
     assert_eq!(fresh.next_json(WAIT).await["type"], "STATE_UPDATE");
+}
+
+/// A state too big for the socket is written in part by the fan-out itself (straight
+/// to the idle socket); the connection's writer sends the rest before anything else,
+/// so a client that was slow to read still gets whole frames, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_the_socket_takes_in_part_is_finished_before_the_next() {
+    let s = TestServer::start_with(|c| {
+        c.ws.queue_capacity = 64;
+        c.ws.write_timeout_ms = 30_000;
+        c.rate_limit.switch_per_second = 0;
+    })
+    .await;
+    let id = big_session(&s).await;
+    let mut slow = WsClient::connect_with(
+        &s.ws_url(&id),
+        WsOptions {
+            read: false,
+            recv_buffer: Some(4096),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("connect");
+    assert!(s.eventually(WAIT, |s| s.ws_connections() == 1).await);
+    let partial = [("outcome", "partial")];
+    let mut version = 2;
+    while metric(
+        &s.http,
+        "synckairos_websocket_direct_writes_total",
+        &partial,
+    )
+    .await
+        == 0.0
+    {
+        assert!(version < 50, "no state was ever written in part");
+        s.op_ok(&id, "switch").await;
+        version += 1;
+    }
+    // These wait behind the rest of that frame (coalesced to the newest).
+    for _ in 0..3 {
+        s.op_ok(&id, "switch").await;
+        version += 1;
+    }
+    slow.send_text(r#"{"type":"PING"}"#).await;
+    slow.start_reading();
+    let (mut last, mut pong) = (0, false);
+    while last < version || !pong {
+        let m = slow.next_json(WAIT).await;
+        match m["type"].as_str() {
+            Some("STATE_UPDATE") => {
+                let v = m["state"]["version"].as_i64().expect("a version");
+                assert!(v > last, "version {v} after {last}");
+                last = v;
+            }
+            Some("PONG") => pong = true,
+            Some("CONNECTED") => {}
+            other => panic!("unexpected message {other:?}"),
+        }
+    }
 }
