@@ -9,10 +9,10 @@
 //!    `mailbox`, `wakeup`, `timebase`: wall-clock reads, settings, Prometheus names, the
 //!    dashboard's 15-minute history, error chains for logs, the JSON a client sees,
 //!    WebSocket messages, their frames as sent, a connection's outgoing queue (written
-//!    straight to an idle socket), the scheduler's early-wake
-//!    signal, and each home region's authoritative time (its Redis clock, sampled
-//!    NTP-style; the other regions' clocks as estimated here; the refusal policy for an
-//!    instance whose clock cannot be trusted).
+//!    straight to an idle socket), the scheduler's early-wake signal, and each home
+//!    region's authoritative time (its Redis clock, sampled NTP-style; the other
+//!    regions' clocks as estimated here; the refusal policy for an instance whose clock
+//!    cannot be trusted).
 //! 3. `store` (trait, memory and Redis implementations, Lua scripts, keys, the
 //!    stored-state codec and the one envelope codec, the recent states writes start
 //!    from), `ratelimit`, `quota` (live
@@ -39,8 +39,9 @@
 //! `gateway::Gateway::apply` → here: `service::Sessions::write` →
 //! `domain::perform` → `store::redis` (`lua/commit.lua`: compare-and-set, deadline
 //! index, sequence, fan-out publish, audit outbox, relay log, in one step) →
-//! every instance of the region: `fanout::redis` → `hub` → `mailbox` →
-//! `front::ws_conn` writes `STATE_UPDATE`; every other region: `relay::follower`
+//! every instance of the region: `fanout::redis` → `hub` → `mailbox` → the socket
+//! (`front::ws_out`, directly when idle; else `front::ws_conn`'s writer) writes
+//! `STATE_UPDATE`; every other region: `relay::follower`
 //! (reading `relay::source` at the home over the internal API) → `relay::copies`
 //! (keeps the copy, republishes locally) → that region's `fanout` → `hub`. When the
 //! home is elsewhere, `gateway::home` sends the write as a `region::wire::PeerCall`
