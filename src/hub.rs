@@ -1,8 +1,9 @@
 //! Local subscribers per session: which WebSocket connections of *this* instance watch
 //! which session, and delivery of committed updates to their mailboxes. Each update
-//! is encoded once per instance, not once per connection, and written straight to the
-//! sockets that are idle (`Mailbox`): delivery runs on the broker's task, never inside
-//! a commit (the memory store hands its updates over through `fanout::local`).
+//! is encoded once per instance, not once per connection, staged in every subscriber's
+//! mailbox in order, then written straight to the sockets that are idle (`Mailbox`),
+//! a large audience by several tasks at once. Delivery runs on the broker's task, never
+//! inside a commit (the memory store hands its updates over through `fanout::local`).
 //!
 //! Owns: the session → connections map, the latest snapshot seen per watched session,
 //! and closing every socket at shutdown. Message timestamps are in the session's home
@@ -23,6 +24,10 @@ use crate::protocol::{self, close};
 use crate::store::{Update, UpdateSink};
 use crate::timebase::TimeBase;
 use crate::wsframe::Framed;
+
+/// Connections one task writes to in a fan-out: a larger audience is flushed by
+/// several tasks, so that every worker thread can take a share of the socket writes.
+const FLUSH_CHUNK: usize = 512;
 
 #[derive(Default)]
 struct Topic {
@@ -212,12 +217,13 @@ impl UpdateSink for Hub {
                     .map(|p| Framed::text(&p))
                     .collect();
                 let frame = Framed::text(&protocol::state("STATE_UPDATE", session, now));
-                for m in targets {
+                for m in &targets {
                     for p in &pushes {
-                        m.push(p.clone());
+                        m.stage(p.clone());
                     }
-                    m.push_state(session.stamp(), frame.clone());
+                    m.stage_state(session.stamp(), frame.clone());
                 }
+                flush(targets);
             }
             Update::Deleted { session_id } => {
                 let frame = Framed::text(&protocol::session_deleted(session_id, now));
@@ -228,4 +234,17 @@ impl UpdateSink for Hub {
             }
         }
     }
+}
+
+/// Writes what was staged for `targets` to their sockets: up to `FLUSH_CHUNK` here,
+/// the rest in tasks of their own (order per connection is the staging's, whoever
+/// flushes first).
+fn flush(mut targets: Vec<Arc<Mailbox>>) {
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        while targets.len() > FLUSH_CHUNK {
+            let chunk = targets.split_off(targets.len() - FLUSH_CHUNK);
+            rt.spawn(async move { chunk.iter().for_each(|m| m.flush()) });
+        }
+    }
+    targets.iter().for_each(|m| m.flush());
 }

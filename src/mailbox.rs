@@ -3,12 +3,14 @@
 //! stale or duplicate snapshots are dropped, and a queue that overflows closes the
 //! connection with a reconnect code instead of growing or slowing anyone else.
 //!
-//! A push to an idle connection (nothing queued, its writer not writing) goes straight
-//! to the socket through `Direct`, without waking the writer: a fan-out to thousands of
-//! sockets then costs one non-blocking write each. Whatever the socket does not take at
-//! once is queued for the writer, the unsent end of a frame first (`Queued::Rest`), so
-//! order is kept. The writer marks itself writing (`Writing`) for every batch and every
-//! frame of its own, and a direct write never overlaps one.
+//! A push to an idle connection (its writer not writing) goes straight to the socket
+//! through `Direct`, with whatever was queued before it, without waking the writer: a
+//! fan-out to thousands of sockets then costs one non-blocking write each. Whatever the
+//! socket does not take at once stays queued for the writer, the unsent end of a frame
+//! first (`Queued::Rest`), so order is kept. The writer marks itself writing (`Writing`)
+//! for every batch and every frame of its own, and a direct write never overlaps one.
+//! A fan-out may stage a message in every mailbox first (`stage*`, in order, under
+//! no socket write) and `flush` them afterwards, from several tasks.
 //!
 //! Owns: ordering and coalescing of one connection's outgoing messages. Must not:
 //! block the producer (delivery to many connections must stay O(1) each; a direct
@@ -106,16 +108,31 @@ impl Mailbox {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `f` on the queue; wakes the writer when `f` left something in it.
-    fn with<R>(&self, f: impl FnOnce(&mut Inner, Option<&dyn Direct>) -> R) -> R {
+    /// Runs `f` on the queue; then, when `now`, writes what it can to an idle socket and
+    /// wakes the writer for the rest. A staged change (`now` false) waits for `flush`.
+    fn with<R>(&self, now: bool, f: impl FnOnce(&mut Inner) -> R) -> R {
         let mut g = self.lock();
-        let r = f(&mut g, self.direct.as_deref());
+        let r = f(&mut g);
+        if now {
+            self.flush_locked(g);
+        }
+        r
+    }
+
+    fn flush_locked(&self, mut g: MutexGuard<'_, Inner>) {
+        if let (Some(d), false) = (self.direct.as_deref(), g.writing) {
+            write_queued(&mut g, d);
+        }
         let queued = !g.queue.is_empty();
         drop(g);
         if queued {
             self.notify.notify_one();
         }
-        r
+    }
+
+    /// Writes what is staged to an idle socket, and wakes the writer for what is left.
+    pub fn flush(&self) {
+        self.flush_locked(self.lock());
     }
 
     /// The writer is running: pushes may go straight to the socket from now on.
@@ -129,12 +146,22 @@ impl Mailbox {
         Writing(self)
     }
 
-    /// Queues a state snapshot; snapshots not newer than one already queued or sent
+    /// Sends a state snapshot; snapshots not newer than one already queued or sent
     /// (by incarnation, then version) are dropped. Returns false if the connection is
     /// closing or just overflowed.
     pub fn push_state(&self, stamp: Stamp, frame: Framed) -> bool {
+        self.state(stamp, frame, true)
+    }
+
+    /// `push_state`, staged: nothing is written, nor the writer woken, until `flush`
+    /// (a fan-out stages every connection in order, then flushes them in parallel).
+    pub fn stage_state(&self, stamp: Stamp, frame: Framed) -> bool {
+        self.state(stamp, frame, false)
+    }
+
+    fn state(&self, stamp: Stamp, frame: Framed, now: bool) -> bool {
         let cap = self.capacity;
-        self.with(|m, direct| {
+        self.with(now, |m| {
             if m.closing {
                 return false;
             }
@@ -143,39 +170,51 @@ impl Mailbox {
             }
             m.last_state = stamp;
             m.queue.retain(|o| !matches!(o, Queued::State { .. }));
-            enqueue(m, direct, Queued::State { stamp, frame }, cap)
+            m.queue.push_back(Queued::State { stamp, frame });
+            overflow_check(m, cap)
         })
     }
 
-    /// Queues a requested snapshot (`STATE_SYNC`): always sent, never coalesced, and it
+    /// Sends a requested snapshot (`STATE_SYNC`): always sent, never coalesced, and it
     /// counts as sent state, so an older `STATE_UPDATE` cannot follow it.
     pub fn push_sync(&self, stamp: Stamp, frame: Framed) -> bool {
         let cap = self.capacity;
-        self.with(|m, direct| {
+        self.with(true, |m| {
             if m.closing {
                 return false;
             }
             m.last_state = m.last_state.max(stamp);
             m.queue
                 .retain(|o| !matches!(o, Queued::State { stamp: v, .. } if *v <= stamp));
-            enqueue(m, direct, Queued::Message(frame), cap)
+            m.queue.push_back(Queued::Message(frame));
+            overflow_check(m, cap)
         })
     }
 
-    /// Queues a message. Returns false if closing or it overflowed the queue.
+    /// Sends a message. Returns false if closing or it overflowed the queue.
     pub fn push(&self, frame: Framed) -> bool {
+        self.message(frame, true)
+    }
+
+    /// `push`, staged until `flush`.
+    pub fn stage(&self, frame: Framed) -> bool {
+        self.message(frame, false)
+    }
+
+    fn message(&self, frame: Framed, now: bool) -> bool {
         let cap = self.capacity;
-        self.with(|m, direct| {
+        self.with(now, |m| {
             if m.closing {
                 return false;
             }
-            enqueue(m, direct, Queued::Message(frame), cap)
+            m.queue.push_back(Queued::Message(frame));
+            overflow_check(m, cap)
         })
     }
 
     /// Queues a close after everything already queued; later pushes are ignored.
     pub fn close(&self, code: u16, reason: &'static str) {
-        self.with(|m, _| {
+        self.with(true, |m| {
             if !m.closing {
                 m.closing = true;
                 m.queue.push_back(Queued::Close(code, reason));
@@ -206,27 +245,27 @@ impl Mailbox {
     }
 }
 
-/// Writes `item` straight to an idle socket, or queues it (and what a direct write left
-/// unsent). Returns false if the queue overflowed.
-fn enqueue(m: &mut Inner, direct: Option<&dyn Direct>, item: Queued, cap: usize) -> bool {
-    let frame = match &item {
-        Queued::State { frame, .. } | Queued::Message(frame) => Some(frame.bytes()),
-        Queued::Rest(_) | Queued::Close(..) => None,
-    };
-    if let (Some(d), Some(bytes)) = (direct, frame) {
-        if m.queue.is_empty() && !m.writing {
-            match d.try_write(bytes) {
-                Wrote::All => return true,
-                Wrote::Part(n) => {
-                    m.queue.push_back(Queued::Rest(bytes.slice(n..)));
-                    return true;
-                }
-                Wrote::Nothing => {}
-            }
+/// Writes the queue's frames to the (idle) socket, in order, until it is empty, the
+/// socket is full, or a close is next (the writer sends closes). What a write leaves
+/// of a frame stays first in the queue.
+fn write_queued(m: &mut Inner, d: &dyn Direct) {
+    loop {
+        let bytes = match m.queue.front() {
+            Some(Queued::State { frame, .. } | Queued::Message(frame)) => frame.bytes(),
+            Some(Queued::Rest(rest)) => rest,
+            Some(Queued::Close(..)) | None => return,
+        };
+        let rest = match d.try_write(bytes) {
+            Wrote::All => None,
+            Wrote::Part(n) => Some(bytes.slice(n..)),
+            Wrote::Nothing => return,
+        };
+        m.queue.pop_front();
+        if let Some(rest) = rest {
+            m.queue.push_front(Queued::Rest(rest));
+            return;
         }
     }
-    m.queue.push_back(item);
-    overflow_check(m, cap)
 }
 
 fn overflow_check(m: &mut Inner, cap: usize) -> bool {
@@ -244,162 +283,4 @@ fn overflow_check(m: &mut Inner, cap: usize) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn f(s: &'static str) -> Framed {
-        Framed::text(s.as_bytes())
-    }
-
-    fn drain(m: &Mailbox) -> Vec<Queued> {
-        m.lock().queue.drain(..).collect()
-    }
-
-    /// A socket that takes `room` bytes, then nothing.
-    struct Socket {
-        room: Mutex<usize>,
-        got: Mutex<Vec<u8>>,
-    }
-
-    impl Socket {
-        fn with_room(room: usize) -> Arc<Socket> {
-            Arc::new(Socket {
-                room: Mutex::new(room),
-                got: Mutex::new(Vec::new()),
-            })
-        }
-    }
-
-    impl Direct for Socket {
-        fn try_write(&self, bytes: &[u8]) -> Wrote {
-            let mut room = self.room.lock().unwrap();
-            let n = bytes.len().min(*room);
-            *room -= n;
-            self.got.lock().unwrap().extend_from_slice(&bytes[..n]);
-            match n {
-                0 => Wrote::Nothing,
-                n if n == bytes.len() => Wrote::All,
-                n => Wrote::Part(n),
-            }
-        }
-    }
-
-    #[test]
-    fn newer_state_replaces_unsent_older_and_stale_is_dropped() {
-        let m = Mailbox::new(8);
-        assert!(m.push_state((10, 0, 2), f("v2")));
-        assert!(m.push(f("evt")));
-        assert!(m.push_state((10, 0, 3), f("v3")));
-        assert!(m.push_state((10, 0, 3), f("dup")));
-        assert!(m.push_state((10, 0, 1), f("old")));
-        let got = drain(&m);
-        assert_eq!(
-            got,
-            vec![
-                Queued::Message(f("evt")),
-                Queued::State {
-                    stamp: (10, 0, 3),
-                    frame: f("v3")
-                },
-            ]
-        );
-    }
-
-    #[test]
-    fn a_new_incarnation_outranks_every_version_of_the_old_one() {
-        let m = Mailbox::new(8);
-        assert!(m.push_state((10, 0, 71), f("old v71")));
-        drain(&m);
-        assert!(m.push_state((20, 0, 1), f("new v1")));
-        assert_eq!(drain(&m).len(), 1);
-    }
-
-    #[test]
-    fn a_sync_counts_as_sent_state() {
-        let m = Mailbox::new(8);
-        assert!(m.push_state((10, 0, 2), f("v2")));
-        assert!(m.push_sync((10, 0, 3), f("sync v3")));
-        assert!(m.push_state((10, 0, 3), f("v3")));
-        assert_eq!(drain(&m), vec![Queued::Message(f("sync v3"))]);
-    }
-
-    #[test]
-    fn overflow_closes_with_reconnect_code() {
-        let m = Mailbox::new(2);
-        assert!(m.push(f("a")));
-        assert!(m.push(f("b")));
-        assert!(!m.push(f("c")));
-        assert!(!m.push(f("d")));
-        assert_eq!(
-            drain(&m),
-            vec![Queued::Close(
-                close::TRY_AGAIN_LATER,
-                "Slow consumer, please reconnect"
-            )]
-        );
-    }
-
-    #[tokio::test]
-    async fn an_idle_socket_is_written_directly_and_a_busy_one_queues_in_order() {
-        let socket = Socket::with_room(usize::MAX);
-        let m = Mailbox::with_direct(8, socket.clone());
-        assert!(m.push(f("hello")));
-        assert_eq!(
-            drain(&m).len(),
-            1,
-            "nothing goes direct before the writer opens"
-        );
-        m.open();
-        assert!(m.push_state((1, 0, 1), f("v1")));
-        assert!(drain(&m).is_empty());
-        assert_eq!(
-            socket.got.lock().unwrap().as_slice(),
-            f("v1").bytes().as_ref()
-        );
-        {
-            let _writing = m.claim();
-            assert!(m.push(f("during a ping")));
-        }
-        assert!(m.push(f("after it")), "queued behind what is queued");
-        let mut batch = Vec::new();
-        let writing = m.next_batch(&mut batch).await;
-        assert_eq!(
-            batch,
-            vec![
-                Queued::Message(f("during a ping")),
-                Queued::Message(f("after it"))
-            ]
-        );
-        assert!(m.push_state((1, 0, 2), f("v2")));
-        drop(writing);
-        assert_eq!(
-            drain(&m).len(),
-            1,
-            "queued while the writer wrote its batch"
-        );
-        assert!(m.push_state((1, 0, 3), f("v3")));
-        assert!(drain(&m).is_empty(), "direct again once the writer is done");
-    }
-
-    #[test]
-    fn the_unsent_end_of_a_frame_goes_first_even_through_an_overflow() {
-        let v1 = f("a state of some length");
-        let socket = Socket::with_room(5);
-        let m = Mailbox::with_direct(1, socket.clone());
-        m.open();
-        assert!(m.push_state((1, 0, 1), v1.clone()));
-        assert_eq!(drain(&m), vec![Queued::Rest(v1.bytes().slice(5..))]);
-        assert!(m.push_state((1, 0, 2), f("v2")), "a full socket queues");
-        m.lock()
-            .queue
-            .push_front(Queued::Rest(v1.bytes().slice(5..)));
-        assert!(!m.push(f("overflow")));
-        assert_eq!(
-            drain(&m),
-            vec![
-                Queued::Rest(v1.bytes().slice(5..)),
-                Queued::Close(close::TRY_AGAIN_LATER, "Slow consumer, please reconnect"),
-            ]
-        );
-    }
-}
+mod tests;

@@ -2,6 +2,7 @@
 //! snapshots, liveness, abuse. No external processes.
 
 mod abuse;
+mod audience;
 mod commands;
 mod liveness;
 mod protocol;
