@@ -35,7 +35,10 @@ pub fn open(io: Upgraded) -> Option<(Rx, Arc<Outlet>)> {
         return None;
     };
     let (r, w) = parts.io.into_inner().into_split();
-    let read = MaskCheck::new(Cursor::new(parts.read_buf).chain(r));
+    // What hyper read past the upgrade request (normally nothing), copied: the slice
+    // would keep hyper's whole read buffer (8 KB) alive for the socket's life.
+    let early = Bytes::copy_from_slice(&parts.read_buf);
+    let read = MaskCheck::new(Cursor::new(early).chain(r));
     let (rx, _) = fastwebsockets::after_handshake_split(read, tokio::io::sink(), Role::Server);
     Some((rx, Arc::new(Outlet { tx: w })))
 }
