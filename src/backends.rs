@@ -19,7 +19,6 @@ use crate::audit::writer::WriterConfig;
 use crate::audit::{self, AuditStats};
 use crate::config::Config;
 use crate::domain::RegionId;
-use crate::fanout::local::LocalFeed;
 use crate::fanout::redis::{self as redis_fanout, FeedTargets};
 use crate::front::AuditHandle;
 use crate::hub::Hub;
@@ -80,7 +79,7 @@ pub fn backends(
         let outbox = audit.then(|| Arc::new(MemoryOutbox::default()));
         let appender = outbox.clone().map(|o| o as Arc<dyn AuditAppend>);
         return Ok(Backends {
-            store: Arc::new(MemoryStore::new(LocalFeed::start(hub.clone()), appender)),
+            store: Arc::new(MemoryStore::new(hub.in_commit(), appender)),
             limiter: Arc::new(MemoryRateLimiter::default()),
             live: Arc::new(MemoryLiveSessions::default()),
             outbox: outbox.map(|o| o as Arc<dyn Outbox>),

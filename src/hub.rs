@@ -2,8 +2,9 @@
 //! which session, and delivery of committed updates to their mailboxes. Each update
 //! is encoded once per instance, not once per connection, staged in every subscriber's
 //! mailbox in order, then written straight to the sockets that are idle (`Mailbox`),
-//! a large audience by several tasks at once. Delivery runs on the broker's task, never
-//! inside a commit (the memory store hands its updates over through `fanout::local`).
+//! a large audience by several tasks at once. A broker's subscriber task writes the first
+//! chunk itself; a store that delivers inside its commit (`Hub::in_commit`, the memory
+//! store) only stages there, and tasks of their own write.
 //!
 //! Owns: the session → connections map, the latest snapshot seen per watched session,
 //! and closing every socket at shutdown. Message timestamps are in the session's home
@@ -198,18 +199,35 @@ impl Audience for Hub {
     }
 }
 
-impl UpdateSink for Hub {
-    fn deliver(&self, update: Update) {
-        let targets = self.mailboxes_for(&update);
+/// Where the first chunk of a fan-out is written.
+#[derive(Clone, Copy)]
+enum Writes {
+    /// Here, by the delivering task (a broker's subscriber task).
+    HereFirst,
+    /// All by tasks of their own (the delivery happens inside a commit).
+    AllLater,
+}
+
+impl Hub {
+    /// A sink for a store that delivers inside its commit (the memory store): the
+    /// update is staged there, in commit order and to the subscribers of that moment,
+    /// and written to the sockets by tasks of their own, never inside the commit.
+    pub fn in_commit(self: &Arc<Self>) -> Arc<dyn UpdateSink> {
+        Arc::new(InCommit(self.clone()))
+    }
+
+    /// Stages `update` in every subscriber's mailbox, in order; returns them.
+    fn stage(&self, update: &Update) -> Vec<Arc<Mailbox>> {
+        let targets = self.mailboxes_for(update);
         if targets.is_empty() {
-            return;
+            return targets;
         }
-        let home = match &update {
+        let home = match update {
             Update::State { session, .. } => Some(&session.home_region),
             Update::Deleted { .. } => None,
         };
         let now = self.time.get().map_or_else(now_ms, |t| t.stamp_ms(home));
-        match &update {
+        match update {
             Update::State { session, events } => {
                 let pushes: Vec<_> = events
                     .iter()
@@ -223,26 +241,44 @@ impl UpdateSink for Hub {
                     }
                     m.stage_state(session.stamp(), frame.clone());
                 }
-                flush(targets);
             }
             Update::Deleted { session_id } => {
                 let frame = Framed::text(&protocol::session_deleted(session_id, now));
-                for m in targets {
-                    m.push(frame.clone());
-                    m.close(close::NORMAL, "Session deleted");
+                for m in &targets {
+                    m.stage(frame.clone());
+                    m.stage_close(close::NORMAL, "Session deleted");
                 }
             }
         }
+        targets
     }
 }
 
-/// Writes what was staged for `targets` to their sockets: up to `FLUSH_CHUNK` here,
-/// the rest in tasks of their own (order per connection is the staging's, whoever
-/// flushes first).
-fn flush(mut targets: Vec<Arc<Mailbox>>) {
+impl UpdateSink for Hub {
+    fn deliver(&self, update: Update) {
+        flush(self.stage(&update), Writes::HereFirst);
+    }
+}
+
+struct InCommit(Arc<Hub>);
+
+impl UpdateSink for InCommit {
+    fn deliver(&self, update: Update) {
+        flush(self.0.stage(&update), Writes::AllLater);
+    }
+}
+
+/// Writes what was staged for `targets` to their sockets, in chunks of `FLUSH_CHUNK`
+/// (order per connection is the staging's, whoever flushes first). Outside a runtime
+/// everything is written here.
+fn flush(mut targets: Vec<Arc<Mailbox>>, writes: Writes) {
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
-        while targets.len() > FLUSH_CHUNK {
-            let chunk = targets.split_off(targets.len() - FLUSH_CHUNK);
+        let keep = match writes {
+            Writes::HereFirst => FLUSH_CHUNK,
+            Writes::AllLater => 0,
+        };
+        while targets.len() > keep {
+            let chunk = targets.split_off(targets.len().saturating_sub(FLUSH_CHUNK));
             rt.spawn(async move { chunk.iter().for_each(|m| m.flush()) });
         }
     }

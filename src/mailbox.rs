@@ -214,7 +214,16 @@ impl Mailbox {
 
     /// Queues a close after everything already queued; later pushes are ignored.
     pub fn close(&self, code: u16, reason: &'static str) {
-        self.with(true, |m| {
+        self.closing(code, reason, true)
+    }
+
+    /// `close`, staged until `flush`.
+    pub fn stage_close(&self, code: u16, reason: &'static str) {
+        self.closing(code, reason, false)
+    }
+
+    fn closing(&self, code: u16, reason: &'static str, now: bool) {
+        self.with(now, |m| {
             if !m.closing {
                 m.closing = true;
                 m.queue.push_back(Queued::Close(code, reason));

@@ -1,15 +1,14 @@
 //! Fan-out between the instances of a region: committed updates reach every instance
 //! whose WebSocket clients watch the session. With the memory store there is one
-//! instance and the store hands updates to the hub through an ordered feed (`local`);
-//! with Redis, each
-//! instance subscribes to the shard channels of the sessions its clients watch
+//! instance and the store hands updates to the hub inside its commit (`Hub::in_commit`:
+//! staged there, written to sockets by tasks of their own); with Redis, each instance
+//! subscribes to the shard channels of the sessions its clients watch
 //! (`redis`).
 //!
 //! Owns: the two contracts between the broker and the local subscribers (`Interest`:
 //! which sessions this instance watches; `Audience`: where updates go). Must not:
 //! know about sockets (the hub does) or write session state.
 
-pub mod local;
 pub mod redis;
 
 use tokio::sync::watch;
