@@ -114,6 +114,17 @@ impl WsClient {
         (c, hello)
     }
 
+    /// A client that does not read (until `start_reading`), with a 4 KB receive
+    /// buffer: the server's writes to it block soon.
+    pub async fn connect_stuck(url: &str) -> WsClient {
+        let opts = WsOptions {
+            read: false,
+            recv_buffer: Some(4096),
+            ..Default::default()
+        };
+        Self::connect_with(url, opts).await.expect("connect")
+    }
+
     pub async fn connect_with(url: &str, opts: WsOptions) -> Result<WsClient, UpgradeError> {
         let (host, path) = split_url(url);
         let addr: std::net::SocketAddr = host.parse().expect("ip:port host");

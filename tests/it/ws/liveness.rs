@@ -94,16 +94,7 @@ async fn a_consumer_that_never_reads_is_disconnected_while_others_get_everything
     .await;
     let id = big_session(&s).await;
     let (mut fast, _) = WsClient::connect_ready(&s.ws_url(&id)).await;
-    let _slow = WsClient::connect_with(
-        &s.ws_url(&id),
-        WsOptions {
-            read: false,
-            recv_buffer: Some(4096),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("connect");
+    let _slow = WsClient::connect_stuck(&s.ws_url(&id)).await;
     assert!(s.eventually(WAIT, |s| s.ws_connections() == 2).await);
     let mut version = 2;
     let started = Instant::now();
@@ -144,16 +135,7 @@ async fn a_consumer_whose_queue_overflows_is_closed_1013() {
     })
     .await;
     let id = big_session(&s).await;
-    let mut slow = WsClient::connect_with(
-        &s.ws_url(&id),
-        WsOptions {
-            read: false,
-            recv_buffer: Some(4096),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("connect");
+    let mut slow = WsClient::connect_stuck(&s.ws_url(&id)).await;
     assert!(s.eventually(WAIT, |s| s.ws_connections() == 1).await);
     // Large states fill the socket buffers until the server's write blocks (states
     // coalesce in the queue, so they alone never overflow it). 8 MB is well past what
@@ -195,16 +177,7 @@ async fn a_frame_the_socket_takes_in_part_is_finished_before_the_next() {
     })
     .await;
     let id = big_session(&s).await;
-    let mut slow = WsClient::connect_with(
-        &s.ws_url(&id),
-        WsOptions {
-            read: false,
-            recv_buffer: Some(4096),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("connect");
+    let mut slow = WsClient::connect_stuck(&s.ws_url(&id)).await;
     assert!(s.eventually(WAIT, |s| s.ws_connections() == 1).await);
     let partial = [("outcome", "partial")];
     let mut version = 2;

@@ -4,7 +4,7 @@
 //! writes are stuck keeps the session's topic alive across the delete).
 
 use crate::support::server::{session_body, TestServer};
-use crate::support::ws::{WsClient, WsOptions, WAIT};
+use crate::support::ws::{WsClient, WAIT};
 use serde_json::json;
 
 #[tokio::test]
@@ -37,16 +37,7 @@ async fn state_sync_after_delete_and_recreate_is_the_new_session() {
     s.op_ok(&id, "start").await;
     // A watcher that never reads: once its socket buffers are full its connection
     // cannot finish closing, so it stays subscribed through the delete.
-    let _stuck = WsClient::connect_with(
-        &s.ws_url(&id),
-        WsOptions {
-            read: false,
-            recv_buffer: Some(4096),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("connect");
+    let _stuck = WsClient::connect_stuck(&s.ws_url(&id)).await;
     let mut pushed = 0;
     while pushed < 8 << 20 {
         pushed += s.op(&id, "switch").await.expect(200).body.len();
