@@ -20,6 +20,7 @@ pub mod ops;
 pub mod rest;
 pub mod routes;
 pub mod validate;
+mod validate_field;
 pub mod validate_timing;
 pub mod ws;
 mod ws_auth;

@@ -7,7 +7,8 @@
 
 use serde_json::Value;
 
-use super::validate::{self, expected, int_in, present, Issues};
+use super::validate;
+use super::validate_field::{expected, int_in, present, Issues};
 use crate::domain::create::{MAX_LAG_BUDGET_MS, MAX_LAG_PER_MOVE_MS};
 use crate::domain::iso::parse_iso;
 use crate::domain::{FieldIssue, LagPolicy, Millis, NewSession};
