@@ -20,10 +20,10 @@ use tokio::time::{timeout, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::context::RelayContext;
-use super::copies::Offered;
 use super::error::RelayError;
 use super::frame::{Frame, Reader, SKIP_OVERSIZED};
 use super::lease::{self, Position};
+use super::offered::Offered;
 use super::progress::{Progress, Verdict};
 use super::state::HomeState;
 use crate::clock::now_ms;

@@ -19,6 +19,7 @@ pub mod frame;
 pub mod lease;
 pub mod link;
 pub mod maintenance;
+pub mod offered;
 pub mod progress;
 pub mod reconcile;
 pub mod serve;
