@@ -24,7 +24,6 @@ use crate::mailbox::Mailbox;
 use crate::protocol::{self, close};
 use crate::store::{Update, UpdateSink};
 use crate::timebase::TimeBase;
-use crate::wsframe::Framed;
 
 /// Connections one task writes to in a fan-out: a larger audience is flushed by
 /// several tasks, so that every worker thread can take a share of the socket writes.
@@ -232,9 +231,8 @@ impl Hub {
                 let pushes: Vec<_> = events
                     .iter()
                     .filter_map(|e| protocol::event(session, e, now))
-                    .map(|p| Framed::text(&p))
                     .collect();
-                let frame = Framed::text(&protocol::state("STATE_UPDATE", session, now));
+                let frame = protocol::state("STATE_UPDATE", session, now);
                 for m in &targets {
                     for p in &pushes {
                         m.stage(p.clone());
@@ -243,7 +241,7 @@ impl Hub {
                 }
             }
             Update::Deleted { session_id } => {
-                let frame = Framed::text(&protocol::session_deleted(session_id, now));
+                let frame = protocol::session_deleted(session_id, now);
                 for m in &targets {
                     m.stage(frame.clone());
                     m.stage_close(close::NORMAL, "Session deleted");

@@ -3,14 +3,15 @@
 //! `ACK`, command messages, NTP-style `PONG` fields) are additive, so clients that
 //! ignore unknown types and fields keep working.
 //!
-//! Owns: encoding server messages and decoding client ones. Must not: do IO.
+//! Owns: encoding server messages (as the text frames that carry them) and decoding
+//! client ones. Must not: do IO.
 
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::{Event, Millis, Session};
 use crate::view::SessionView;
+use crate::wsframe::Framed;
 
 pub mod close {
     /// Session deleted (terminal: do not reconnect).
@@ -66,9 +67,9 @@ pub fn decode(text: &[u8]) -> Option<ClientMessage> {
     serde_json::from_slice(text).ok()
 }
 
-fn encode(v: &impl Serialize) -> Bytes {
+fn encode(v: &impl Serialize) -> Framed {
     // Serializing these plain structs cannot fail.
-    Bytes::from(serde_json::to_vec(v).unwrap_or_default())
+    Framed::text(&serde_json::to_vec(v).unwrap_or_default())
 }
 
 #[derive(Serialize)]
@@ -90,7 +91,7 @@ struct StateBody<'a> {
     state: SessionView<'a>,
 }
 
-pub fn connected(session_id: &str, now: Millis) -> Bytes {
+pub fn connected(session_id: &str, now: Millis) -> Framed {
     encode(&Envelope {
         kind: "CONNECTED",
         session_id,
@@ -100,7 +101,7 @@ pub fn connected(session_id: &str, now: Millis) -> Bytes {
 }
 
 /// `STATE_UPDATE` (pushed) or `STATE_SYNC` (requested) carrying the full state.
-pub fn state(kind: &'static str, s: &Session, now: Millis) -> Bytes {
+pub fn state(kind: &'static str, s: &Session, now: Millis) -> Framed {
     let body = StateBody {
         state: SessionView::from(s),
     };
@@ -112,7 +113,7 @@ pub fn state(kind: &'static str, s: &Session, now: Millis) -> Bytes {
     })
 }
 
-pub fn session_deleted(session_id: &str, now: Millis) -> Bytes {
+pub fn session_deleted(session_id: &str, now: Millis) -> Framed {
     encode(&Envelope {
         kind: "SESSION_DELETED",
         session_id,
@@ -154,7 +155,7 @@ pub fn pong(
     received: Millis,
     now: Millis,
     clock: Option<PongClock<'_>>,
-) -> Bytes {
+) -> Framed {
     let ntp = client_ts.is_some();
     let clock = clock.filter(|_| ntp);
     encode(&Pong {
@@ -181,7 +182,7 @@ struct ErrorMsg<'a> {
     request_id: Option<&'a Value>,
 }
 
-pub fn error(code: &str, message: &str, request_id: Option<&Value>) -> Bytes {
+pub fn error(code: &str, message: &str, request_id: Option<&Value>) -> Framed {
     encode(&ErrorMsg {
         kind: "ERROR",
         code,
@@ -202,7 +203,7 @@ struct Ack<'a> {
 }
 
 /// Extension: the reply to a command sent over the socket.
-pub fn ack(op: &str, version: u64, request_id: Option<&Value>) -> Bytes {
+pub fn ack(op: &str, version: u64, request_id: Option<&Value>) -> Framed {
     encode(&Ack {
         kind: "ACK",
         request_id,
@@ -231,7 +232,7 @@ struct Warning<'a> {
 }
 
 /// The push message for a domain event, if that event is pushed to clients.
-pub fn event(s: &Session, e: &Event, now: Millis) -> Option<Bytes> {
+pub fn event(s: &Session, e: &Event, now: Millis) -> Option<Framed> {
     let session_id = s.session_id.as_str();
     let version = s.version;
     match e {

@@ -20,7 +20,6 @@ use crate::mailbox::Mailbox;
 use crate::metrics;
 use crate::protocol::{self, Command};
 use crate::ratelimit::Bucket;
-use crate::wsframe::Framed;
 
 fn check_ids(op: &Op) -> Result<(), ApiError> {
     let Op::Switch { next, current } = op else {
@@ -67,7 +66,7 @@ pub async fn run(
             protocol::error(&e.code, &e.message, c.request_id.as_ref())
         }
     };
-    mailbox.push(Framed::text(&frame));
+    mailbox.push(frame);
 }
 
 /// Counts a socket's command or `RECONNECT` against the general limiter of its client

@@ -111,10 +111,7 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, opening: Opening) {
         });
     }
     let connected_at = ctx.gateway.time().stamp_ms(link.home().as_ref());
-    mailbox.push(Framed::text(&protocol::connected(
-        &session_id,
-        connected_at,
-    )));
+    mailbox.push(protocol::connected(&session_id, connected_at));
     let mut sub = ctx.hub.subscribe(&session_id, mailbox.clone());
     // CONNECTED (queued first) goes out only once updates are flowing here.
     sub.ready(Duration::from_secs(2)).await;
@@ -336,11 +333,11 @@ async fn read_loop(
             RateVerdict::Allow => {}
             RateVerdict::Refuse { first } => {
                 if first {
-                    mailbox.push(Framed::text(&protocol::error(
+                    mailbox.push(protocol::error(
                         "RATE_LIMIT_EXCEEDED",
                         "Too many messages, slow down",
                         None,
-                    )));
+                    ));
                 }
                 continue;
             }

@@ -19,7 +19,6 @@ use crate::gateway::transit::Measured;
 use crate::mailbox::Mailbox;
 use crate::metrics;
 use crate::protocol::{self, ClientMessage, PongClock};
-use crate::wsframe::Framed;
 
 use super::ctx::Ctx;
 use super::ws_auth::Peer;
@@ -61,12 +60,12 @@ pub async fn handle_text(
                 timebase: &stamp.region,
                 error_ms: stamp.reading.bound_ms(),
             };
-            mailbox.push(Framed::text(&protocol::pong(
+            mailbox.push(protocol::pong(
                 timestamp.as_ref(),
                 t1.div_euclid(1000),
                 t2.div_euclid(1000),
                 Some(clock),
-            )));
+            ));
         }
         ClientMessage::Reconnect => {
             metrics::ws_message_in("RECONNECT");
@@ -110,7 +109,7 @@ async fn reconnect(ctx: &Ctx, session_id: &SessionId, peer: &Peer, mailbox: &Mai
     // too, peers are not asked then, and the answer comes from what was delivered here.
     if let Err(e) = ws_command::count_general(ctx, peer).await {
         if e.status == hyper::StatusCode::TOO_MANY_REQUESTS {
-            mailbox.push(Framed::text(&protocol::error(&e.code, &e.message, None)));
+            mailbox.push(protocol::error(&e.code, &e.message, None));
             return;
         }
     }
@@ -126,11 +125,7 @@ async fn reconnect(ctx: &Ctx, session_id: &SessionId, peer: &Peer, mailbox: &Mai
                 Some(c) => c,
                 None => {
                     let err = ApiError::from(e);
-                    mailbox.push(Framed::text(&protocol::error(
-                        &err.code,
-                        &err.message,
-                        None,
-                    )));
+                    mailbox.push(protocol::error(&err.code, &err.message, None));
                     return;
                 }
             }
@@ -138,8 +133,5 @@ async fn reconnect(ctx: &Ctx, session_id: &SessionId, peer: &Peer, mailbox: &Mai
     };
     link.set_home(&newest.home_region);
     let now = ctx.gateway.time().stamp_ms(Some(&newest.home_region));
-    mailbox.push_sync(
-        newest.stamp(),
-        Framed::text(&protocol::state("STATE_SYNC", &newest, now)),
-    );
+    mailbox.push_sync(newest.stamp(), protocol::state("STATE_SYNC", &newest, now));
 }
