@@ -66,7 +66,7 @@ pub struct Mailbox {
     inner: Mutex<Inner>,
     notify: Notify,
     capacity: usize,
-    direct: Option<Arc<dyn Direct>>,
+    direct: Arc<dyn Direct>,
 }
 
 /// The writer's claim on the socket; direct writes resume when it is dropped.
@@ -79,18 +79,9 @@ impl Drop for Writing<'_> {
 }
 
 impl Mailbox {
-    /// A mailbox only its writer empties.
-    pub fn new(capacity: usize) -> Self {
-        Mailbox::build(capacity, None)
-    }
-
     /// A mailbox that writes to `direct` itself when the connection is idle, once the
-    /// writer has called `open`.
-    pub fn with_direct(capacity: usize, direct: Arc<dyn Direct>) -> Self {
-        Mailbox::build(capacity, Some(direct))
-    }
-
-    fn build(capacity: usize, direct: Option<Arc<dyn Direct>>) -> Self {
+    /// writer has called `open` (until then only the writer sends).
+    pub fn new(capacity: usize, direct: Arc<dyn Direct>) -> Self {
         Mailbox {
             inner: Mutex::new(Inner {
                 queue: VecDeque::new(),
@@ -120,8 +111,8 @@ impl Mailbox {
     }
 
     fn flush_locked(&self, mut g: MutexGuard<'_, Inner>) {
-        if let (Some(d), false) = (self.direct.as_deref(), g.writing) {
-            write_queued(&mut g, d);
+        if !g.writing {
+            write_queued(&mut g, self.direct.as_ref());
         }
         let queued = !g.queue.is_empty();
         drop(g);

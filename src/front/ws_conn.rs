@@ -94,10 +94,7 @@ pub async fn run(ctx: Arc<Ctx>, fut: UpgradeFut, opening: Opening) {
         Ok(p) => p,
         Err((code, reason)) => return refuse(code, &reason).await,
     };
-    let mailbox = Arc::new(Mailbox::with_direct(
-        ctx.cfg.ws.queue_capacity,
-        outlet.clone(),
-    ));
+    let mailbox = Arc::new(Mailbox::new(ctx.cfg.ws.queue_capacity, outlet.clone()));
     let link = Arc::new(Link::default());
     if let Some(known) = ctx.gateway.delivered(&session_id) {
         link.set_home(&known.home_region);

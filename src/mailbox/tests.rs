@@ -7,6 +7,11 @@ fn f(s: &'static str) -> Framed {
     Framed::text(s.as_bytes())
 }
 
+/// A mailbox whose writer has not opened it: nothing is written directly.
+fn queue_only(capacity: usize) -> Mailbox {
+    Mailbox::new(capacity, Socket::with_room(0))
+}
+
 fn drain(m: &Mailbox) -> Vec<Queued> {
     m.lock().queue.drain(..).collect()
 }
@@ -42,7 +47,7 @@ impl Direct for Socket {
 
 #[test]
 fn newer_state_replaces_unsent_older_and_stale_is_dropped() {
-    let m = Mailbox::new(8);
+    let m = queue_only(8);
     assert!(m.push_state((10, 0, 2), f("v2")));
     assert!(m.push(f("evt")));
     assert!(m.push_state((10, 0, 3), f("v3")));
@@ -63,7 +68,7 @@ fn newer_state_replaces_unsent_older_and_stale_is_dropped() {
 
 #[test]
 fn a_new_incarnation_outranks_every_version_of_the_old_one() {
-    let m = Mailbox::new(8);
+    let m = queue_only(8);
     assert!(m.push_state((10, 0, 71), f("old v71")));
     drain(&m);
     assert!(m.push_state((20, 0, 1), f("new v1")));
@@ -72,7 +77,7 @@ fn a_new_incarnation_outranks_every_version_of_the_old_one() {
 
 #[test]
 fn a_sync_counts_as_sent_state() {
-    let m = Mailbox::new(8);
+    let m = queue_only(8);
     assert!(m.push_state((10, 0, 2), f("v2")));
     assert!(m.push_sync((10, 0, 3), f("sync v3")));
     assert!(m.push_state((10, 0, 3), f("v3")));
@@ -81,7 +86,7 @@ fn a_sync_counts_as_sent_state() {
 
 #[test]
 fn overflow_closes_with_reconnect_code() {
-    let m = Mailbox::new(2);
+    let m = queue_only(2);
     assert!(m.push(f("a")));
     assert!(m.push(f("b")));
     assert!(!m.push(f("c")));
@@ -106,7 +111,7 @@ fn concat(frames: &[&Framed]) -> Vec<u8> {
 #[tokio::test]
 async fn an_idle_socket_is_written_directly_and_a_busy_one_queues_in_order() {
     let socket = Socket::with_room(usize::MAX);
-    let m = Mailbox::with_direct(8, socket.clone());
+    let m = Mailbox::new(8, socket.clone());
     assert!(m.push(f("hello")));
     assert_eq!(
         drain(&m).len(),
@@ -146,7 +151,7 @@ async fn an_idle_socket_is_written_directly_and_a_busy_one_queues_in_order() {
 #[test]
 fn staged_frames_wait_for_the_flush_and_go_in_order() {
     let socket = Socket::with_room(usize::MAX);
-    let m = Mailbox::with_direct(8, socket.clone());
+    let m = Mailbox::new(8, socket.clone());
     m.open();
     assert!(m.stage(f("event")));
     assert!(m.stage_state((1, 0, 1), f("v1")));
@@ -163,7 +168,7 @@ fn staged_frames_wait_for_the_flush_and_go_in_order() {
 fn the_unsent_end_of_a_frame_goes_first_even_through_an_overflow() {
     let v1 = f("a state of some length");
     let socket = Socket::with_room(5);
-    let m = Mailbox::with_direct(1, socket.clone());
+    let m = Mailbox::new(1, socket.clone());
     m.open();
     assert!(m.push_state((1, 0, 1), v1.clone()));
     assert_eq!(drain(&m), vec![Queued::Rest(v1.bytes().slice(5..))]);
