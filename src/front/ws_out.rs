@@ -3,8 +3,9 @@
 //! timeout) and its mailbox (which writes to an idle socket without waiting,
 //! `mailbox::Direct`, so that a fan-out does not wake one task per connection).
 //!
-//! Owns: splitting the upgraded socket, and the bytes' way into the kernel. Must not: decide what is sent or in which
-//! order (the mailbox and the writer do), or wait in `try_write`.
+//! Owns: splitting the upgraded socket, and the bytes' way into the kernel. Must not:
+//! decide what is sent or in which order (the mailbox and the writer do), or wait in
+//! `try_write`.
 
 use std::io::{self, Cursor};
 use std::sync::Arc;
@@ -19,7 +20,6 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
 use super::ws_mask::MaskCheck;
-
 use crate::mailbox::{Direct, Wrote};
 use crate::metrics;
 
