@@ -32,10 +32,7 @@ impl Framed {
 
     /// A close frame with `code` and `reason`.
     pub fn close(code: u16, reason: &str) -> Framed {
-        let mut payload = Vec::with_capacity(2 + reason.len());
-        payload.extend_from_slice(&code.to_be_bytes());
-        payload.extend_from_slice(reason.as_bytes());
-        Framed::of(CLOSE, &payload)
+        Framed::of(CLOSE, &close_payload(code, reason))
     }
 
     /// A control frame carrying `payload` as it is (a close echo, a pong, a ping).
@@ -70,6 +67,14 @@ impl Framed {
     pub fn bytes(&self) -> &Bytes {
         &self.0
     }
+}
+
+/// A close frame's payload: the code, then the reason (RFC 6455 §5.5.1).
+pub fn close_payload(code: u16, reason: &str) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(2 + reason.len());
+    payload.extend_from_slice(&code.to_be_bytes());
+    payload.extend_from_slice(reason.as_bytes());
+    payload
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ use crate::domain::SessionId;
 use crate::mailbox::{Mailbox, Queued};
 use crate::metrics;
 use crate::protocol::{self, close};
-use crate::wsframe::{Control, Framed};
+use crate::wsframe::{close_payload, Control, Framed};
 
 /// Measurement pings after connecting (ms), before the regular ones.
 const EARLY_PINGS_MS: [u64; 3] = [100, 400, 700];
@@ -371,11 +371,4 @@ fn close_for(e: &WebSocketError) -> Option<(u16, &'static str)> {
         WebSocketError::SendError(_) => None,
         _ => Some((close::PROTOCOL_ERROR, "Protocol error")),
     }
-}
-
-/// A close frame's payload: the code, then the reason.
-fn close_payload(code: u16, reason: &str) -> Vec<u8> {
-    let mut payload = code.to_be_bytes().to_vec();
-    payload.extend_from_slice(reason.as_bytes());
-    payload
 }
