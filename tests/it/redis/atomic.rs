@@ -28,7 +28,7 @@ use synckairos::store::redis::{command_config, connect, RedisStore, StreamCap};
 use synckairos::store::{keys, Commit, Expected, Store, StoreError};
 
 use crate::support::procs::Redis;
-use crate::support::relay::{commit_of as commit, conn, footprint, head, new_session};
+use crate::support::relay::{commit_of as commit, conn, footprint, head, new_session, set_seq};
 use crate::support::server::uuid;
 
 const HOME: &str = "iad";
@@ -216,12 +216,7 @@ async fn a_relay_log_ahead_of_the_sequence_does_not_fail_a_commit() {
     store.insert(commit(&s, &origin)).await.expect("create");
     let seq = head(&mut c).await;
     // The sequence key lost (evicted, restored apart), the log kept: ids ahead of it.
-    let () = redis::cmd("SET")
-        .arg(keys::SEQUENCE)
-        .arg(5)
-        .query_async(&mut c)
-        .await
-        .expect("set seq");
+    set_seq(&mut c, "5").await;
     let expected = Expected::of(&s);
     s.version += 1;
     store

@@ -10,12 +10,13 @@
 
 use std::time::Duration;
 
+use synckairos::clock::now_ms;
 use synckairos::domain::RegionId;
 use synckairos::store::redis::{command_config, connect, RedisStore};
 use synckairos::store::{keys, Expected, Store, StoreError};
 
 use crate::support::procs::Redis;
-use crate::support::relay::{commit_of as commit, conn, footprint, head, new_session};
+use crate::support::relay::{commit_of as commit, conn, footprint, head, new_session, set_seq};
 use crate::support::server::uuid;
 
 const HOME: &str = "iad";
@@ -25,29 +26,13 @@ fn single_region(redis: &Redis) -> RedisStore {
     RedisStore::new(primary, None, &RegionId::from(HOME), 64, None, None)
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_millis() as u64
-}
-
-async fn set_seq(c: &mut redis::aio::MultiplexedConnection, value: &str) {
-    let () = redis::cmd("SET")
-        .arg(keys::SEQUENCE)
-        .arg(value)
-        .query_async(c)
-        .await
-        .expect("SET seq");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_write_takes_the_next_number_and_a_fresh_sequence_starts_at_the_commit_time() {
     let redis = Redis::start();
     let store = single_region(&redis);
     let mut c = conn(&redis.url()).await;
     let origin = RegionId::from(HOME);
-    let before = now_ms() * 1000;
+    let before = now_ms() as u64 * 1000;
     let mut s = new_session(&uuid(), HOME);
     store.insert(commit(&s, &origin)).await.expect("create");
     let first = head(&mut c).await;
@@ -91,11 +76,11 @@ async fn each_write_takes_the_next_number_and_a_fresh_sequence_starts_at_the_com
             Some(v) => set_seq(&mut c, v).await,
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
-        let floor = now_ms() * 1000;
+        let floor = now_ms() as u64 * 1000;
         let expected = Expected::of(&s);
         s.version += 1;
         // The commit time (the change's `updated_at`) is what a fresh sequence starts at.
-        s.updated_at = now_ms() as i64;
+        s.updated_at = now_ms();
         store
             .commit(expected, commit(&s, &origin))
             .await

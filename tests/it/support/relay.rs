@@ -185,6 +185,17 @@ pub async fn head(c: &mut MultiplexedConnection) -> u64 {
     v.unwrap_or(0)
 }
 
+/// Sets the region's sequence number to `value` as it is (tests of lost, reset or
+/// garbled sequences).
+pub async fn set_seq(c: &mut MultiplexedConnection, value: &str) {
+    let () = redis::cmd("SET")
+        .arg(keys::SEQUENCE)
+        .arg(value)
+        .query_async(c)
+        .await
+        .expect("SET seq");
+}
+
 /// Rebuilds the home's relay log with the entry at `seq` carrying `envelope` instead
 /// (the ids, hence the sequence numbers, stay).
 pub async fn replace_log_entry(c: &mut MultiplexedConnection, seq: u64, envelope: &[u8]) {
